@@ -1,0 +1,63 @@
+# The workbench's commands. `make help` lists them. `make demo` and `make test` set up
+# everything on a fresh machine (a .venv with pinned packages; Pango via apt if missing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.DEFAULT_GOAL := help
+.PHONY: help install sysdeps data demo test test-fast lint format lab bench clean
+
+help: ## List the commands
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory sysdeps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the pinned packages and the workbench
+
+sysdeps: ## Install Pango and fonts for PDF output with apt, only when missing
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so'; then \
+	  echo "Pango (for WeasyPrint PDFs) is missing: installing it with apt"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
+	fi
+
+data: $(STAMP) ## Write the embedded synthetic panel to data/processed/synthetic/
+	$(BIN)/workbench synth
+
+demo: $(STAMP) ## Synthetic data, then the measure briefs of Thái Nguyên and Bắc Ninh (HTML + PDF)
+	$(BIN)/workbench synth
+	$(BIN)/workbench brief --province "Thái Nguyên" --measure thai-nguyen-fee-50
+	$(BIN)/workbench brief --province "Bắc Ninh" --measure bac-ninh-directive-10
+	@echo
+	@echo "Briefs written under reports/briefs/ (open the .html in a browser, or the .pdf)."
+
+lint: $(STAMP) ## ruff: lint and format check (code and notebooks)
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
+
+format: $(STAMP) ## ruff: fix imports and format
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
+	$(BIN)/ruff format src tests benchmarks notebooks
+
+test-fast: $(STAMP) ## Tests without the slow simulations
+	$(BIN)/pytest -q -m "not slow"
+
+test: lint ## Lint, the test suite, then the slow simulation tests
+	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m slow
+
+lab: $(STAMP) ## Open JupyterLab on the project (kernel: this .venv)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+bench: $(STAMP) ## Speed benchmarks (ratios against baselines, one run each)
+	$(BIN)/python benchmarks/bench_brief.py
+
+clean: ## Remove generated data and reports (keeps .venv)
+	rm -rf data/processed/synthetic reports/briefs

@@ -1,0 +1,458 @@
+"""The measure brief: what one measure changed in one province, for a leader to read.
+
+The notebook ``notebooks/20_measure_brief.ipynb`` calls :func:`prepare` once and then one
+function per part of the brief; each returns a block from :mod:`analysis.report.blocks`. All
+words come from the translation table (:mod:`analysis.i18n`), all numbers from the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from analysis import __version__, config, i18n, measures, panel, registry
+from analysis.designs.its import fit_its
+from analysis.designs.result import EffectResult
+from analysis.errors import WorkbenchError
+from analysis.measures import Measure
+from analysis.registry import Province
+from analysis.report import figures
+from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
+from analysis.sources import Source, open_panel
+
+__all__ = [
+    "MeasureBrief",
+    "prepare",
+    "meta",
+    "section",
+    "key_finding",
+    "measure_card",
+    "observed_chart",
+    "effect_chart",
+    "estimates",
+    "assumptions",
+    "limits",
+    "validation",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class MeasureBrief:
+    """Everything a measure brief shows, computed once.
+
+    Attributes
+    ----------
+    province : Province
+        The treated province, on the boundary valid when the measure started.
+    measure : Measure
+    outcome : str
+        A rate of :data:`analysis.panel.RATES`.
+    lang : {"vi", "en"}
+    result : EffectResult
+        The interrupted-time-series estimate.
+    observed : DataFrame
+        ``month`` and ``value`` (percent) over the whole analysed window.
+    source : Source
+        The data and their provenance.
+    true_effect : float or None
+        For synthetic data, the injected average effect over the same post months.
+    others : list of Measure
+        Other measures starting inside the window (national, or in the same province).
+    """
+
+    province: Province
+    measure: Measure
+    outcome: str
+    lang: str
+    result: EffectResult
+    observed: pd.DataFrame
+    source: Source
+    true_effect: float | None
+    others: tuple[Measure, ...]
+
+
+def _check_outcome(outcome: str) -> str:
+    if outcome not in panel.RATES:
+        raise WorkbenchError(
+            f"unknown outcome {outcome!r}", hint=f"use one of: {', '.join(panel.RATES)}"
+        )
+    return outcome
+
+
+def resolve_target(province: str | None, measure_id: str) -> tuple[Measure, Province]:
+    """The measure and the province it is evaluated in, both checked.
+
+    A provincial measure is evaluated in its own province (the province may be omitted); a
+    national one needs a province. The province is taken on the boundary in force on the
+    measure's first day (63 provinces before 1 July 2025, 34 from then).
+    """
+    measure = measures.get(measure_id)
+    if not province:
+        if measure.is_national:
+            raise WorkbenchError(
+                f"{measure_id} is a national measure", hint="say which province with --province"
+            )
+        province = measure.province_on(measure.start)
+    place = registry.resolve(province, on=measure.start)
+    own = measure.province_on(measure.start)
+    if own is not None and place.name != own:
+        raise WorkbenchError(
+            f"measure {measure_id} is {own}'s, not {place.name}'s",
+            hint=f"use --province {own!r}, or a measure of {place.name} (workbench measures)",
+        )
+    return measure, place
+
+
+def prepare(
+    province: str | None,
+    measure: str,
+    outcome: str = "online_rate",
+    lang: str = "vi",
+    data_path: str | None = None,
+    post_months: int = 24,
+) -> MeasureBrief:
+    """Load the data, estimate the effect and gather what the brief shows.
+
+    Parameters
+    ----------
+    province : str or None
+        Province name in any common spelling; None for the measure's own province.
+    measure : str
+        Measure id of ``config/measures.csv``.
+    outcome : str, default "online_rate"
+        Rate to evaluate.
+    lang : {"vi", "en"}
+    data_path : str, optional
+        Panel file or folder; default the embedded synthetic data.
+    post_months : int, default 24
+        Longest post-measure window; it also stops at the measure's end, at the end of the
+        data and, for measures before July 2025, at the merger (the province changes).
+
+    Returns
+    -------
+    MeasureBrief
+    """
+    i18n.check_lang(lang)
+    _check_outcome(outcome)
+    the_measure, place = resolve_target(province, measure)
+    source = open_panel(data_path)
+    frame = source.frame
+    if place.boundary == "new34":
+        # Old provinces are summed into the new one so the series runs across July 2025.
+        frame = panel.aggregate(frame, freq="M", levels="keep", boundary="new34")
+    series = panel.series(frame, place, outcome, level="all", freq="M")
+    if series.empty:
+        raise WorkbenchError(
+            f"no {outcome} data for {place.name} in {source.path}",
+            hint="check the province and the data file",
+        )
+    start = the_measure.start.to_period("M").to_timestamp()
+    last = series["month"].max()
+    if the_measure.end is not None:
+        last = min(last, the_measure.end.to_period("M").to_timestamp())
+    post = int((last.year - start.year) * 12 + last.month - start.month + 1)
+    result = fit_its(
+        series[["month", "numerator", "denominator"]],
+        start,
+        outcome=outcome,
+        treated=place.name,
+        post_months=min(post_months, post),
+    )
+    window = result.window
+    shown = series[(series["month"] >= window.pre_start) & (series["month"] <= window.post_end)]
+    observed = pd.DataFrame(
+        {"month": shown["month"], "value": 100 * shown["numerator"] / shown["denominator"]}
+    )
+    others = tuple(
+        m
+        for m in measures.load().values()
+        if m.measure_id != the_measure.measure_id
+        and window.pre_start <= m.start <= window.post_end
+        and (m.is_national or place.name in (m.province_old, m.province_new))
+    )
+    return MeasureBrief(
+        province=place,
+        measure=the_measure,
+        outcome=outcome,
+        lang=lang,
+        result=result,
+        observed=observed,
+        source=source,
+        true_effect=_true_effect(source, the_measure, place, outcome, result),
+        others=others,
+    )
+
+
+def _true_effect(source, measure, place, outcome, result) -> float | None:
+    """Mean injected effect over the post months (synthetic data only)."""
+    path = source.sibling(config.GROUND_TRUTH_FILE)
+    if not source.synthetic or not path.exists():
+        return None
+    truth = pd.read_csv(path, dtype={"province_code": str}, parse_dates=["month"])
+    post = pd.date_range(result.window.post_start, result.window.post_end, freq="MS")
+    mine = truth[
+        (truth["measure_id"] == measure.measure_id)
+        & (truth["province_code"] == place.code)
+        & (truth["boundary"] == place.boundary)
+        & (truth["outcome"] == outcome)
+    ].set_index("month")["effect_pp"]
+    return float(mine.reindex(post, fill_value=0.0).mean())
+
+
+# --- words -------------------------------------------------------------------------------
+
+
+def measure_name(measure: Measure, lang: str) -> str:
+    """A short description of the measure in ``lang`` (e.g. "giảm 50 % lệ phí …").
+
+    The measures file's ``name_vi``/``name_en`` win; otherwise it is told from the kind.
+    """
+    named = dict(measure.names)
+    if named.get(lang):
+        return named[lang]
+    if measure.kind == "fee_cut" and measure.intensity is not None:
+        if measure.intensity >= 1:
+            return i18n.label("measure_fee_free", lang)
+        pct = i18n.number(100 * measure.intensity, lang, 0) + ("\u00a0%" if lang == "vi" else "%")
+        return i18n.label("measure_fee_cut", lang).format(pct=pct)
+    kind = i18n.label(f"kind_{measure.kind}", lang)
+    return i18n.label("measure_other", lang).format(kind=kind, document=measure.document)
+
+
+def title(brief: MeasureBrief) -> str:
+    """The brief's title: province, measure and start month."""
+    lang = brief.lang
+    return i18n.label("title_measure", lang).format(
+        province=brief.province.name,
+        measure=measure_name(brief.measure, lang),
+        start=i18n.month(brief.measure.start, lang),
+    )
+
+
+def _outcome(brief: MeasureBrief, lower: bool = True) -> str:
+    text = i18n.label(brief.outcome, brief.lang)
+    return text[0].lower() + text[1:] if lower else text
+
+
+# --- blocks the notebook shows ---------------------------------------------------------
+
+
+def section(key: str, brief: MeasureBrief) -> Section:
+    """A numbered section heading from the translation table (``finding``, ``measure`` …)."""
+    return Section(i18n.label(f"section_{key}", brief.lang))
+
+
+def meta(brief: MeasureBrief) -> Meta:
+    """Title block and provenance for the template (shown as its own MIME type)."""
+    lang, w = brief.lang, brief.result.window
+    src = brief.source
+    provenance = [
+        (
+            i18n.label("data_source", lang),
+            str(
+                src.path.relative_to(config.ROOT)
+                if src.path.is_relative_to(config.ROOT)
+                else src.path
+            ),
+        )
+    ]
+    provenance += [(name, f"SHA-256 {digest}") for name, digest in sorted(src.files.items())]
+    if src.synthetic:
+        provenance.append(("seed", str(src.manifest.get("seed", ""))))
+    provenance += [
+        (i18n.label("software", lang), f"analysis {__version__}"),
+        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+    ]
+    facts = [
+        (i18n.label("province", lang), brief.province.name),
+        (i18n.label("quantity", lang), i18n.label(brief.outcome, lang)),
+        (
+            i18n.label("period", lang),
+            f"{i18n.month(w.pre_start, lang)} – {i18n.month(w.post_end, lang)}",
+        ),
+        (i18n.label("method", lang), brief.result.method_label.get(lang, brief.result.method)),
+        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+    ]
+    return Meta(
+        {
+            "lang": lang,
+            "kind": i18n.label("report_kind_brief", lang),
+            "title": title(brief),
+            "subtitle": i18n.label(brief.outcome, lang),
+            "facts": facts,
+            "synthetic": src.synthetic,
+            "banner": i18n.label("synthetic_banner", lang),
+            "watermark": i18n.label("synthetic_watermark", lang),
+            "provenance_title": i18n.label("provenance_title", lang),
+            "provenance": provenance,
+            "data_files": src.files,
+            "software": f"analysis {__version__}",
+        }
+    )
+
+
+def key_finding(brief: MeasureBrief) -> Paragraph:
+    """The one sentence a leader can quote, then how sure it is."""
+    lang, r = brief.lang, brief.result
+    w = r.window
+    sentence = i18n.label("finding_sentence", lang).format(
+        n=r.n_post,
+        first=i18n.month(w.post_start, lang),
+        last=i18n.month(w.post_end, lang),
+        outcome=_outcome(brief),
+        province=brief.province.name,
+        direction=i18n.label("direction_up" if r.estimate >= 0 else "direction_down", lang),
+        size=i18n.points(abs(r.estimate), lang, signed=False),
+        low=i18n.points(r.ci_low, lang),
+        high=i18n.points(r.ci_high, lang),
+    )
+    sure = i18n.label("certain_yes" if r.significant else "certain_no", lang).format(
+        p=i18n.p_value(r.p_value, lang)
+    )
+    return Paragraph(f"{sentence} {sure}", kind="finding")
+
+
+def measure_card(brief: MeasureBrief) -> Table:
+    """The measure's facts as the measures file records them, with their confidence."""
+    lang, m = brief.lang, brief.measure
+    rows = [
+        ("kind", i18n.label(f"kind_{m.kind}", lang)),
+        ("document", m.document),
+        ("start_date", i18n.date(m.start, lang)),
+        ("end_date", i18n.date(m.end, lang) if m.end is not None else "—"),
+        ("scope", m.scope),
+        ("confidence", m.confidence),
+        ("source", m.source),
+    ]
+    if m.intensity is not None:
+        rows.insert(1, ("intensity", i18n.percent(m.intensity, lang, 0)))
+    frame = pd.DataFrame(
+        [(i18n.label(k, lang), v) for k, v in rows],
+        columns=[i18n.label("quantity", lang), i18n.label("value", lang)],
+    )
+    return Table(frame, i18n.label("caption_measure", lang))
+
+
+def observed_chart(brief: MeasureBrief) -> Chart:
+    """Observed monthly rate against the no-measure prediction and its band."""
+    lang, bp = brief.lang, brief.result.by_period
+    post = bp[bp["post"]].rename(
+        columns={"counterfactual_low": "cf_low", "counterfactual_high": "cf_high"}
+    )
+    fig = figures.observed_vs_counterfactual(
+        brief.observed, post, brief.result.start, lang=lang, ylabel=i18n.label(brief.outcome, lang)
+    )
+    caption = i18n.label("caption_observed", lang).format(
+        outcome=i18n.label(brief.outcome, lang), province=brief.province.name
+    )
+    return Chart.from_figure(fig, caption)
+
+
+def effect_chart(brief: MeasureBrief) -> Chart:
+    """The effect month by month with its interval."""
+    bp = brief.result.by_period
+    fig = figures.effect_over_time(bp[bp["post"]], lang=brief.lang)
+    return Chart.from_figure(fig, i18n.label("caption_effect", brief.lang))
+
+
+def estimates(brief: MeasureBrief) -> Table:
+    """The estimate, its interval and p-value, the level and slope changes, the placebo."""
+    lang, r = brief.lang, brief.result
+    d = r.diagnostics
+
+    def ci(low, high):
+        return f"{i18n.number(low, lang)} ; {i18n.number(high, lang)}"
+
+    rows = [
+        (
+            i18n.label("average_effect", lang),
+            i18n.points(r.estimate, lang),
+            ci(r.ci_low, r.ci_high),
+            i18n.p_value(r.p_value, lang),
+        ),
+        (
+            i18n.label("level_change", lang),
+            i18n.points(d.get("level_change"), lang),
+            ci(d.get("level_change_ci_low"), d.get("level_change_ci_high")),
+            i18n.p_value(d.get("level_change_p_value"), lang),
+        ),
+        (
+            i18n.label("slope_change", lang),
+            i18n.number(d.get("slope_change"), lang, 2),
+            ci(d.get("slope_change_ci_low"), d.get("slope_change_ci_high")),
+            i18n.p_value(d.get("slope_change_p_value"), lang),
+        ),
+        (
+            i18n.label("placebo", lang),
+            i18n.points(d.get("placebo_estimate"), lang),
+            "",
+            i18n.p_value(d.get("placebo_p_value"), lang),
+        ),
+        (i18n.label("n_pre", lang), str(r.n_pre), "", ""),
+        (i18n.label("n_post", lang), str(r.n_post), "", ""),
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            i18n.label("quantity", lang),
+            i18n.label("estimated_effect", lang),
+            i18n.label("ci95", lang),
+            i18n.label("p_value", lang),
+        ],
+    )
+    return Table(frame, i18n.label("caption_estimates", lang))
+
+
+def assumptions(brief: MeasureBrief) -> Bullets:
+    """The design's assumptions and what its diagnostics (placebo, residuals) say of them."""
+    return Bullets((brief.result.assumptions.get(brief.lang, ""),))
+
+
+def limits(brief: MeasureBrief) -> Bullets:
+    """What the data cannot say: concurrent measures, extrapolation, aggregation, the facts."""
+    lang = brief.lang
+    items = []
+    if brief.others:
+        names = "; ".join(
+            i18n.label("confound_item", lang).format(
+                name=measure_name(m, lang),
+                start=i18n.date(m.start, lang),
+                scope=i18n.label("national", lang) if m.is_national else m.province_old or "",
+            )
+            for m in brief.others
+        )
+        items.append(f"{i18n.label('confound_intro', lang)} {names}.")
+    items += [
+        i18n.label("limit_trend", lang).format(last=i18n.month(brief.result.window.post_end, lang)),
+        i18n.label("limit_aggregate", lang),
+        i18n.label("limit_confidence", lang).format(confidence=brief.measure.confidence),
+        i18n.label("limit_single_design", lang),
+    ]
+    return Bullets(tuple(items))
+
+
+def validation(brief: MeasureBrief) -> tuple:
+    """On synthetic data, a section comparing the estimate with the injected truth.
+
+    Returns an empty tuple on real data, so the notebook can always ``display(*...)`` it.
+    """
+    if brief.true_effect is None:
+        return ()
+    lang, r = brief.lang, brief.result
+    covered = r.ci_low <= brief.true_effect <= r.ci_high
+    frame = pd.DataFrame(
+        [
+            (i18n.label("true_effect", lang), i18n.points(brief.true_effect, lang)),
+            (i18n.label("estimated_effect", lang), i18n.points(r.estimate, lang)),
+            (
+                i18n.label("ci95", lang),
+                f"{i18n.number(r.ci_low, lang)} ; {i18n.number(r.ci_high, lang)}",
+            ),
+            (i18n.label("covered", lang), i18n.label("yes" if covered else "no", lang)),
+        ],
+        columns=[i18n.label("quantity", lang), i18n.label("value", lang)],
+    )
+    table = Table(frame, i18n.label("caption_validation", lang))
+    return (section("validation", brief), Paragraph(i18n.label("validation_text", lang)), table)

@@ -1,0 +1,138 @@
+"""The ``workbench`` command: parse, call the package, print what was written.
+
+Every user mistake ends with one line on stderr and exit code 2 (see analysis.errors);
+nothing here computes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analysis import config
+from analysis.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Workbench for the Decision 766 index: synthetic data, effect estimates, policy briefs.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _say(text: str) -> None:
+    """Progress and notes go to stderr so stdout stays the list of outputs."""
+    print(text, file=sys.stderr, flush=True)
+
+
+@app.command()
+def synth(
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same data.")
+    ] = 766,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = config.SYNTH_DIR,
+    end: Annotated[str, typer.Option(help="Last month (YYYY-MM).")] = "2026-09",
+) -> None:
+    """Write the embedded synthetic panel and its ground truth (labelled synthetic)."""
+    from analysis import synth as synthetic
+
+    t0 = time.perf_counter()
+    data = synthetic.generate(seed=seed, end=end)
+    paths = synthetic.write(data, out)
+    _say(
+        f"synthetic data (seed {seed}): {len(data.panel):,} rows in {time.perf_counter() - t0:.1f} s"
+    )
+    for name, path in paths.items():
+        print(f"{name}\t{path}")
+
+
+@app.command()
+def brief(
+    measure: Annotated[str, typer.Option(help="Measure id from config/measures.csv.")],
+    province: Annotated[
+        str, typer.Option(help="Province, any common spelling (default: the measure's own).")
+    ] = "",
+    outcome: Annotated[str, typer.Option(help="Rate to evaluate.")] = "online_rate",
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, ipynb.")
+    ] = "html,pdf",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
+    ] = None,
+    post_months: Annotated[int, typer.Option(help="Longest window after the measure.")] = 24,
+) -> None:
+    """Write the measure brief (HTML and PDF) for one province and one measure."""
+    from analysis import brief as mb
+    from analysis import i18n
+    from analysis.report.render import render
+    from analysis.sources import open_panel
+
+    # Check everything the user typed before starting a kernel: errors come back in a second.
+    i18n.check_lang(lang)
+    mb._check_outcome(outcome)
+    the_measure, place = mb.resolve_target(province or None, measure)
+    open_panel(data)
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    out_dir = out or config.REPORTS_DIR / "briefs" / place.slug
+    stem = f"{the_measure.measure_id}_{outcome}_{lang}"
+    _say(f"brief: {place.name} × {the_measure.measure_id} ({outcome}, {lang}) …")
+    done = render(
+        config.NOTEBOOKS_DIR / "20_measure_brief.ipynb",
+        {
+            "province": place.name,
+            "measure": the_measure.measure_id,
+            "outcome": outcome,
+            "lang": lang,
+            "data_path": str(data or ""),
+            "post_months": post_months,
+        },
+        out_dir,
+        stem,
+        formats,
+    )
+    _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")
+    for kind, path in done.outputs.items():
+        print(f"{kind}\t{path}")
+
+
+@app.command("measures")
+def list_measures() -> None:
+    """List the measures of config/measures.csv."""
+    from analysis import measures
+
+    for m in measures.load().values():
+        where = m.province_old or "(national)"
+        print(f"{m.measure_id}\t{m.start.date()}\t{m.kind}\t{where}")
+
+
+@app.command("provinces")
+def list_provinces(
+    boundary: Annotated[str, typer.Option(help="old63 (before 1/7/2025) or new34.")] = "new34",
+) -> None:
+    """List the provinces of a boundary with codes and slugs."""
+    from analysis import registry
+
+    for p in registry.provinces(boundary):
+        print(f"{p.code}\t{p.name}\t{p.slug}")
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one line on stderr and exit code 2."""
+    try:
+        app()
+    except WorkbenchError as err:
+        print(f"workbench: error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

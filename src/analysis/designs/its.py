@@ -1,0 +1,931 @@
+"""Interrupted time series (segmented regression) for one unit's monthly series.
+
+Life cycle: :func:`fit_its` validates the input (``WorkbenchError`` for every user mistake),
+builds the design matrix, fits OLS with Newey–West (HAC) covariance, contrasts the coefficients
+into the average effect over the post window, runs a placebo-in-time on the pre-period and
+summarises everything into an :class:`~analysis.designs.result.EffectResult`.
+
+Model, on the rate in percentage points (100 × numerator / denominator) or on ``value``::
+
+    y_t = b0 + b1·t + b2·post_t + b3·(t − t0)·post_t + γ·tet_days_t [+ month dummies]
+          [+ Σ_j (d_j·after_j,t + e_j·(t − t_j)·after_j,t)] + e_t
+
+with ``t`` months since the first month of the window, ``t0`` the first month of the measure
+and ``t_j`` earlier known breaks (e.g. an earlier measure). The coefficients are OLS. The
+estimand is the average over the post months of ``b2 + b3·(t − t0)``: a linear contrast of the
+coefficients, with its standard error from their covariance.
+
+Covariance (``cov_type``): by default the errors are taken to be AR(1), ρ and σ² estimated by
+REML (the least biased estimator of ρ, and the preferred method for series longer than 12
+points, in the simulation study of Turner et al. 2021, BMC Med Res Methodol,
+doi:10.1186/s12874-021-01364-0), and intervals use the t distribution with Satterthwaite-type
+degrees of freedom that allow for the uncertainty of ρ̂. ``cov_type="hac"`` gives
+Newey–West (statsmodels ``cov_type="HAC"``) with t on n − k degrees of freedom; on 40–60
+months of autocorrelated data its intervals are too narrow (about 78 % coverage for a nominal
+95 % in tests/test_its.py's simulation), so it is kept for comparison (``se_hac``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import optimize, stats
+from statsmodels.stats.stattools import durbin_watson
+
+from analysis.calendar import tet_days
+from analysis.designs.result import (
+    EffectResult,
+    Window,
+    format_number,
+    format_p_value,
+    outcome_label,
+)
+from analysis.errors import WorkbenchError
+from analysis.panel import RATES
+
+SEASONALITY = ("tet", "tet+month", "none")
+# "ar1": OLS coefficients, covariance under AR(1) errors with ρ by REML (the default: Newey–West
+# with the rule-of-thumb lags under-covers on 40–60 months, see tests/test_its.py);
+# "hac": Newey–West, statsmodels cov_type="HAC" with the small-sample correction.
+COV_TYPES = ("ar1", "hac")
+AR1_BOUND = 0.98
+RHO_STEP = 1e-4  # step for numerical derivatives in ρ
+# Fewest degrees of freedom given to an interval (t with 2 df: × 4.3 the standard error at 95 %).
+MIN_DF = 2
+EXACT_FIT = 1e-20
+METHOD_LABEL = {
+    "vi": "Chuỗi thời gian ngắt quãng (hồi quy phân đoạn)",
+    "en": "Interrupted time series (segmented regression)",
+}
+# Each segment of the pre-period (between the window start, known breaks and the start) needs a
+# few months for its own level and slope to be estimated at all.
+MIN_SEGMENT = 3
+MIN_POST = 3
+# Placebo-in-time: a fake start this many months before the real one when the pre-period is at
+# least twice as long, else halfway through the pre-period.
+PLACEBO_OFFSET = 12
+PLACEBO_MIN_PRE = 6
+
+LEVEL, SLOPE = "level_change", "slope_change"
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Series:
+    """A validated window of the series: months (consecutive), outcome y, position of the start."""
+
+    months: pd.DatetimeIndex
+    y: np.ndarray
+    start: pd.Timestamp
+    n_pre: int
+    is_rate: bool
+    post_truncated: bool
+
+
+def _month(value: Any, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise WorkbenchError(
+            f"{what} {value!r} is not a date", "give a date such as '2022-07-01'"
+        ) from exc
+    if pd.isna(ts):
+        raise WorkbenchError(f"{what} is missing", "give a date such as '2022-07-01'")
+    # The month holding the date is the first month counted as treated.
+    return ts.to_period("M").to_timestamp()
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    """Whole months from ``a`` to ``b`` (both first of month)."""
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def _outcome_columns(series: pd.DataFrame, outcome: str) -> tuple[str, str] | str:
+    columns = set(series.columns)
+    if {"numerator", "denominator"} <= columns:
+        return "numerator", "denominator"
+    if outcome in RATES and set(RATES[outcome]) <= columns:
+        return RATES[outcome]
+    if "value" in columns:
+        return "value"
+    counts = f" or {RATES[outcome][0]}, {RATES[outcome][1]}" if outcome in RATES else ""
+    raise WorkbenchError(
+        f"the series has no outcome columns (it has: {', '.join(map(str, series.columns))})",
+        f"give columns month and numerator, denominator{counts} for a rate, or month and value",
+    )
+
+
+def _numeric(series: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(series[column], errors="coerce")
+    bad = values.isna()
+    if bad.any():
+        month = series["month"][bad].iloc[0]
+        raise WorkbenchError(
+            f"column {column} is missing or not a number in {month:%Y-%m} "
+            f"(value {series[column][bad].iloc[0]!r})",
+            "fill the month or shorten the window with pre_months/post_months",
+        )
+    return values.to_numpy(dtype=float)
+
+
+def _validate_options(
+    seasonality: str,
+    post_months: int | None,
+    pre_months: int | None,
+    hac_lags: int | None,
+    min_pre: int,
+    level: float,
+    cov_type: str,
+) -> None:
+    if cov_type not in COV_TYPES:
+        raise WorkbenchError(
+            f"cov_type {cov_type!r} is not known", f"use one of {', '.join(COV_TYPES)}"
+        )
+    if seasonality not in SEASONALITY:
+        raise WorkbenchError(
+            f"seasonality {seasonality!r} is not known", f"use one of {', '.join(SEASONALITY)}"
+        )
+    for name, value in (("post_months", post_months), ("pre_months", pre_months)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise WorkbenchError(
+                f"{name} must be a whole number of months ≥ 1, got {value!r}",
+                "or None to use all months",
+            )
+    if hac_lags is not None and (not isinstance(hac_lags, (int, np.integer)) or hac_lags < 0):
+        raise WorkbenchError(
+            f"hac_lags must be a whole number ≥ 0, got {hac_lags!r}", "or None for the default"
+        )
+    if not isinstance(min_pre, (int, np.integer)) or min_pre < 2:
+        raise WorkbenchError(f"min_pre must be a whole number ≥ 2, got {min_pre!r}")
+    if not 0 < level < 1:
+        raise WorkbenchError(f"level must be between 0 and 1, got {level!r}", "e.g. 0.95")
+
+
+def _validate_series(
+    series: pd.DataFrame,
+    start: Any,
+    outcome: str,
+    pre_months: int | None,
+    post_months: int | None,
+    min_pre: int,
+) -> _Series:
+    if not isinstance(series, pd.DataFrame):
+        raise WorkbenchError(
+            f"series must be a table (DataFrame), got {type(series).__name__}",
+            "give columns month and numerator, denominator (or value)",
+        )
+    if "month" not in series.columns:
+        raise WorkbenchError(
+            "the series has no column month",
+            "add a month column holding the first day of each month",
+        )
+    columns = _outcome_columns(series, outcome)
+    data = series.copy()
+    try:
+        data["month"] = pd.to_datetime(data["month"])
+    except (TypeError, ValueError) as exc:
+        raise WorkbenchError(
+            "column month holds values that are not dates", "use dates such as 2022-07-01"
+        ) from exc
+    if data["month"].isna().any():
+        row = int(np.flatnonzero(data["month"].isna().to_numpy())[0])
+        raise WorkbenchError(f"column month is empty in row {row + 1}", "give every row a month")
+    not_first = data["month"] != data["month"].dt.to_period("M").dt.to_timestamp()
+    if not_first.any():
+        raise WorkbenchError(
+            f"month {data['month'][not_first].iloc[0]:%Y-%m-%d} is not the first day of a month",
+            "store each month as its first day (e.g. .dt.to_period('M').dt.to_timestamp())",
+        )
+    duplicated = data["month"].duplicated()
+    if duplicated.any():
+        raise WorkbenchError(
+            f"month {data['month'][duplicated].iloc[0]:%Y-%m} appears more than once",
+            "give one row per month (aggregate levels or units first)",
+        )
+    data = data.sort_values("month", ignore_index=True)
+    first, last = data["month"].iloc[0], data["month"].iloc[-1]
+
+    start_month = _month(start, "start")
+    if start_month <= first:
+        raise WorkbenchError(
+            f"start {start_month:%Y-%m} is not after the first month of the series "
+            f"({first:%Y-%m}): there is no pre-period",
+            "check the start date or give earlier months",
+        )
+    if start_month > last:
+        raise WorkbenchError(
+            f"start {start_month:%Y-%m} is after the last month of the series ({last:%Y-%m}): "
+            "there is no post-period",
+            "check the start date or give later months",
+        )
+
+    pre_start = first
+    if pre_months is not None:
+        pre_start = max(first, start_month - pd.DateOffset(months=int(pre_months)))
+    post_end = last
+    post_truncated = False
+    if post_months is not None:
+        wanted_end = start_month + pd.DateOffset(months=int(post_months) - 1)
+        post_truncated = wanted_end > last
+        post_end = min(last, wanted_end)
+    expected = pd.date_range(pre_start, post_end, freq="MS")
+    data = data[(data["month"] >= pre_start) & (data["month"] <= post_end)]
+    missing = expected.difference(pd.DatetimeIndex(data["month"]))
+    if len(missing):
+        raise WorkbenchError(
+            f"the series has no row for {missing[0]:%Y-%m}"
+            + (f" (and {len(missing) - 1} more months)" if len(missing) > 1 else ""),
+            "fill the missing months, or shorten the window with pre_months/post_months",
+        )
+
+    n_pre = _months_between(pre_start, start_month)
+    if n_pre < min_pre:
+        raise WorkbenchError(
+            f"only {n_pre} months before the start {start_month:%Y-%m} "
+            f"({pre_start:%Y-%m} to {start_month - pd.DateOffset(months=1):%Y-%m}); "
+            f"the interrupted time series needs at least {min_pre}",
+            "give earlier months, or use a design with comparison provinces",
+        )
+    n_post = _months_between(start_month, post_end) + 1
+    if n_post < MIN_POST:
+        raise WorkbenchError(
+            f"only {n_post} months from the start {start_month:%Y-%m}; "
+            f"need at least {MIN_POST} after it",
+            "wait for more data or move the start",
+        )
+
+    if isinstance(columns, tuple):
+        num_col, den_col = columns
+        numerator = _numeric(data, num_col)
+        denominator = _numeric(data, den_col)
+        months = data["month"]
+        bad = denominator <= 0
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise WorkbenchError(
+                f"{den_col} is {denominator[i]:g} in {months.iloc[i]:%Y-%m}: a rate needs a "
+                "positive denominator",
+                "drop or fill the month, or shorten the window",
+            )
+        bad = numerator < 0
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise WorkbenchError(
+                f"{num_col} is negative ({numerator[i]:g}) in {months.iloc[i]:%Y-%m}",
+                "counts cannot be negative; check the data",
+            )
+        bad = numerator > denominator
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise WorkbenchError(
+                f"{num_col} ({numerator[i]:g}) exceeds {den_col} ({denominator[i]:g}) "
+                f"in {months.iloc[i]:%Y-%m}",
+                "the numerator must be a part of the denominator; check the columns",
+            )
+        y = 100.0 * numerator / denominator
+    else:
+        y = _numeric(data, columns)
+        if not np.isfinite(y).all():
+            i = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise WorkbenchError(f"value is not finite in {data['month'].iloc[i]:%Y-%m}")
+    if np.ptp(y) == 0:
+        raise WorkbenchError(
+            f"the outcome is constant ({y[0]:g}) over the window "
+            f"{pre_start:%Y-%m} to {post_end:%Y-%m}: there is nothing to explain",
+            "check the columns, or choose another outcome",
+        )
+    return _Series(
+        months=pd.DatetimeIndex(data["month"]),
+        y=y,
+        start=start_month,
+        n_pre=n_pre,
+        is_rate=isinstance(columns, tuple),
+        post_truncated=post_truncated,
+    )
+
+
+def _validate_breaks(
+    breaks: Sequence[Any] | None, months: pd.DatetimeIndex, start: pd.Timestamp
+) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
+    """Known earlier breaks inside the pre-period: (used, ignored because before the window)."""
+    used: list[pd.Timestamp] = []
+    ignored: list[pd.Timestamp] = []
+    for value in breaks or []:
+        month = _month(value, "break")
+        if month >= start:
+            raise WorkbenchError(
+                f"break {month:%Y-%m} is not before the start {start:%Y-%m}",
+                "breaks are earlier known changes (e.g. an earlier measure); drop it",
+            )
+        (ignored if month <= months[0] else used).append(month)
+    used = sorted(set(used))
+    edges = [months[0], *used, start]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if _months_between(a, b) < MIN_SEGMENT:
+            raise WorkbenchError(
+                f"only {_months_between(a, b)} months between {a:%Y-%m} and {b:%Y-%m}: each "
+                f"segment around a break needs at least {MIN_SEGMENT}",
+                "drop the break or widen the window (pre_months)",
+            )
+    return used, sorted(set(ignored))
+
+
+# --- fit --------------------------------------------------------------------------------------
+
+
+def default_hac_lags(n: int) -> int:
+    """Newey–West rule of thumb floor(4·(n/100)^(2/9)), at least 3."""
+    return max(3, math.floor(4 * (n / 100) ** (2 / 9)))
+
+
+def design_matrix(
+    months: pd.DatetimeIndex,
+    start: pd.Timestamp,
+    breaks: Sequence[pd.Timestamp] = (),
+    seasonality: str = "tet",
+) -> pd.DataFrame:
+    """Regressors of the segmented model, one row per month of ``months``.
+
+    Columns: ``intercept``, ``trend`` (months since the first month), for each break
+    ``break_YYYY-MM_level``/``_slope``, ``tet_days``, ``month_02``..``month_12`` (January is the
+    reference), then ``level_change`` (1 from ``start``) and ``slope_change`` (months since
+    ``start``, 0 before). Columns that are zero throughout are dropped.
+    """
+    t = np.arange(len(months), dtype=float)
+    columns: dict[str, np.ndarray] = {"intercept": np.ones(len(months)), "trend": t}
+    for month in breaks:
+        after = (months >= month).astype(float)
+        tb = float(_months_between(months[0], month))
+        columns[f"break_{month:%Y-%m}_level"] = after
+        columns[f"break_{month:%Y-%m}_slope"] = (t - tb) * after
+    if seasonality in ("tet", "tet+month"):
+        columns["tet_days"] = tet_days(months).to_numpy(dtype=float)
+    if seasonality == "tet+month":
+        for m in range(2, 13):
+            columns[f"month_{m:02d}"] = (months.month == m).astype(float)
+    post = (months >= start).astype(float)
+    t0 = float(_months_between(months[0], start))
+    columns[LEVEL] = post
+    columns[SLOPE] = (t - t0) * post
+    frame = pd.DataFrame(columns, index=months)
+    keep = [c for c in frame.columns if c in (LEVEL, SLOPE) or frame[c].abs().sum() > 0]
+    return frame[keep]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """OLS coefficients with the covariance used for inference.
+
+    ``cov_slope`` is d(cov)/dρ and ``rho_var`` the variance of ρ̂ (AR(1) covariance only):
+    together they give each contrast its own degrees of freedom (:func:`_satterthwaite_df`).
+    ``cov_hac`` is the Newey–West covariance, always kept for comparison.
+    """
+
+    params: pd.Series
+    cov: pd.DataFrame
+    cov_hac: pd.DataFrame
+    df: float
+    resid: np.ndarray
+    fitted: np.ndarray
+    r_squared: float
+    lags: int
+    cov_type: str
+    rho: float = math.nan
+    rho_var: float = math.nan
+    cov_slope: np.ndarray | None = None
+
+
+def _prais_winsten(a: np.ndarray, rho: float) -> np.ndarray:
+    """Whiten AR(1) errors: first row sqrt(1 − ρ²)·a_1, then a_t − ρ·a_{t−1}."""
+    out = np.array(a, dtype=float, copy=True)
+    out[1:] = a[1:] - rho * a[:-1]
+    out[0] = np.sqrt(1 - rho**2) * a[0]
+    return out
+
+
+def _innovation_var(y: np.ndarray, x: np.ndarray, rho: float) -> tuple[float, float]:
+    """Profile REML innovation variance at ρ, and log|X*'X*| of the whitened regressors."""
+    n, k = x.shape
+    ys, xs = _prais_winsten(y, rho), _prais_winsten(x, rho)
+    b, *_ = np.linalg.lstsq(xs, ys, rcond=None)
+    return float(np.sum((ys - xs @ b) ** 2)) / (n - k), float(np.linalg.slogdet(xs.T @ xs)[1])
+
+
+def _reml_objective(rho: float, y: np.ndarray, x: np.ndarray) -> float:
+    n, k = x.shape
+    variance, logdet = _innovation_var(y, x, rho)
+    return 0.5 * ((n - k) * np.log(variance) - np.log(1 - rho**2) + logdet)
+
+
+def ar1_rho_reml(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """AR(1) coefficient of the errors of ``y = x b + e`` by restricted maximum likelihood.
+
+    With σ² profiled out the restricted log-likelihood is, up to constants,
+    −½[(n − k)·log σ̂²(ρ) − log(1 − ρ²) + log|X*'X*|], X* the Prais–Winsten whitened
+    regressors. Unlike the lag-1 autocorrelation of OLS residuals, REML allows for the k
+    fitted terms, which bias that towards zero.
+
+    Returns
+    -------
+    (rho, rho_var)
+        The estimate and its variance from the curvature of the profile (inf when flat or
+        at the bound).
+    """
+    found = optimize.minimize_scalar(
+        _reml_objective, bounds=(-AR1_BOUND, AR1_BOUND), method="bounded", args=(y, x)
+    )
+    rho = float(found.x)
+    h = RHO_STEP
+    if abs(rho) + h >= AR1_BOUND:
+        return rho, math.inf
+    curvature = (
+        _reml_objective(rho + h, y, x)
+        - 2 * _reml_objective(rho, y, x)
+        + _reml_objective(rho - h, y, x)
+    ) / h**2
+    return rho, (1 / curvature if curvature > 0 else math.inf)
+
+
+def _ar1_ols_cov(y: np.ndarray, x: np.ndarray, rho: float) -> np.ndarray:
+    """Sandwich covariance of the OLS coefficients when errors are AR(1) with this ρ."""
+    n = len(y)
+    variance, _ = _innovation_var(y, x, rho)
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    omega = variance / (1 - rho**2) * rho**lag
+    bread = np.linalg.inv(x.T @ x)
+    return bread @ x.T @ omega @ x @ bread
+
+
+def _ols(y: np.ndarray, design: pd.DataFrame, cov_type: str, lags: int) -> _Fit:
+    names = design.columns
+    x = design.to_numpy()
+    res = sm.OLS(y, x).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
+    )
+    cov_hac = np.asarray(res.cov_params())
+    resid = np.asarray(res.resid)
+    extra: dict[str, Any] = {}
+    if cov_type == "hac":
+        cov = cov_hac
+    elif np.sum(resid**2) <= EXACT_FIT * np.sum((y - y.mean()) ** 2):
+        cov = np.zeros_like(cov_hac)  # an exact fit: nothing left to estimate the errors from
+    else:
+        rho, rho_var = ar1_rho_reml(y, x)
+        cov = _ar1_ols_cov(y, x, rho)
+        slope = None
+        if math.isfinite(rho_var):
+            slope = (_ar1_ols_cov(y, x, rho + RHO_STEP) - _ar1_ols_cov(y, x, rho - RHO_STEP)) / (
+                2 * RHO_STEP
+            )
+        extra = {"rho": rho, "rho_var": rho_var, "cov_slope": slope}
+    return _Fit(
+        params=pd.Series(np.asarray(res.params), index=names),
+        cov=pd.DataFrame(cov, index=names, columns=names),
+        cov_hac=pd.DataFrame(cov_hac, index=names, columns=names),
+        df=float(res.df_resid),
+        resid=resid,
+        fitted=np.asarray(res.fittedvalues),
+        r_squared=float(res.rsquared),
+        lags=lags,
+        cov_type=cov_type,
+        **extra,
+    )
+
+
+def _satterthwaite_df(fit: _Fit, matrix: np.ndarray) -> np.ndarray:
+    """Degrees of freedom of the variance of each row contrast of ``matrix``.
+
+    A variance estimated with ν degrees of freedom has Var(log s²) ≈ 2/ν. Under AR(1) errors
+    s²(ρ̂, σ̂²) varies through σ̂² (≈ 2/(n − k)) and through ρ̂ (delta method:
+    (d log s²/dρ)²·Var(ρ̂)); ν = 2 / Var(log s²), between MIN_DF and n − k. Newey–West and
+    exact fits keep n − k.
+    """
+    rows = np.atleast_2d(matrix)
+    if fit.cov_type == "hac" or math.isnan(fit.rho):
+        return np.full(len(rows), fit.df)
+    if fit.cov_slope is None:  # ρ̂ at the bound: its uncertainty is unbounded
+        return np.full(len(rows), float(MIN_DF))
+    var = np.einsum("ij,jk,ik->i", rows, fit.cov.to_numpy(), rows)
+    slope = np.einsum("ij,jk,ik->i", rows, fit.cov_slope, rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_var = (slope / var) ** 2 * fit.rho_var + 2 / fit.df
+        df = np.where(var > 0, 2 / log_var, fit.df)
+    return np.clip(df, MIN_DF, fit.df)
+
+
+def _estimable(design: pd.DataFrame) -> bool:
+    return (
+        design.shape[0] > design.shape[1]
+        and np.linalg.matrix_rank(design.to_numpy()) == design.shape[1]
+    )
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A linear contrast c'b: estimate, standard error, degrees of freedom, t interval, p."""
+
+    estimate: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def contrast(fit: _Fit, weights: pd.Series, level: float) -> Contrast:
+    """Estimate of ``weights · params`` with its standard error, t interval and p-value."""
+    c = weights.reindex(fit.params.index, fill_value=0.0).to_numpy(dtype=float)
+    estimate = float(c @ fit.params.to_numpy())
+    se = float(np.sqrt(max(c @ fit.cov.to_numpy() @ c, 0.0)))
+    df = float(_satterthwaite_df(fit, c)[0])
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    # An exact fit leaves no sampling uncertainty: any non-zero estimate is certain.
+    p = float(2 * stats.t.sf(abs(estimate) / se, df)) if se > 0 else float(estimate == 0)
+    return Contrast(estimate, se, df, estimate - q * se, estimate + q * se, p)
+
+
+def _row_intervals(
+    matrix: np.ndarray, fit: _Fit, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise ``matrix @ b`` with t intervals from sqrt(diag(M V M')) (parameter uncertainty)."""
+    values = matrix @ fit.params.to_numpy()
+    var = np.einsum("ij,jk,ik->i", matrix, fit.cov.to_numpy(), matrix)
+    half = stats.t.ppf(0.5 + level / 2, _satterthwaite_df(fit, matrix)) * np.sqrt(
+        np.clip(var, 0.0, None)
+    )
+    return values, values - half, values + half
+
+
+def average_effect_weights(design: pd.DataFrame) -> pd.Series:
+    """Weights of the average post-window effect: mean over post months of b2 + b3·(t − t0)."""
+    post = design[LEVEL].to_numpy() > 0
+    return pd.Series({LEVEL: 1.0, SLOPE: float(design[SLOPE].to_numpy()[post].mean())})
+
+
+def _fit_segmented(
+    y: np.ndarray,
+    months: pd.DatetimeIndex,
+    start: pd.Timestamp,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+) -> tuple[pd.DataFrame, _Fit] | None:
+    """Fit the model, or None when it cannot be estimated (too few months for its terms)."""
+    design = design_matrix(months, start, breaks, seasonality)
+    if not _estimable(design):
+        return None
+    lags = default_hac_lags(len(y)) if hac_lags is None else int(hac_lags)
+    return design, _ols(y, design, cov_type, lags)
+
+
+def _placebo(
+    data: _Series,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+    level: float,
+) -> dict[str, Any]:
+    """Refit on the pre-period only, with a fake start, and test for an effect there."""
+    months = data.months[: data.n_pre]
+    y = data.y[: data.n_pre]
+    offsets = []
+    if data.n_pre >= 2 * PLACEBO_OFFSET:
+        offsets.append(data.n_pre - PLACEBO_OFFSET)
+    offsets.append(data.n_pre // 2)
+    # Fall back to simpler seasonality if the short pre-period cannot carry month dummies.
+    ladder = {"tet+month": ["tet+month", "tet", "none"], "tet": ["tet", "none"]}.get(
+        seasonality, ["none"]
+    )
+    for position in offsets:
+        if position < PLACEBO_MIN_PRE or data.n_pre - position < MIN_POST:
+            continue
+        fake = months[position]
+        if fake in breaks:  # a known break cannot double as the placebo start
+            continue
+        for season in ladder:
+            fitted = _fit_segmented(y, months, fake, breaks, season, hac_lags, cov_type)
+            if fitted is None:
+                continue
+            design, fit = fitted
+            effect = contrast(fit, average_effect_weights(design), level)
+            return {
+                "placebo_start": fake,
+                "placebo_estimate": effect.estimate,
+                "placebo_se": effect.se,
+                "placebo_df": effect.df,
+                "placebo_ci_low": effect.ci_low,
+                "placebo_ci_high": effect.ci_high,
+                "placebo_p_value": effect.p_value,
+                "placebo_n_pre": position,
+                "placebo_n_post": data.n_pre - position,
+                "placebo_seasonality": season,
+            }
+    return {"placebo_estimate": math.nan, "placebo_p_value": math.nan}
+
+
+# --- summarise --------------------------------------------------------------------------------
+
+
+def _month_text(ts: pd.Timestamp, lang: str) -> str:
+    return f"tháng {ts.month}/{ts.year}" if lang == "vi" else f"{ts:%Y-%m}"
+
+
+def _assumptions(
+    data: _Series,
+    outcome: str,
+    seasonality: str,
+    diagnostics: dict[str, Any],
+    post_months: int | None,
+) -> dict[str, str]:
+    n_pre, lags = data.n_pre, diagnostics["hac_lags"]
+    season_vi = {
+        "tet": " (đã tính đến số ngày nghỉ Tết)",
+        "tet+month": " (đã tính đến số ngày nghỉ Tết và mùa vụ theo tháng)",
+        "none": "",
+    }[seasonality]
+    season_en = {
+        "tet": " (allowing for the Tết holiday days)",
+        "tet+month": " (allowing for the Tết holiday days and the month of the year)",
+        "none": "",
+    }[seasonality]
+    vi = [
+        f"Phương pháp giả định rằng nếu không có biện pháp, {outcome_label(outcome, 'vi')} sẽ "
+        f"tiếp tục theo xu hướng tuyến tính của {n_pre} tháng trước đó{season_vi}, và không có "
+        "sự kiện nào khác cùng thời điểm (biện pháp khác, thay đổi cách thống kê, sáp nhập) "
+        "làm thay đổi chỉ tiêu này."
+    ]
+    en = [
+        f"The design assumes that without the measure the {outcome_label(outcome, 'en')} would "
+        f"have continued the linear trend of the {n_pre} months before{season_en}, and that no "
+        "other event at the same time (another measure, a change in recording, a merger) moved "
+        "it."
+    ]
+    rho = diagnostics.get("ar1_rho", math.nan)
+    if diagnostics["cov_type"] == "hac":
+        vi.append(
+            "Tương quan của sai số theo thời gian được xử lý bằng sai số chuẩn Newey–West "
+            f"({lags} độ trễ)."
+        )
+        en.append(f"Correlation of errors over time is handled with Newey–West ({lags} lags).")
+    elif math.isfinite(rho):
+        vi.append(
+            "Tương quan của sai số theo thời gian được mô hình hóa bằng quá trình tự hồi quy bậc "
+            f"một (ρ = {format_number(rho, 'vi', 2)}, ước lượng bằng REML)."
+        )
+        en.append(
+            "Correlation of errors over time is modelled as a first-order autoregressive "
+            f"process (ρ = {format_number(rho, 'en', 2)}, estimated by REML)."
+        )
+    p = diagnostics.get("placebo_p_value", math.nan)
+    if "placebo_start" in diagnostics and math.isfinite(p):
+        fake = diagnostics["placebo_start"]
+        if p < 0.05:
+            vi.append(
+                "Cảnh báo: kiểm định giả (placebo) với thời điểm giả "
+                f"{_month_text(fake, 'vi')} tìm thấy một tác động không có thật "
+                f"({format_p_value(p, 'vi')}): xu hướng trước biện pháp không ổn định, cần thận "
+                "trọng khi diễn giải kết quả."
+            )
+            en.append(
+                f"Warning: a placebo test with a fake start in {_month_text(fake, 'en')} finds "
+                f"an effect where there is none ({format_p_value(p, 'en')}): the trend before "
+                "the measure is not stable, so read the estimate with caution."
+            )
+        else:
+            vi.append(
+                "Kiểm định giả (placebo) với thời điểm giả "
+                f"{_month_text(fake, 'vi')} không tìm thấy tác động ({format_p_value(p, 'vi')}), "
+                "phù hợp với giả định xu hướng ổn định."
+            )
+            en.append(
+                f"A placebo test with a fake start in {_month_text(fake, 'en')} finds no effect "
+                f"({format_p_value(p, 'en')}), consistent with a stable trend."
+            )
+    elif "placebo_skipped" not in diagnostics:
+        vi.append("Không thực hiện được kiểm định giả (placebo) vì giai đoạn trước quá ngắn.")
+        en.append("The placebo test could not be run: the pre-period is too short.")
+    if n_pre < 24:
+        vi.append(
+            f"Giai đoạn trước chỉ có {n_pre} tháng (dưới 24), nên xu hướng ước lượng kém chắc chắn."
+        )
+        en.append(f"The pre-period has only {n_pre} months (under 24), so the trend is uncertain.")
+    dw = diagnostics.get("durbin_watson", math.nan)
+    if math.isfinite(dw) and (dw < 1.5 or dw > 2.5):
+        vi.append(
+            f"Thống kê Durbin–Watson bằng {format_number(dw, 'vi', 2)} cho thấy phần dư còn tự "
+            "tương quan; khoảng tin cậy đã tính đến điều này"
+            + (" nhưng có thể vẫn hơi hẹp." if diagnostics["cov_type"] == "hac" else ".")
+        )
+        en.append(
+            f"The Durbin–Watson statistic of {format_number(dw, 'en', 2)} shows autocorrelated "
+            "residuals; the interval allows for it"
+            + (" but may still be somewhat narrow." if diagnostics["cov_type"] == "hac" else ".")
+        )
+    if data.post_truncated and post_months is not None:
+        n_post = len(data.y) - n_pre
+        vi.append(f"Chỉ có {n_post} tháng sau biện pháp (yêu cầu {post_months} tháng).")
+        en.append(f"Only {n_post} months after the measure are available ({post_months} asked).")
+    return {"vi": " ".join(vi), "en": " ".join(en)}
+
+
+def fit_its(
+    series: pd.DataFrame,
+    start: Any,
+    *,
+    outcome: str = "online_rate",
+    treated: str = "",
+    post_months: int | None = 24,
+    pre_months: int | None = None,
+    breaks: Sequence[Any] | None = None,
+    seasonality: str = "tet",
+    hac_lags: int | None = None,
+    cov_type: str = "ar1",
+    min_pre: int = 12,
+    level: float = 0.95,
+    placebo: bool = True,
+) -> EffectResult:
+    """Estimate the effect of a measure on one unit's monthly series by segmented regression.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        One row per month: ``month`` (datetime64, first day of the month) and either
+        ``numerator`` and ``denominator`` counts (or the count columns of ``outcome`` in
+        ``panel.RATES``, e.g. ``dossiers_online``/``dossiers_received``) for a rate, analysed in
+        percentage points; or ``value`` for any other outcome, analysed in its own units.
+    start : date-like
+        When the measure took effect; its month is the first treated month.
+    outcome : str
+        Name of the outcome, for labels and for finding count columns.
+    treated : str
+        Name of the unit (province), for labels.
+    post_months : int or None
+        Months from the start to average the effect over (fewer if the data end earlier);
+        None uses every month after the start.
+    pre_months : int or None
+        Months before the start to use; None uses all.
+    breaks : list of date-like, optional
+        Earlier known changes inside the pre-period (e.g. an earlier measure); each adds a level
+        and a slope term. Breaks before the window are ignored (the trend absorbs them).
+    seasonality : {"tet", "tet+month", "none"}
+        Tết-days regressor, plus month-of-year dummies, or nothing.
+    hac_lags : int or None
+        Newey–West lags; None uses floor(4·(n/100)^(2/9)), at least 3.
+    cov_type : {"ar1", "hac"}
+        Covariance of the OLS coefficients used for every interval and p-value. "ar1" (default):
+        errors follow an AR(1) process whose ρ and variance are estimated by restricted maximum
+        likelihood (REML), which allows for the fitted trend and break terms; t intervals with
+        Satterthwaite-type degrees of freedom (``df`` in the diagnostics). "hac": Newey–West
+        (statsmodels ``cov_type="HAC"``, Bartlett kernel, ``hac_lags``, small-sample
+        correction), t with n − k degrees of freedom. Newey–West with few lags is too narrow on
+        40–60 months of autocorrelated data (see the module docstring); its standard error of
+        the estimate is always reported (``se_hac``) for comparison.
+    min_pre : int
+        Fewest pre-period months accepted.
+    level : float
+        Confidence level of the intervals.
+    placebo : bool
+        Run the placebo-in-time on the pre-period.
+
+    Returns
+    -------
+    EffectResult
+        ``method="its"``; ``estimate`` is the average of ``b2 + b3·k`` over the ``n_post``
+        months k = 0, 1, …; ``by_period`` has every month of the window (effects after the
+        start); diagnostics hold ``level_change``/``slope_change`` with their SEs, intervals
+        and p-values, ``pre_slope``, ``tet_days_coef``, ``cov_type``, ``ar1_rho``, ``df`` (of
+        the estimate), ``se_hac``, ``hac_lags``, ``df_resid``, ``durbin_watson``,
+        ``r_squared``, ``pre_rmse``, ``coefficients`` and the ``placebo_*`` results.
+
+    Raises
+    ------
+    WorkbenchError
+        Start outside the data, too few pre or post months, missing or duplicated months,
+        non-positive denominators, a numerator above its denominator, a constant outcome,
+        bad options, or a model with more terms than the window can carry.
+    """
+    _validate_options(seasonality, post_months, pre_months, hac_lags, min_pre, level, cov_type)
+    data = _validate_series(series, start, outcome, pre_months, post_months, min_pre)
+    used_breaks, ignored_breaks = _validate_breaks(breaks, data.months, data.start)
+
+    fitted = _fit_segmented(
+        data.y, data.months, data.start, used_breaks, seasonality, hac_lags, cov_type
+    )
+    if fitted is None:
+        n_terms = design_matrix(data.months, data.start, used_breaks, seasonality).shape[1]
+        raise WorkbenchError(
+            f"the model has {n_terms} terms but the window has only {len(data.y)} months "
+            f"(seasonality={seasonality!r}, {len(used_breaks)} breaks): it cannot be estimated",
+            "use seasonality='tet' or 'none', fewer breaks, or a longer window",
+        )
+    design, fit = fitted
+    effect = contrast(fit, average_effect_weights(design), level)
+    diagnostics: dict[str, Any] = {}
+    for name in (LEVEL, SLOPE):
+        term = contrast(fit, pd.Series({name: 1.0}), level)
+        diagnostics.update(
+            {
+                name: term.estimate,
+                f"{name}_se": term.se,
+                f"{name}_ci_low": term.ci_low,
+                f"{name}_ci_high": term.ci_high,
+                f"{name}_p_value": term.p_value,
+            }
+        )
+    diagnostics["pre_slope"] = float(fit.params["trend"])
+    diagnostics["pre_slope_se"] = float(np.sqrt(fit.cov.loc["trend", "trend"]))
+    if "tet_days" in design:
+        diagnostics["tet_days_coef"] = float(fit.params["tet_days"])
+        diagnostics["tet_days_coef_se"] = float(np.sqrt(fit.cov.loc["tet_days", "tet_days"]))
+    weights = average_effect_weights(design).reindex(design.columns, fill_value=0.0).to_numpy()
+    pre = slice(0, data.n_pre)
+    diagnostics.update(
+        {
+            "cov_type": cov_type,
+            "ar1_rho": fit.rho,
+            "ar1_rho_se": math.sqrt(fit.rho_var) if math.isfinite(fit.rho_var) else math.nan,
+            "df": effect.df,
+            "se_hac": float(np.sqrt(max(weights @ fit.cov_hac.to_numpy() @ weights, 0.0))),
+            "hac_lags": fit.lags,
+            "df_resid": fit.df,
+            "n_params": design.shape[1],
+            "durbin_watson": float(durbin_watson(fit.resid)),
+            "r_squared": fit.r_squared,
+            "pre_rmse": float(np.sqrt(np.mean(fit.resid[pre] ** 2))),
+            "seasonality": seasonality,
+            "breaks": list(used_breaks),
+            "breaks_ignored": list(ignored_breaks),
+            "post_window_truncated": data.post_truncated,
+            "coefficients": {k: float(v) for k, v in fit.params.items()},
+            "coefficient_se": {k: float(np.sqrt(fit.cov.loc[k, k])) for k in fit.params.index},
+        }
+    )
+    if placebo:
+        diagnostics.update(_placebo(data, used_breaks, seasonality, hac_lags, cov_type, level))
+    else:
+        diagnostics.update(
+            {"placebo_estimate": math.nan, "placebo_p_value": math.nan, "placebo_skipped": True}
+        )
+
+    by_period = _by_period(data, design, fit, level)
+    months = data.months
+    return EffectResult(
+        method="its",
+        outcome=outcome,
+        treated=(treated,) if treated else (),
+        start=data.start,
+        window=Window(months[0], months[data.n_pre - 1], months[data.n_pre], months[-1]),
+        n_pre=data.n_pre,
+        n_post=len(months) - data.n_pre,
+        estimate=effect.estimate,
+        ci_low=effect.ci_low,
+        ci_high=effect.ci_high,
+        ci_level=level,
+        p_value=effect.p_value,
+        se=effect.se,
+        by_period=by_period,
+        diagnostics=diagnostics,
+        assumptions=_assumptions(data, outcome, seasonality, diagnostics, post_months),
+        method_label=dict(METHOD_LABEL),
+        unit="pp" if data.is_rate else "",
+    )
+
+
+def _by_period(data: _Series, design: pd.DataFrame, fit: _Fit, level: float) -> pd.DataFrame:
+    """Per month: observed, fitted, counterfactual (post terms zeroed) and effect b2 + b3·k,
+    with intervals from parameter uncertainty only (never the spread of post residuals)."""
+    counterfactual_design = design.copy()
+    counterfactual_design[[LEVEL, SLOPE]] = 0.0
+    cf, cf_low, cf_high = _row_intervals(counterfactual_design.to_numpy(), fit, level)
+    post = design[LEVEL].to_numpy() > 0
+    effect_design = np.zeros_like(design.to_numpy())
+    columns = list(design.columns)
+    effect_design[:, columns.index(LEVEL)] = design[LEVEL].to_numpy()
+    effect_design[:, columns.index(SLOPE)] = design[SLOPE].to_numpy()
+    effect, effect_low, effect_high = (
+        np.where(post, values, np.nan) for values in _row_intervals(effect_design, fit, level)
+    )
+    return pd.DataFrame(
+        {
+            "period": data.months,
+            "post": post,
+            "observed": data.y,
+            "fitted": fit.fitted,
+            "counterfactual": cf,
+            "counterfactual_low": cf_low,
+            "counterfactual_high": cf_high,
+            "effect": effect,
+            "effect_low": effect_low,
+            "effect_high": effect_high,
+        }
+    ).reset_index(drop=True)

@@ -1,0 +1,107 @@
+"""Words and numbers for readers: the translation table and vi_VN / en formatting.
+
+Every label a reader sees comes from ``data/labels.yaml`` (one table, Vietnamese and English).
+Numbers follow the language: ``79,4 %`` and ``1.234,5`` in Vietnamese, ``79.4%`` and
+``1,234.5`` in English; dates are dd/mm/yyyy in both, as Vietnamese documents write them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import pandas as pd
+import yaml
+from babel.numbers import format_decimal
+
+from analysis.config import PACKAGE_DATA
+from analysis.errors import WorkbenchError
+
+LANGUAGES = ("vi", "en")
+_LOCALES = {"vi": "vi_VN", "en": "en_US"}
+MISSING = "—"
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is a supported language, else raise a WorkbenchError."""
+    if lang not in LANGUAGES:
+        raise WorkbenchError(
+            f"unknown language {lang!r}", hint="use --lang vi (Vietnamese) or --lang en (English)"
+        )
+    return lang
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, dict[str, str]]:
+    with open(PACKAGE_DATA / "labels.yaml", encoding="utf-8") as fh:
+        return {str(k): v for k, v in yaml.safe_load(fh).items()}
+
+
+def label(key: str, lang: str = "vi") -> str:
+    """The reader's word for ``key`` in ``lang``.
+
+    Parameters
+    ----------
+    key : str
+        Name used in code (``online_rate``, ``level_commune``, ``section_finding`` …).
+    lang : {"vi", "en"}
+
+    Returns
+    -------
+    str
+        The label; the key itself when the table has no entry (so a gap shows, not a crash).
+    """
+    entry = _labels().get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry["vi"]
+
+
+def number(x: float | None, lang: str = "vi", digits: int = 1) -> str:
+    """Format a number with the language's separators (``1.234,5`` / ``1,234.5``)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(x, format=pattern, locale=_LOCALES[lang])
+
+
+def percent(share: float | None, lang: str = "vi", digits: int = 1) -> str:
+    """Format a share in [0, 1] as a percentage: ``79,4 %`` (vi) or ``79.4%`` (en)."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return MISSING
+    value = number(100 * share, lang, digits)
+    # Vietnamese typography separates the sign with a (non-breaking) space; English does not.
+    return f"{value}\u00a0%" if lang == "vi" else f"{value}%"
+
+
+def points(pp: float | None, lang: str = "vi", digits: int = 1, signed: bool = True) -> str:
+    """Format a difference in percentage points: ``+8,1 điểm %`` / ``+8.1 pp``."""
+    if pp is None or (isinstance(pp, float) and math.isnan(pp)):
+        return MISSING
+    sign = "+" if signed and pp > 0 else ("−" if pp < 0 else "")
+    unit = "điểm\u00a0%" if lang == "vi" else "pp"
+    return f"{sign}{number(abs(pp), lang, digits)}\u00a0{unit}"
+
+
+def p_value(p: float | None, lang: str = "vi") -> str:
+    """Format a p-value, with ``< 0,001`` below a thousandth."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return MISSING
+    if p < 0.001:
+        return "< " + number(0.001, lang, 3)
+    return number(p, lang, 3)
+
+
+def date(d, lang: str = "vi") -> str:
+    """Format a date as dd/mm/yyyy (both languages: the form of Vietnamese documents)."""
+    if d is None or (not isinstance(d, str) and pd.isna(d)):
+        return MISSING
+    return pd.Timestamp(d).strftime("%d/%m/%Y")
+
+
+def month(d, lang: str = "vi") -> str:
+    """Format a month as ``06/2023`` (vi) or ``Jun 2023`` (en)."""
+    if d is None or (not isinstance(d, str) and pd.isna(d)):
+        return MISSING
+    ts = pd.Timestamp(d)
+    return ts.strftime("%m/%Y") if lang == "vi" else ts.strftime("%b %Y")

@@ -1,0 +1,246 @@
+"""Notebook -> HTML -> PDF: papermill executes, nbconvert lays out, WeasyPrint prints.
+
+Every output is written atomically (a temporary file in the same folder, then ``os.replace``),
+so a crash never leaves a half-written HTML or PDF; beside the outputs a JSON manifest records
+the parameters, the data's hashes, package versions, the git commit and the run time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from string import Template
+
+import nbformat
+import papermill
+from nbconvert import HTMLExporter
+
+from analysis import __version__, i18n
+from analysis.config import ROOT
+from analysis.errors import WorkbenchError
+from analysis.files import atomic_write, sha256
+from analysis.report.blocks import META_MIMETYPE
+
+TEMPLATES = Path(__file__).parent / "templates"
+FORMATS = ("html", "pdf", "ipynb")
+_VERSIONED = ("pandas", "numpy", "statsmodels", "papermill", "nbconvert", "weasyprint", "duckdb")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What one render wrote.
+
+    Attributes
+    ----------
+    outputs : dict
+        Format (``html``, ``pdf``, ``ipynb``, ``manifest``) -> path written.
+    seconds : dict
+        Stage (``execute``, ``html``, ``pdf``, ``total``) -> wall time.
+    meta : dict
+        The document's metadata as the notebook reported it (title, provenance, …).
+    """
+
+    outputs: dict[str, Path]
+    seconds: dict[str, float]
+    meta: dict
+
+
+def declared_parameters(notebook: Path) -> dict:
+    """Parameters declared in the notebook's ``parameters`` cell (name -> inferred info)."""
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Refuse parameters the notebook does not declare (a typo would be silently ignored)."""
+    declared = declared_parameters(notebook)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise WorkbenchError(
+            f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}",
+            hint=f"its parameters are: {', '.join(declared)}",
+        )
+
+
+def git_commit() -> str:
+    """The checkout's commit (with ``+dirty`` when files changed), or ``unknown``."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def execute(notebook: Path, parameters: dict) -> nbformat.NotebookNode:
+    """Run ``notebook`` with ``parameters`` under papermill and return the executed notebook.
+
+    A :class:`WorkbenchError` raised inside the kernel comes back as the same error (one line
+    for the user); any other failure names the notebook and the exception.
+    """
+    check_parameters(notebook, parameters)
+    # The kernel must be this interpreter's (the project's .venv), whatever PATH says.
+    env_path = os.environ.get("PATH", "")
+    bindir = str(Path(sys.executable).parent)
+    if not env_path.startswith(bindir + os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + env_path
+    with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
+        out = Path(tmp) / notebook.name
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(out),
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(notebook.parent),
+                log_output=False,
+                # The kernel's start-up chatter (e.g. ipykernel's TCP notice) is not the user's.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+        except papermill.PapermillExecutionError as err:
+            if err.ename == "WorkbenchError":
+                raise WorkbenchError(err.evalue) from None
+            raise RuntimeError(
+                f"{notebook.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
+            ) from None
+        return nbformat.read(out, as_version=4)
+
+
+def document_meta(nb: nbformat.NotebookNode) -> dict:
+    """The metadata the notebook displayed with :class:`analysis.report.blocks.Meta`."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if META_MIMETYPE in data:
+                return dict(data[META_MIMETYPE])
+    raise RuntimeError("the notebook displayed no analysis.report.blocks.Meta: nothing to title")
+
+
+def _css(meta: dict) -> str:
+    lang = meta.get("lang", "vi")
+    words = {
+        "page_word": i18n.label("page", lang),
+        "figure_word": "Hình" if lang == "vi" else "Figure",
+        "table_word": "Bảng" if lang == "vi" else "Table",
+        # CSS strings: quotes and backslashes from a title must not end the string.
+        "running_title": meta.get("title", "").replace("\\", "\\\\").replace('"', '\\"'),
+    }
+    return Template(
+        (TEMPLATES / "brief" / "brief.css").read_text(encoding="utf-8")
+    ).safe_substitute(words)
+
+
+def to_html(nb: nbformat.NotebookNode, meta: dict) -> str:
+    """Lay out an executed notebook with the brief template (outputs only)."""
+    exporter = HTMLExporter(
+        template_name="brief",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    html, _ = exporter.from_notebook_node(nb, resources={"brief": meta, "brief_css": _css(meta)})
+    return html
+
+
+def to_pdf(html: str) -> bytes:
+    """Print the brief's HTML to an A4 PDF with WeasyPrint (no browser, no LaTeX)."""
+    import weasyprint  # imported here: it loads Pango, which only PDF output needs
+
+    return weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf()
+
+
+def render(
+    notebook: Path,
+    parameters: dict,
+    out_dir: Path,
+    stem: str,
+    formats: tuple[str, ...] = ("html", "pdf"),
+) -> Rendered:
+    """Execute a notebook and write its brief as HTML and/or PDF, plus a manifest.
+
+    Parameters
+    ----------
+    notebook : Path
+        A parameterized notebook of ``notebooks/``.
+    parameters : dict
+        Values for its ``parameters`` cell; names it does not declare are refused.
+    out_dir : Path
+        Folder for the outputs (created).
+    stem : str
+        File name without extension, e.g. ``thai-nguyen-fee-50.vi``.
+    formats : tuple of {"html", "pdf", "ipynb"}
+        What to write; ``ipynb`` keeps the executed notebook for inspection in JupyterLab.
+
+    Returns
+    -------
+    Rendered
+    """
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise WorkbenchError(
+            f"unknown output format {', '.join(bad) or '(none)'}",
+            hint="use --format with html, pdf or ipynb, e.g. --format html,pdf",
+        )
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    nb = execute(notebook, parameters)
+    seconds["execute"] = time.perf_counter() - t0
+    meta = document_meta(nb)
+
+    payloads: dict[str, bytes | str] = {}
+    t = time.perf_counter()
+    html = to_html(nb, meta)
+    seconds["html"] = time.perf_counter() - t
+    if "html" in formats:
+        payloads["html"] = html
+    if "pdf" in formats:
+        t = time.perf_counter()
+        payloads["pdf"] = to_pdf(html)
+        seconds["pdf"] = time.perf_counter() - t
+    if "ipynb" in formats:
+        payloads["ipynb"] = nbformat.writes(nb)
+
+    outputs: dict[str, Path] = {}
+    for fmt, data in payloads.items():
+        outputs[fmt] = atomic_write(out_dir / f"{stem}.{fmt}", data)
+    seconds["total"] = time.perf_counter() - t0
+
+    manifest = {
+        "document": meta.get("title"),
+        "notebook": str(notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else notebook),
+        "parameters": parameters,
+        "synthetic": meta.get("synthetic", False),
+        "data": meta.get("data_files", {}),
+        "outputs": {fmt: {"file": p.name, "sha256": sha256(p)} for fmt, p in outputs.items()},
+        "software": {"analysis": __version__, "python": sys.version.split()[0]}
+        | {name: metadata.version(name) for name in _VERSIONED},
+        "git_commit": git_commit(),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+    }
+    outputs["manifest"] = atomic_write(
+        out_dir / f"{stem}.manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+    )
+    return Rendered(outputs=outputs, seconds=seconds, meta=meta)

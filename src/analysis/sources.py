@@ -1,0 +1,84 @@
+"""Where the data of an analysis came from: the panel file, its manifest, synthetic or real.
+
+Every document states its data; this module finds the manifest written beside a panel
+(by ``workbench synth`` or, later, by the importers) and hashes what it does not list.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config, panel
+from analysis.errors import WorkbenchError
+from analysis.files import sha256
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """A loaded panel and its provenance.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The validated count panel.
+    path : Path
+        The Parquet file read.
+    synthetic : bool
+        True when the manifest says the data are synthetic (then every output says so).
+    files : dict
+        File name -> SHA-256 of the data files behind the panel.
+    manifest : dict
+        The manifest as written beside the data (empty when there is none).
+    """
+
+    frame: pd.DataFrame
+    path: Path
+    synthetic: bool
+    files: dict[str, str] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+
+    def sibling(self, name: str) -> Path:
+        """A file next to the panel (e.g. the synthetic ground truth)."""
+        return self.path.parent / name
+
+
+def open_panel(path: str | Path | None = None) -> Source:
+    """Load a panel with its provenance.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A panel Parquet file or the folder holding ``panel.parquet``; default the embedded
+        synthetic data (``data/processed/synthetic/panel.parquet``).
+
+    Raises
+    ------
+    WorkbenchError
+        When the file is missing (hint: ``workbench synth``) or invalid.
+    """
+    path = Path(path) if path else config.DEFAULT_PANEL
+    if path.is_dir():
+        path = path / config.PANEL_FILE
+    if not path.exists():
+        raise WorkbenchError(
+            f"data file not found: {path}",
+            hint="run `workbench synth` (or `make demo`) to make the embedded synthetic data, "
+            "or give the path of a panel with --data",
+        )
+    manifest_path = path.parent / config.MANIFEST_FILE
+    manifest: dict = {}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = dict(manifest.get("files", {}))
+    files.setdefault(path.name, sha256(path))
+    return Source(
+        frame=panel.load(path),
+        path=path,
+        synthetic=bool(manifest.get("synthetic", False)),
+        files=files,
+        manifest=manifest,
+    )
