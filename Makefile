@@ -46,12 +46,11 @@ format: $(STAMP) ## ruff: fix imports and format
 	$(BIN)/ruff check --fix src tests benchmarks notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks
 
-test-fast: $(STAMP) ## Tests without the slow simulations
+test-fast: $(STAMP) ## Tests without those marked slow
 	$(BIN)/pytest -q -m "not slow"
 
-test: lint ## Lint, the test suite, then the slow simulation tests
-	$(BIN)/pytest -q -m "not slow"
-	$(BIN)/pytest -q -m slow
+test: lint ## Lint and run every test (notebooks executed with papermill included)
+	$(BIN)/pytest -q
 
 lab: $(STAMP) ## Open JupyterLab on the project (kernel: this .venv)
 	$(BIN)/jupyter lab --notebook-dir=.

@@ -313,16 +313,16 @@ def _hand_result(estimate: float, low: float, high: float, p: float) -> EffectRe
 def test_summary_sentences() -> None:
     result = _hand_result(8.1, 5.2, 11.0, 0.001)
     assert result.summary("vi") == (
-        "Biện pháp làm tăng tỷ lệ hồ sơ trực tuyến 8,1 điểm phần trăm "
+        "Biện pháp làm tăng tỷ lệ hồ sơ nộp trực tuyến 8,1 điểm phần trăm "
         "(KTC 95 %: 5,2 – 11,0; p = 0,001)."
     )
     assert result.summary("en") == (
-        "The measure increased the online submission rate by 8.1 percentage points "
+        "The measure increased the share of dossiers submitted online by 8.1 percentage points "
         "(95% CI 5.2 to 11.0; p = 0.001)."
     )
     small = _hand_result(-1.3, -3.0, 0.4, 0.2)
     assert small.summary("vi") == (
-        "Biện pháp làm giảm tỷ lệ hồ sơ trực tuyến 1,3 điểm phần trăm "
+        "Biện pháp làm giảm tỷ lệ hồ sơ nộp trực tuyến 1,3 điểm phần trăm "
         "(KTC 95 %: -3,0 – 0,4; p = 0,200), nhưng khác biệt không có ý nghĩa thống kê."
     )
     assert _hand_result(8.1, 5.2, 11.0, 0.00001).summary("en").endswith("p < 0.001).")
@@ -332,7 +332,7 @@ def test_format_number() -> None:
     assert format_number(12345.678, "vi", 1) == "12.345,7"
     assert format_number(1234.5, "en", 2) == "1,234.50"
     assert format_number(-0.04, "vi", 1) == "0,0"
-    assert format_number(float("nan"), "en", 1) == "–"
+    assert format_number(float("nan"), "en", 1) == "—"
 
 
 def test_to_dict_is_json() -> None:

@@ -13,68 +13,29 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-# Labels of the outcomes for people (vi, en). Kept here until a shared translation table exists.
-OUTCOME_LABELS: dict[str, dict[str, str]] = {
-    "online_rate": {"vi": "tỷ lệ hồ sơ trực tuyến", "en": "online submission rate"},
-    "fully_online_rate": {
-        "vi": "tỷ lệ hồ sơ trực tuyến toàn trình",
-        "en": "full-process online rate",
-    },
-    "on_time_rate": {"vi": "tỷ lệ hồ sơ giải quyết đúng hạn", "en": "on-time handling rate"},
-    "sync_rate": {
-        "vi": "tỷ lệ hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia",
-        "en": "share of dossiers synchronised to the national portal",
-    },
-    "online_payment_rate": {"vi": "tỷ lệ thanh toán trực tuyến", "en": "online payment rate"},
-    "e_result_rate": {"vi": "tỷ lệ trả kết quả điện tử", "en": "electronic result rate"},
-    "digitisation_rate": {"vi": "tỷ lệ số hóa hồ sơ", "en": "digitisation rate"},
-    "satisfaction_rate": {"vi": "tỷ lệ hài lòng", "en": "satisfaction rate"},
-}
+from analysis import i18n
+from analysis.panel import RATES
 
-LANGS = ("vi", "en")
+LANGS = i18n.LANGUAGES
 
 
 def outcome_label(outcome: str, lang: str = "vi") -> str:
-    """The people's name of an outcome in ``lang`` ("vi" or "en"); the code name if unknown."""
-    return OUTCOME_LABELS.get(outcome, {}).get(lang, outcome)
+    """The outcome's name for people, for use inside a sentence (lower-case first letter)."""
+    text = i18n.label(outcome, lang)
+    return text[:1].lower() + text[1:]
 
 
 def format_number(x: float, lang: str = "vi", digits: int = 1) -> str:
-    """Format a number for prose: vi_VN uses a decimal comma and dots between thousands.
-
-    Parameters
-    ----------
-    x : float
-        The number; NaN/None gives "–" (not available).
-    lang : {"vi", "en"}
-        Language of the sentence.
-    digits : int
-        Digits after the decimal separator.
-
-    Examples
-    --------
-    >>> format_number(12345.678, "vi", 1)
-    '12.345,7'
-    >>> format_number(-0.5, "en", 2)
-    '-0.50'
-    """
-    if x is None or not math.isfinite(float(x)):
-        return "–"
-    text = f"{float(x):,.{digits}f}"
-    if text.startswith("-") and float(text[1:].replace(",", "")) == 0:
-        text = text[1:]  # no "-0.0"
-    if lang == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    """Format a number for prose in ``lang`` (``12.345,7`` / ``12,345.7``); no ``-0,0``."""
+    if x is not None and math.isfinite(float(x)) and round(float(x), digits) == 0:
+        x = 0.0
+    return i18n.number(x, lang, digits)
 
 
 def format_p_value(p: float, lang: str = "vi") -> str:
     """``p = 0,012`` / ``p < 0,001`` in ``lang``."""
-    if p is None or not math.isfinite(float(p)):
-        return "p = –"
-    if p < 0.001:
-        return f"p < {format_number(0.001, lang, 3)}"
-    return f"p = {format_number(p, lang, 3)}"
+    text = i18n.p_value(p, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 class Window(NamedTuple):
@@ -184,7 +145,7 @@ class EffectResult:
         else:
             unit = " percentage points" if self.unit == "pp" else ""
             verb = "increased" if up else "decreased"
-            article = "the " if self.outcome in OUTCOME_LABELS else ""
+            article = "the " if self.outcome in RATES else ""
             text = (
                 f"The measure {verb} {article}{label} by {size}{unit} "
                 f"({level}% CI {low} to {high}; {p})"
