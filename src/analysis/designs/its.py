@@ -15,8 +15,9 @@ and ``t_j`` earlier known breaks (e.g. an earlier measure). The coefficients are
 estimand is the average over the post months of ``b2 + b3·(t − t0)``: a linear contrast of the
 coefficients, with its standard error from their covariance.
 
-Covariance (``cov_type``): by default the errors are taken to be AR(1), ρ and σ² estimated by
-REML (the least biased estimator of ρ, and the preferred method for series longer than 12
+Covariance (``cov_type``): by default the errors are taken to be AR(1), ρ estimated by REML on
+the pre-measure months (a phased-in effect would otherwise read as ρ → 1) and σ² from the whole
+fit (REML: the least biased estimator of ρ, and the preferred method for series longer than 12
 points, in the simulation study of Turner et al. 2021, BMC Med Res Methodol,
 doi:10.1186/s12874-021-01364-0), and intervals use the t distribution with Satterthwaite-type
 degrees of freedom that allow for the uncertainty of ρ̂. ``cov_type="hac"`` gives
@@ -464,6 +465,25 @@ def _ar1_ols_cov(y: np.ndarray, x: np.ndarray, rho: float) -> np.ndarray:
     return bread @ x.T @ omega @ x @ bread
 
 
+def _rho_sample(y: np.ndarray, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The months and regressors ρ is estimated from: the pre-period, without effect terms.
+
+    A measure that phases in over a few months leaves residuals around its start that a level
+    and slope change cannot fit; REML on the whole series reads them as near unit-root
+    autocorrelation (ρ → 1, seen on the synthetic Thái Nguyên series) and the interval explodes.
+    The pre-period is where the model has to be right anyway. Falls back to the whole series
+    when the pre-period is too short to estimate its own terms.
+    """
+    if "level_change" not in design:
+        return y, design.to_numpy()
+    pre = design["level_change"].to_numpy() == 0
+    x = design.loc[pre, [c for c in design.columns if c not in ("level_change", "slope_change")]]
+    x = x.loc[:, (x != 0).any()]
+    if pre.sum() < x.shape[1] + 6 or np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
+        return y, design.to_numpy()
+    return y[pre], x.to_numpy()
+
+
 def _ols(y: np.ndarray, design: pd.DataFrame, cov_type: str, lags: int) -> _Fit:
     names = design.columns
     x = design.to_numpy()
@@ -478,7 +498,7 @@ def _ols(y: np.ndarray, design: pd.DataFrame, cov_type: str, lags: int) -> _Fit:
     elif np.sum(resid**2) <= EXACT_FIT * np.sum((y - y.mean()) ** 2):
         cov = np.zeros_like(cov_hac)  # an exact fit: nothing left to estimate the errors from
     else:
-        rho, rho_var = ar1_rho_reml(y, x)
+        rho, rho_var = ar1_rho_reml(*_rho_sample(y, design))
         cov = _ar1_ols_cov(y, x, rho)
         slope = None
         if math.isfinite(rho_var):
@@ -680,11 +700,11 @@ def _assumptions(
     elif math.isfinite(rho):
         vi.append(
             "Tương quan của sai số theo thời gian được mô hình hóa bằng quá trình tự hồi quy bậc "
-            f"một (ρ = {format_number(rho, 'vi', 2)}, ước lượng bằng REML)."
+            f"một (ρ = {format_number(rho, 'vi', 2)}, ước lượng bằng REML trên các tháng trước biện pháp)."
         )
         en.append(
             "Correlation of errors over time is modelled as a first-order autoregressive "
-            f"process (ρ = {format_number(rho, 'en', 2)}, estimated by REML)."
+            f"process (ρ = {format_number(rho, 'en', 2)}, estimated by REML on the months before the measure)."
         )
     p = diagnostics.get("placebo_p_value", math.nan)
     if "placebo_start" in diagnostics and math.isfinite(p):
@@ -783,8 +803,8 @@ def fit_its(
         Newey–West lags; None uses floor(4·(n/100)^(2/9)), at least 3.
     cov_type : {"ar1", "hac"}
         Covariance of the OLS coefficients used for every interval and p-value. "ar1" (default):
-        errors follow an AR(1) process whose ρ and variance are estimated by restricted maximum
-        likelihood (REML), which allows for the fitted trend and break terms; t intervals with
+        errors follow an AR(1) process whose ρ is estimated by restricted maximum likelihood
+        (REML) on the pre-measure months, which allows for the fitted trend and break terms; t intervals with
         Satterthwaite-type degrees of freedom (``df`` in the diagnostics). "hac": Newey–West
         (statsmodels ``cov_type="HAC"``, Bartlett kernel, ``hac_lags``, small-sample
         correction), t with n − k degrees of freedom. Newey–West with few lags is too narrow on

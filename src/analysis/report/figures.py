@@ -93,6 +93,10 @@ def observed_vs_counterfactual(
         color=COLORS["event"],
     )
     ax.set_ylabel(ylabel, fontsize=9)
+    if unit == "pp":
+        # A share lives in 0-100 %: a wide band must not draw the axis below 0 or above 100.
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, 0), min(high, 100))
     _style(ax, lang, unit)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
     fig.tight_layout()
