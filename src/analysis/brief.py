@@ -363,7 +363,9 @@ def estimates(brief: MeasureBrief) -> Table:
     d = r.diagnostics
 
     def ci(low, high):
-        return f"{i18n.number(low, lang)} ; {i18n.number(high, lang)}"
+        return i18n.label("range", lang).format(
+            low=i18n.number(low, lang), high=i18n.number(high, lang)
+        )
 
     rows = [
         (
@@ -402,7 +404,8 @@ def estimates(brief: MeasureBrief) -> Table:
             i18n.label("p_value", lang),
         ],
     )
-    return Table(frame, i18n.label("caption_estimates", lang))
+    key = "caption_estimates_hac" if d.get("cov_type") == "hac" else "caption_estimates_ar1"
+    return Table(frame, i18n.label(key, lang))
 
 
 def assumptions(brief: MeasureBrief) -> Bullets:
