@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis import __version__, config, i18n, measures, panel, registry
+from analysis import __version__, config, i18n, measures, panel
 from analysis.designs.its import fit_its
 from analysis.designs.result import EffectResult
 from analysis.errors import WorkbenchError
@@ -73,38 +73,6 @@ class MeasureBrief:
     others: tuple[Measure, ...]
 
 
-def _check_outcome(outcome: str) -> str:
-    if outcome not in panel.RATES:
-        raise WorkbenchError(
-            f"unknown outcome {outcome!r}", hint=f"use one of: {', '.join(panel.RATES)}"
-        )
-    return outcome
-
-
-def resolve_target(province: str | None, measure_id: str) -> tuple[Measure, Province]:
-    """The measure and the province it is evaluated in, both checked.
-
-    A provincial measure is evaluated in its own province (the province may be omitted); a
-    national one needs a province. The province is taken on the boundary in force on the
-    measure's first day (63 provinces before 1 July 2025, 34 from then).
-    """
-    measure = measures.get(measure_id)
-    if not province:
-        if measure.is_national:
-            raise WorkbenchError(
-                f"{measure_id} is a national measure", hint="say which province with --province"
-            )
-        province = measure.province_on(measure.start)
-    place = registry.resolve(province, on=measure.start)
-    own = measure.province_on(measure.start)
-    if own is not None and place.name != own:
-        raise WorkbenchError(
-            f"measure {measure_id} is {own}'s, not {place.name}'s",
-            hint=f"use --province {own!r}, or a measure of {place.name} (workbench measures)",
-        )
-    return measure, place
-
-
 def prepare(
     province: str | None,
     measure: str,
@@ -135,8 +103,8 @@ def prepare(
     MeasureBrief
     """
     i18n.check_lang(lang)
-    _check_outcome(outcome)
-    the_measure, place = resolve_target(province, measure)
+    panel.check_rate(outcome)
+    the_measure, place = measures.target(measure, province)
     source = open_panel(data_path)
     frame = source.frame
     if place.boundary == "new34":

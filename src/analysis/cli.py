@@ -68,16 +68,17 @@ def brief(
     post_months: Annotated[int, typer.Option(help="Longest window after the measure.")] = 24,
 ) -> None:
     """Write the measure brief (HTML and PDF) for one province and one measure."""
-    from analysis import brief as mb
-    from analysis import i18n
-    from analysis.report.render import render
-    from analysis.sources import open_panel
+    from analysis import i18n, measures, panel
+    from analysis.sources import panel_path
 
-    # Check everything the user typed before starting a kernel: errors come back in a second.
+    # Check everything the user typed before starting a kernel (light imports only): a
+    # mistake comes back in a fraction of a second.
     i18n.check_lang(lang)
-    mb._check_outcome(outcome)
-    the_measure, place = mb.resolve_target(province or None, measure)
-    open_panel(data)
+    panel.check_rate(outcome)
+    the_measure, place = measures.target(measure, province or None)
+    panel_path(data)
+    from analysis.report.render import render
+
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     out_dir = out or config.REPORTS_DIR / "briefs" / place.slug
     stem = f"{the_measure.measure_id}_{outcome}_{lang}"

@@ -230,3 +230,33 @@ def get(measure_id: str, path: Path | str = MEASURES_FILE) -> Measure:
     raise WorkbenchError(
         f"unknown measure {measure_id!r}", hint=hint + " (workbench measures lists them)"
     )
+
+
+def target(measure_id: str, province: str | None = None):
+    """The measure and the province it is evaluated in, both checked.
+
+    A provincial measure is evaluated in its own province (``province`` may be omitted); a
+    national one needs a province. The province is taken on the boundary in force on the
+    measure's first day (63 provinces before 1 July 2025, 34 from then).
+
+    Returns
+    -------
+    (Measure, registry.Province)
+    """
+    from analysis import registry
+
+    measure = get(measure_id)
+    if not province:
+        if measure.is_national:
+            raise WorkbenchError(
+                f"{measure_id} is a national measure", hint="say which province with --province"
+            )
+        province = measure.province_on(measure.start)
+    place = registry.resolve(province, on=measure.start)
+    own = measure.province_on(measure.start)
+    if own is not None and place.name != own:
+        raise WorkbenchError(
+            f"measure {measure_id} is {own}'s, not {place.name}'s",
+            hint=f"use --province {own!r}, or a measure of {place.name} (workbench measures)",
+        )
+    return measure, place

@@ -558,3 +558,10 @@ def series(
     den = out["denominator"].astype("float64")
     out["rate"] = (out["numerator"] / den).where(den > 0)
     return out.sort_values(time).reset_index(drop=True)
+
+
+def check_rate(name: str) -> str:
+    """Return ``name`` if it is a rate of :data:`RATES`, else a WorkbenchError listing them."""
+    if name not in RATES:
+        raise WorkbenchError(f"unknown outcome {name!r}", hint=f"use one of: {', '.join(RATES)}")
+    return name

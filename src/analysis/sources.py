@@ -46,6 +46,26 @@ class Source:
         return self.path.parent / name
 
 
+def panel_path(path: str | Path | None = None) -> Path:
+    """The panel file a path names (a file, or a folder holding ``panel.parquet``), checked.
+
+    Raises
+    ------
+    WorkbenchError
+        When there is no such file (hint: ``workbench synth``).
+    """
+    path = Path(path) if path else config.DEFAULT_PANEL
+    if path.is_dir():
+        path = path / config.PANEL_FILE
+    if not path.exists():
+        raise WorkbenchError(
+            f"data file not found: {path}",
+            hint="run `workbench synth` (or `make demo`) to make the embedded synthetic data, "
+            "or give the path of a panel with --data",
+        )
+    return path
+
+
 def open_panel(path: str | Path | None = None) -> Source:
     """Load a panel with its provenance.
 
@@ -60,15 +80,7 @@ def open_panel(path: str | Path | None = None) -> Source:
     WorkbenchError
         When the file is missing (hint: ``workbench synth``) or invalid.
     """
-    path = Path(path) if path else config.DEFAULT_PANEL
-    if path.is_dir():
-        path = path / config.PANEL_FILE
-    if not path.exists():
-        raise WorkbenchError(
-            f"data file not found: {path}",
-            hint="run `workbench synth` (or `make demo`) to make the embedded synthetic data, "
-            "or give the path of a panel with --data",
-        )
+    path = panel_path(path)
     manifest_path = path.parent / config.MANIFEST_FILE
     manifest: dict = {}
     if manifest_path.exists():
