@@ -5,39 +5,42 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written).
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
 
-    Parameters
-    ----------
-    path : Path
-        Destination; its folder is created.
-    data : bytes or str
-        Content; text is written as UTF-8.
+    A crash or an exception leaves the old file (or none) and no half-written one.
 
-    Returns
-    -------
-    Path
-        ``path``.
+    Examples
+    --------
+    >>> with atomic_path(out / "panel.parquet") as tmp:  # doctest: +SKIP
+    ...     frame.to_parquet(tmp)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
+        yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
-def sha256(path: Path) -> str:
+def atomic_write(path: Path | str, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically and return ``path``."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(raw)
+    return Path(path)
+
+
+def sha256(path: Path | str) -> str:
     """SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -8,7 +8,6 @@ month -> quarter/year, 63 old provinces -> 34 new ones) is an exact sum.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
@@ -17,6 +16,7 @@ import pandas as pd
 
 from analysis import config, registry
 from analysis.errors import WorkbenchError
+from analysis.files import atomic_path
 
 # --- schema (shared contract: synth, ingest, designs and reports rely on these names) ---
 
@@ -328,15 +328,8 @@ def save(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """
     target = Path(path)
     clean = validate(df, source=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         clean.to_parquet(tmp, engine="pyarrow", index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -65,10 +65,7 @@ Calibration (what was set to what)
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +78,7 @@ import yaml
 from analysis import config, measures, panel, registry
 from analysis.calendar import tet_days
 from analysis.errors import WorkbenchError
+from analysis.files import atomic_path, atomic_write, sha256
 from analysis.panel import COUNT_COLUMNS, KEY_COLUMNS, RATES
 
 # Bump when the same seed would give different data.
@@ -211,10 +209,6 @@ class _Effect:
     outcome: str
     effect_pp: float
     ramp_months: int
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _shown(path: Path | str) -> str:
@@ -852,8 +846,8 @@ def generate(
             mid for mid in measure_table if not (spec_effects.get(mid) or {}).get("effects")
         ),
         "inputs": {
-            "measures": {"path": _shown(measures_file), "sha256": _sha256(measures_file)},
-            "effects": {"path": _shown(effects_file), "sha256": _sha256(effects_file)},
+            "measures": {"path": _shown(measures_file), "sha256": sha256(measures_file)},
+            "effects": {"path": _shown(effects_file), "sha256": sha256(effects_file)},
         },
     }
     return SynthData(
@@ -916,17 +910,6 @@ def true_average_effect(
 # --- writing ---
 
 
-def _write_bytes_atomic(target: Path, write) -> None:
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(data: SynthData, out_dir: Path | str = config.SYNTH_DIR) -> dict[str, Path]:
     """Write panel.parquet, ground_truth.csv and manifest.json atomically.
 
@@ -954,10 +937,8 @@ def write(data: SynthData, out_dir: Path | str = config.SYNTH_DIR) -> dict[str, 
     panel.save(data.panel, paths["panel"])  # validates, then temp file + os.replace
     truth = data.truth.copy()
     truth["month"] = pd.to_datetime(truth["month"]).dt.strftime("%Y-%m-%d")
-    _write_bytes_atomic(
-        paths["ground_truth"],
-        lambda p: truth.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"),
-    )
+    with atomic_path(paths["ground_truth"]) as tmp:
+        truth.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     manifest = {
         "synthetic": True,
         "seed": data.params.get("seed"),
@@ -968,12 +949,12 @@ def write(data: SynthData, out_dir: Path | str = config.SYNTH_DIR) -> dict[str, 
         "end": data.params.get("end"),
         "effects": data.params.get("effects"),
         "files": {
-            paths["panel"].name: _sha256(paths["panel"]),
-            paths["ground_truth"].name: _sha256(paths["ground_truth"]),
+            paths["panel"].name: sha256(paths["panel"]),
+            paths["ground_truth"].name: sha256(paths["ground_truth"]),
         },
         "rows": {paths["panel"].name: len(data.panel), paths["ground_truth"].name: len(truth)},
         "inputs": data.params.get("inputs", {}),
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
-    _write_bytes_atomic(paths["manifest"], lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(paths["manifest"], text)
     return paths
