@@ -93,6 +93,10 @@ class EffectResult:
         ``{"vi": str, "en": str}``: the design's name for people.
     unit : str
         "pp" (percentage points) for rates, "" for an outcome in its own units.
+    tables : Mapping[str, pandas.DataFrame]
+        Design-specific tables by name, e.g. ``att_gt`` and ``event_study`` (Callaway–Sant'Anna),
+        ``weights`` (synthetic control: unit, weight), ``unit_weights``/``time_weights`` (SDID),
+        ``placebos`` (placebo-in-space runs). Written to JSON as lists of records.
     """
 
     method: str
@@ -113,6 +117,7 @@ class EffectResult:
     assumptions: dict[str, str] = field(default_factory=dict)
     method_label: dict[str, str] = field(default_factory=dict)
     unit: str = "pp"
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def significant(self) -> bool:
@@ -189,6 +194,10 @@ class EffectResult:
             "diagnostics": {name: _plain(value) for name, value in self.diagnostics.items()},
             "assumptions": dict(self.assumptions),
             "summary": {lang: self.summary(lang) for lang in LANGS},
+            "tables": {
+                name: [_plain(row) for row in table.to_dict("records")]
+                for name, table in self.tables.items()
+            },
         }
 
 
