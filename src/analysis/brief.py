@@ -127,6 +127,7 @@ def prepare(
         outcome=outcome,
         treated=place.name,
         post_months=min(post_months, post),
+        breaks=_earlier_measures(the_measure, place, series["month"].min()),
     )
     window = result.window
     shown = series[(series["month"] >= window.pre_start) & (series["month"] <= window.post_end)]
@@ -153,8 +154,31 @@ def prepare(
     )
 
 
+def _earlier_measures(measure: Measure, place: Province, first: pd.Timestamp) -> list:
+    """Starts of the province's own earlier measures, as known breaks of the ITS.
+
+    Without them an earlier fee cut would bend the "pre-measure trend" and bias the
+    counterfactual. Only breaks with a year of data before them and six months before the
+    measure are kept (shorter segments cannot carry a level and a slope).
+    """
+    lo = first + pd.DateOffset(months=12)
+    hi = measure.start - pd.DateOffset(months=6)
+    return sorted(
+        m.start.to_period("M").to_timestamp()
+        for m in measures.load().values()
+        if not m.is_national
+        and m.measure_id != measure.measure_id
+        and place.name in (m.province_old, m.province_new)
+        and lo <= m.start <= hi
+    )
+
+
 def _true_effect(source, measure, place, outcome, result) -> float | None:
-    """Mean injected effect over the post months (synthetic data only)."""
+    """Mean injected effect over the post months (synthetic data only).
+
+    None when the generator injected nothing under this measure's id (some measures only set
+    the date of another one): a "true effect 0" would misstate what the data hold.
+    """
     path = source.sibling(config.GROUND_TRUTH_FILE)
     if not source.synthetic or not path.exists():
         return None
@@ -166,6 +190,8 @@ def _true_effect(source, measure, place, outcome, result) -> float | None:
         & (truth["boundary"] == place.boundary)
         & (truth["outcome"] == outcome)
     ].set_index("month")["effect_pp"]
+    if mine.empty:
+        return None
     return float(mine.reindex(post, fill_value=0.0).mean())
 
 
@@ -398,6 +424,7 @@ def limits(brief: MeasureBrief) -> Bullets:
     items += [
         i18n.label("limit_trend", lang).format(last=i18n.month(brief.result.window.post_end, lang)),
         i18n.label("limit_aggregate", lang),
+        *([i18n.label("limit_merger", lang)] if brief.province.boundary == "new34" else []),
         i18n.label("limit_confidence", lang).format(confidence=brief.measure.confidence),
         i18n.label("limit_single_design", lang),
     ]
