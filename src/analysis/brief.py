@@ -15,6 +15,8 @@ import pandas as pd
 from analysis import __version__, config, i18n, measures, panel
 from analysis.designs.its import fit_its
 from analysis.designs.result import EffectResult
+from analysis.designs.triangulate import Triangulation, triangulate
+from analysis.effects import canonical_frame
 from analysis.errors import WorkbenchError
 from analysis.measures import Measure
 from analysis.registry import Province
@@ -32,6 +34,9 @@ __all__ = [
     "observed_chart",
     "effect_chart",
     "estimates",
+    "designs_table",
+    "triangulation_text",
+    "comparison_charts",
     "assumptions",
     "limits",
     "validation",
@@ -60,6 +65,15 @@ class MeasureBrief:
         For synthetic data, the injected average effect over the same post months.
     others : list of Measure
         Other measures starting inside the window (national, or in the same province).
+    comparisons : tuple of EffectResult
+        The designs that compare with other provinces (DiD, synthetic control, SDID), each
+        on the same window; empty for a national measure (no untreated province).
+    skipped : dict
+        Design code -> why it was not run (shown in the brief).
+    triangulation : Triangulation
+        All designs side by side with a verdict.
+    donors : tuple of str
+        Comparison provinces (those without a measure of their own in the window).
     """
 
     province: Province
@@ -71,6 +85,10 @@ class MeasureBrief:
     source: Source
     true_effect: float | None
     others: tuple[Measure, ...]
+    comparisons: tuple[EffectResult, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    triangulation: Triangulation | None = None
+    donors: tuple[str, ...] = ()
 
 
 def prepare(
@@ -141,6 +159,7 @@ def prepare(
         and window.pre_start <= m.start <= window.post_end
         and (m.is_national or place.name in (m.province_old, m.province_new))
     )
+    comparisons, skipped, donors = _comparisons(source.frame, the_measure, place, outcome, result)
     return MeasureBrief(
         province=place,
         measure=the_measure,
@@ -151,7 +170,62 @@ def prepare(
         source=source,
         true_effect=_true_effect(source, the_measure, place, outcome, result),
         others=others,
+        comparisons=comparisons,
+        skipped=skipped,
+        triangulation=triangulate([result, *comparisons], lang=lang),
+        donors=donors,
     )
+
+
+# Designs that compare the province with others, in the order the brief shows them.
+COMPARISON_DESIGNS = ("did", "synth", "sdid")
+
+
+def _comparisons(frame, measure, place, outcome, its_result):
+    """DiD, synthetic control and SDID on the ITS window, against untouched provinces.
+
+    Donors are the provinces of the same boundary with no measure of their own in force during
+    the window: a province that cut its own fees is no picture of "no measure".
+    """
+    from analysis.designs.did import fit_did
+    from analysis.designs.sdid import fit_sdid
+    from analysis.designs.synth_control import fit_synth
+
+    if measure.is_national:
+        why = "national"
+        return (), tuple((m, why) for m in COMPARISON_DESIGNS), ()
+    w = its_result.window
+    long = canonical_frame(frame, outcome, boundary=place.boundary)
+    numerator, denominator = panel.RATES[outcome]
+    long = long[(long["time"] >= w.pre_start) & (long["time"] <= w.post_end)].rename(
+        columns={numerator: outcome}
+    )
+    name_of = "province_old" if place.boundary == "old63" else "province_new"
+    busy = {
+        getattr(m, name_of)
+        for m in measures.load().values()
+        if not m.is_national and m.start <= w.post_end and (m.end is None or m.end >= w.pre_start)
+    } - {place.name}
+    long = long[~long["unit"].isin(busy)]
+    donors = tuple(sorted(set(long["unit"]) - {place.name}))
+    fits = {
+        "did": lambda: fit_did(
+            long, outcome=outcome, denominator=denominator, treated=[place.name], start=w.post_start
+        ),
+        "synth": lambda: fit_synth(
+            long, outcome=outcome, denominator=denominator, treated=place.name, start=w.post_start
+        ),
+        "sdid": lambda: fit_sdid(
+            long, outcome=outcome, denominator=denominator, treated=place.name, start=w.post_start
+        ),
+    }
+    done, skipped = [], []
+    for method, fit in fits.items():
+        try:
+            done.append(fit())
+        except WorkbenchError as err:
+            skipped.append((method, err.message))
+    return tuple(done), tuple(skipped), donors
 
 
 def _earlier_measures(measure: Measure, place: Province, first: pd.Timestamp) -> list:
@@ -266,7 +340,12 @@ def meta(brief: MeasureBrief) -> Meta:
             i18n.label("period", lang),
             f"{i18n.month(w.pre_start, lang)} – {i18n.month(w.post_end, lang)}",
         ),
-        (i18n.label("method", lang), brief.result.method_label.get(lang, brief.result.method)),
+        (
+            i18n.label("method", lang),
+            "; ".join(
+                r.method_label.get(lang, r.method) for r in (brief.result, *brief.comparisons)
+            ),
+        ),
         (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
     ]
     return Meta(
@@ -305,7 +384,68 @@ def key_finding(brief: MeasureBrief) -> Paragraph:
     sure = i18n.label("certain_yes" if r.significant else "certain_no", lang).format(
         p=i18n.p_value(r.p_value, lang)
     )
-    return Paragraph(f"{sentence} {sure}", kind="finding")
+    text = f"{sentence} {sure}"
+    tri = brief.triangulation
+    if tri is not None and len(tri.table) > 1:
+        low, high = tri.table["estimate"].min(), tri.table["estimate"].max()
+        text += " " + i18n.label("finding_designs", lang).format(
+            n=len(tri.table),
+            headline=tri.headline.get(lang, ""),
+            low=i18n.points(low, lang),
+            high=i18n.points(high, lang),
+        )
+    return Paragraph(text, kind="finding")
+
+
+def designs_table(brief: MeasureBrief) -> Table:
+    """Every design's estimate side by side, with the warnings its diagnostics raise."""
+    lang, tri = brief.lang, brief.triangulation
+    rng = i18n.label("range", lang)
+    frame = pd.DataFrame(
+        {
+            i18n.label("method", lang): tri.table["label"],
+            i18n.label("estimated_effect", lang): [
+                i18n.points(x, lang) for x in tri.table["estimate"]
+            ],
+            i18n.label("ci95", lang): [
+                rng.format(low=i18n.number(lo, lang), high=i18n.number(hi, lang))
+                for lo, hi in zip(tri.table["ci_low"], tri.table["ci_high"], strict=True)
+            ],
+            i18n.label("p_value", lang): [i18n.p_value(p, lang) for p in tri.table["p_value"]],
+            i18n.label("warnings", lang): tri.table["issues"].replace("", "—"),
+        }
+    )
+    note = ""
+    if brief.donors:
+        note = i18n.label("donors_note", lang).format(n=len(brief.donors))
+    if brief.skipped:
+        note += " " + "; ".join(
+            i18n.label("skipped_design", lang).format(
+                method=i18n.label(f"tri_method_{m}", lang),
+                why=i18n.label("skip_national", lang) if why == "national" else why,
+            )
+            for m, why in brief.skipped
+        )
+    return Table(frame, i18n.label("caption_designs", lang), note=note.strip())
+
+
+def triangulation_text(brief: MeasureBrief) -> Paragraph:
+    """The verdict across designs, as a paragraph to print as is."""
+    return Paragraph(brief.triangulation.text.get(brief.lang, ""))
+
+
+def comparison_charts(brief: MeasureBrief) -> tuple:
+    """Synthetic-control gap with its placebo band and the donor weights (empty if not run)."""
+    from analysis.designs.synth_control import plot_gap, plot_weights
+
+    lang = brief.lang
+    synth = next((r for r in brief.comparisons if r.method == "synth"), None)
+    if synth is None:
+        return ()
+    return (
+        Chart.from_figure(plot_gap(synth, lang), i18n.label("caption_gap", lang)),
+        Chart.from_figure(plot_weights(synth, lang, top=8), i18n.label("caption_weights", lang)),
+    )
 
 
 def measure_card(brief: MeasureBrief) -> Table:
@@ -426,8 +566,9 @@ def limits(brief: MeasureBrief) -> Bullets:
         i18n.label("limit_aggregate", lang),
         *([i18n.label("limit_merger", lang)] if brief.province.boundary == "new34" else []),
         i18n.label("limit_confidence", lang).format(confidence=brief.measure.confidence),
-        i18n.label("limit_single_design", lang),
     ]
+    if not brief.comparisons:
+        items.append(i18n.label("limit_single_design", lang))
     return Bullets(tuple(items))
 
 

@@ -102,6 +102,71 @@ def brief(
         print(f"{kind}\t{path}")
 
 
+@app.command()
+def effect(
+    panel_file: Annotated[Path, typer.Argument(metavar="PANEL", help="Panel as CSV or Parquet.")],
+    outcome: Annotated[
+        str, typer.Option(help="Outcome column (the numerator with --denominator).")
+    ],
+    method: Annotated[str, typer.Option(help="its, did, cs, synth, sdid or all.")] = "all",
+    denominator: Annotated[
+        str | None, typer.Option(help="Denominator column: the effect is on the rate, in pp.")
+    ] = None,
+    unit_col: Annotated[str, typer.Option(help="Unit column.")] = "unit",
+    time_col: Annotated[str, typer.Option(help="Period column (years or dates).")] = "time",
+    treated: Annotated[str | None, typer.Option(help="Treated unit (with --start).")] = None,
+    start: Annotated[str | None, typer.Option(help="First treated period.")] = None,
+    cohort_col: Annotated[
+        str | None, typer.Option(help="Column with each unit's first treated period (0 = never).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Estimate the effect of a measure on any panel (unit, period, outcome)."""
+    import json
+
+    from analysis import effects
+
+    frame = effects.load_panel(panel_file)
+    results = effects.estimate(
+        frame,
+        outcome=outcome,
+        method=method,
+        denominator=denominator,
+        unit_col=unit_col,
+        time_col=time_col,
+        treated=treated,
+        start=start,
+        cohort_col=cohort_col,
+    )
+    if as_json:
+        print(json.dumps(effects.to_json(results), ensure_ascii=False, indent=2))
+        return
+    for r in results:
+        print(f"{r.method}\t{r.summary('en')}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Files to import.")],
+    kind: Annotated[
+        str | None, typer.Option(help="monthly, scores or dossiers (default: recognised).")
+    ] = None,
+    quarantine: Annotated[
+        bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+) -> None:
+    """Import monthly tables, portal index results or dossier records into data/processed."""
+    from analysis.ingest import ingest as run_ingest
+
+    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out)
+    _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
+    if result.report:
+        _say(result.report.render())
+    for name, path in result.outputs.items():
+        print(f"{name}\t{path}")
+
+
 @app.command("measures")
 def list_measures() -> None:
     """List the measures of config/measures.csv."""

@@ -1,9 +1,10 @@
 """Interrupted time series (segmented regression) for one unit's monthly series.
 
 Life cycle: :func:`fit_its` validates the input (``WorkbenchError`` for every user mistake),
-builds the design matrix, fits OLS with Newey–West (HAC) covariance, contrasts the coefficients
-into the average effect over the post window, runs a placebo-in-time on the pre-period and
-summarises everything into an :class:`~analysis.designs.result.EffectResult`.
+builds the design matrix, fits OLS (or, with ``model="binomial"``, a logistic GLM on the
+counts) with an autocorrelation-robust covariance (AR(1) by default, or Newey–West), contrasts
+the coefficients into the average effect over the post window, runs a placebo-in-time on the
+pre-period and summarises everything into an :class:`~analysis.designs.result.EffectResult`.
 
 Model, on the rate in percentage points (100 × numerator / denominator) or on ``value``::
 
@@ -24,20 +25,51 @@ degrees of freedom that allow for the uncertainty of ρ̂. ``cov_type="hac"`` gi
 Newey–West (statsmodels ``cov_type="HAC"``) with t on n − k degrees of freedom; on 40–60
 months of autocorrelated data its intervals are too narrow (about 78 % coverage for a nominal
 95 % in tests/test_its.py's simulation), so it is kept for comparison (``se_hac``).
+
+Binomial model (``model="binomial"``), for rates near 0 or 100 % where a straight line in
+percentage points would run out of [0, 100]: the same regressors enter the log-odds of a
+binomial GLM (logit link) on the counts (numerator, denominator − numerator)::
+
+    logit p_t = b0 + b1·t + b2·post_t + b3·(t − t0)·post_t + γ·tet_days_t + …
+
+Counts need not be whole numbers (fractional logit: the estimating equations are the same).
+Monthly counts of 10⁴ dossiers vary far more than binomial sampling allows, and the extra
+variation is autocorrelated, so the binomial variance alone would give intervals several times
+too narrow. The coefficients are the GLM's; their covariance is the one of the OLS model applied
+to the GLM's whitened working regression (√w·z on √w·X, w = n·p·(1 − p), whose residuals are
+the Pearson residuals): with ``cov_type="ar1"`` the Pearson residuals are taken to be AR(1)
+with their own scale, ρ by REML on the pre-period — a quasi-binomial model (scale = Pearson χ²
+over n − k when ρ = 0) extended to serial correlation, with the same Satterthwaite-type
+degrees of freedom as the OLS model; ``"hac"`` gives the Newey–West sandwich of the GLM score.
+Quasi-binomial scale alone (no serial correlation) was not chosen: it is the ρ = 0 case of the
+same formula, and the simulations in tests/test_its.py have AR(1) noise.
+
+Effects are reported on the rate scale in percentage points: the counterfactual is the
+prediction with the level and slope terms zeroed; the effect in month t is
+100·(p̂_t − p̂_t^cf) (fitted, not observed, so that noise is not counted as effect); the
+average effect is their mean over the post months. Standard errors by the delta method
+(gradient 100·[p(1 − p)·x_t − p^cf(1 − p^cf)·x_t^cf] averaged): deterministic and, at the
+0.01–0.1 logit standard errors of province series, indistinguishable from parametric simulation
+(the curvature of the logistic over ±2 SE is negligible). Counterfactual bands are computed on
+the logit scale and transformed, so they stay inside 0–100 %. ``level_change`` is then the
+effect in the first post month and ``slope_change`` the mean monthly change of the effect over
+the post window (pp per month); the logit coefficients are reported as ``*_logit``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.stattools import durbin_watson
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from analysis.calendar import tet_days
 from analysis.designs.result import (
@@ -55,6 +87,11 @@ SEASONALITY = ("tet", "tet+month", "none")
 # with the rule-of-thumb lags under-covers on 40–60 months, see tests/test_its.py);
 # "hac": Newey–West, statsmodels cov_type="HAC" with the small-sample correction.
 COV_TYPES = ("ar1", "hac")
+# "ols": segmented regression on the rate in pp (or on value); "binomial": logit GLM on counts.
+MODELS = ("ols", "binomial")
+# A fitted share closer than this to 0 or 1 means a segment sits at 0 % or 100 % throughout
+# (perfect separation): its log-odds run off to infinity.
+SEPARATION = 1e-9
 AR1_BOUND = 0.98
 RHO_STEP = 1e-4  # step for numerical derivatives in ρ
 # Fewest degrees of freedom given to an interval (t with 2 df: × 4.3 the standard error at 95 %).
@@ -63,6 +100,10 @@ EXACT_FIT = 1e-20
 METHOD_LABEL = {
     "vi": "Chuỗi thời gian ngắt quãng (hồi quy phân đoạn)",
     "en": "Interrupted time series (segmented regression)",
+}
+METHOD_LABEL_BINOMIAL = {
+    "vi": "Chuỗi thời gian ngắt quãng (hồi quy logistic trên số hồ sơ)",
+    "en": "Interrupted time series (logistic regression on counts)",
 }
 # Each segment of the pre-period (between the window start, known breaks and the start) needs a
 # few months for its own level and slope to be estimated at all.
@@ -89,6 +130,8 @@ class _Series:
     n_pre: int
     is_rate: bool
     post_truncated: bool
+    numerator: np.ndarray | None = None
+    denominator: np.ndarray | None = None
 
 
 def _month(value: Any, what: str) -> pd.Timestamp:
@@ -145,7 +188,10 @@ def _validate_options(
     min_pre: int,
     level: float,
     cov_type: str,
+    model: str = "ols",
 ) -> None:
+    if model not in MODELS:
+        raise WorkbenchError(f"model {model!r} is not known", f"use one of {', '.join(MODELS)}")
     if cov_type not in COV_TYPES:
         raise WorkbenchError(
             f"cov_type {cov_type!r} is not known", f"use one of {', '.join(COV_TYPES)}"
@@ -292,7 +338,9 @@ def _validate_series(
                 "the numerator must be a part of the denominator; check the columns",
             )
         y = 100.0 * numerator / denominator
+        counts = {"numerator": numerator, "denominator": denominator}
     else:
+        counts = {}
         y = _numeric(data, columns)
         if not np.isfinite(y).all():
             i = int(np.flatnonzero(~np.isfinite(y))[0])
@@ -310,6 +358,7 @@ def _validate_series(
         n_pre=n_pre,
         is_rate=isinstance(columns, tuple),
         post_truncated=post_truncated,
+        **counts,
     )
 
 
@@ -563,7 +612,11 @@ class Contrast:
 def contrast(fit: _Fit, weights: pd.Series, level: float) -> Contrast:
     """Estimate of ``weights · params`` with its standard error, t interval and p-value."""
     c = weights.reindex(fit.params.index, fill_value=0.0).to_numpy(dtype=float)
-    estimate = float(c @ fit.params.to_numpy())
+    return _gradient_contrast(fit, float(c @ fit.params.to_numpy()), c, level)
+
+
+def _gradient_contrast(fit: _Fit, estimate: float, c: np.ndarray, level: float) -> Contrast:
+    """A (possibly non-linear) function of the parameters with gradient ``c``: delta method."""
     se = float(np.sqrt(max(c @ fit.cov.to_numpy() @ c, 0.0)))
     df = float(_satterthwaite_df(fit, c)[0])
     q = float(stats.t.ppf(0.5 + level / 2, df))
@@ -582,6 +635,43 @@ def _row_intervals(
         np.clip(var, 0.0, None)
     )
     return values, values - half, values + half
+
+
+def _expit(eta: np.ndarray) -> np.ndarray:
+    return special.expit(eta)
+
+
+def pp_difference(
+    fit: _Fit, rows_a: np.ndarray, rows_b: np.ndarray, weights: np.ndarray, level: float
+) -> Contrast:
+    """Weighted sum of 100·(expit(a_t·b) − expit(b_t·b)) over rows, by the delta method.
+
+    With ``rows_a`` the design of the post months and ``rows_b`` the same rows with the level
+    and slope terms zeroed, and weights 1/n_post, this is the average effect in percentage points
+    of the binomial model. The gradient of each term is 100·[p(1 − p)·a_t − q(1 − q)·b_t].
+    """
+    b = fit.params.to_numpy()
+    pa, pb = _expit(np.atleast_2d(rows_a) @ b), _expit(np.atleast_2d(rows_b) @ b)
+    w = np.asarray(weights, dtype=float)
+    estimate = float(100 * w @ (pa - pb))
+    gradient = 100 * ((w * pa * (1 - pa)) @ np.atleast_2d(rows_a)) - 100 * (
+        (w * pb * (1 - pb)) @ np.atleast_2d(rows_b)
+    )
+    return _gradient_contrast(fit, estimate, gradient, level)
+
+
+def _counterfactual_design(design: pd.DataFrame) -> pd.DataFrame:
+    out = design.copy()
+    out[[LEVEL, SLOPE]] = 0.0
+    return out
+
+
+def _pp_average_effect(design: pd.DataFrame, fit: _Fit, level: float) -> Contrast:
+    """Mean over the post months of the binomial model's effect, in percentage points."""
+    post = design[LEVEL].to_numpy() > 0
+    rows = design.to_numpy()[post]
+    rows_cf = _counterfactual_design(design).to_numpy()[post]
+    return pp_difference(fit, rows, rows_cf, np.full(post.sum(), 1 / post.sum()), level)
 
 
 def average_effect_weights(design: pd.DataFrame) -> pd.Series:
@@ -607,6 +697,108 @@ def _fit_segmented(
     return design, _ols(y, design, cov_type, lags)
 
 
+def _fit_binomial(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    months: pd.DatetimeIndex,
+    start: pd.Timestamp,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+) -> tuple[pd.DataFrame, _Fit] | None:
+    """Binomial GLM (logit link) on the counts, with the covariance of the OLS model applied to
+    the whitened working regression (see the module docstring); None when not estimable.
+
+    The returned fit's ``params`` are on the logit scale, ``fitted`` is the fitted rate in pp
+    and ``resid`` the Pearson residuals.
+
+    Raises
+    ------
+    WorkbenchError
+        When a segment's rate is 0 % or 100 % throughout (perfect separation), or the fit does
+        not converge.
+    """
+    design = design_matrix(months, start, breaks, seasonality)
+    if not _estimable(design):
+        return None
+    x = design.to_numpy()
+    endog = np.column_stack([numerator, denominator - numerator])
+    with warnings.catch_warnings():
+        # Exact fits (hand-made data) trip statsmodels' perfect-prediction check; genuine
+        # separation is detected below from the fitted shares.
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        res = sm.GLM(endog, x, family=sm.families.Binomial()).fit(tol=1e-10, maxiter=200)
+    params = np.asarray(res.params, dtype=float)
+    p = _expit(x @ params)
+    if not res.converged or not np.isfinite(params).all():
+        raise WorkbenchError(
+            f"the binomial model did not converge on {months[0]:%Y-%m} to {months[-1]:%Y-%m}",
+            "use model='ols', or check the counts for outliers",
+        )
+    if (p < SEPARATION).any() or (p > 1 - SEPARATION).any():
+        i = int(np.flatnonzero((p < SEPARATION) | (p > 1 - SEPARATION))[0])
+        raise WorkbenchError(
+            f"the rate is {'0' if p[i] < 0.5 else '100'} % throughout a segment of the window "
+            f"(e.g. {months[i]:%Y-%m}): the binomial model's log-odds are infinite there",
+            "use model='ols', or a window where the rate moves",
+        )
+    # IRLS at convergence is weighted least squares of the working response z on X with
+    # weights w = n·p·(1 − p); whitened by √w its residuals are the Pearson residuals.
+    w = denominator * p * (1 - p)
+    root = np.sqrt(w)
+    z = x @ params + (numerator - denominator * p) / w
+    whitened = pd.DataFrame(x * root[:, None], index=design.index, columns=design.columns)
+    lags = default_hac_lags(len(months)) if hac_lags is None else int(hac_lags)
+    with np.errstate(invalid="ignore", divide="ignore"):  # R² of a flat working response
+        working = _ols(z * root, whitened, cov_type, lags)
+    observed = 100 * numerator / denominator
+    fitted = 100 * p
+    total = float(np.sum((observed - observed.mean()) ** 2))
+    fit = replace(
+        working,
+        params=pd.Series(params, index=design.columns),
+        fitted=fitted,
+        resid=(numerator - denominator * p) / root,
+        r_squared=1 - float(np.sum((observed - fitted) ** 2)) / total if total > 0 else 1.0,
+    )
+    return design, fit
+
+
+def _average_effect(
+    model: str,
+    data: _Series,
+    n: int,
+    start: pd.Timestamp,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+    level: float,
+) -> Contrast | None:
+    """Fit ``model`` on the first ``n`` months with this start; the average post effect."""
+    months = data.months[:n]
+    if model == "binomial":
+        fitted = _fit_binomial(
+            data.numerator[:n],
+            data.denominator[:n],
+            months,
+            start,
+            breaks,
+            seasonality,
+            hac_lags,
+            cov_type,
+        )
+        if fitted is None:
+            return None
+        return _pp_average_effect(*fitted, level)
+    fitted = _fit_segmented(data.y[:n], months, start, breaks, seasonality, hac_lags, cov_type)
+    if fitted is None:
+        return None
+    design, fit = fitted
+    return contrast(fit, average_effect_weights(design), level)
+
+
 def _placebo(
     data: _Series,
     breaks: Sequence[pd.Timestamp],
@@ -614,10 +806,10 @@ def _placebo(
     hac_lags: int | None,
     cov_type: str,
     level: float,
+    model: str = "ols",
 ) -> dict[str, Any]:
     """Refit on the pre-period only, with a fake start, and test for an effect there."""
     months = data.months[: data.n_pre]
-    y = data.y[: data.n_pre]
     offsets = []
     if data.n_pre >= 2 * PLACEBO_OFFSET:
         offsets.append(data.n_pre - PLACEBO_OFFSET)
@@ -633,11 +825,14 @@ def _placebo(
         if fake in breaks:  # a known break cannot double as the placebo start
             continue
         for season in ladder:
-            fitted = _fit_segmented(y, months, fake, breaks, season, hac_lags, cov_type)
-            if fitted is None:
+            try:
+                effect = _average_effect(
+                    model, data, data.n_pre, fake, breaks, season, hac_lags, cov_type, level
+                )
+            except WorkbenchError:  # a binomial placebo segment at 0 % or 100 % throughout
+                effect = None
+            if effect is None:
                 continue
-            design, fit = fitted
-            effect = contrast(fit, average_effect_weights(design), level)
             return {
                 "placebo_start": fake,
                 "placebo_estimate": effect.estimate,
@@ -666,6 +861,7 @@ def _assumptions(
     seasonality: str,
     diagnostics: dict[str, Any],
     post_months: int | None,
+    model: str = "ols",
 ) -> dict[str, str]:
     n_pre, lags = data.n_pre, diagnostics["hac_lags"]
     season_vi = {
@@ -678,18 +874,34 @@ def _assumptions(
         "tet+month": " (allowing for the Tết holiday days and the month of the year)",
         "none": "",
     }[seasonality]
+    scale_vi = " trên thang log-odds (logit)" if model == "binomial" else ""
+    scale_en = " on the log-odds (logit) scale" if model == "binomial" else ""
     vi = [
         f"Phương pháp giả định rằng nếu không có biện pháp, {outcome_label(outcome, 'vi')} sẽ "
-        f"tiếp tục theo xu hướng tuyến tính của {n_pre} tháng trước đó{season_vi}, và không có "
-        "sự kiện nào khác cùng thời điểm (biện pháp khác, thay đổi cách thống kê, sáp nhập) "
-        "làm thay đổi chỉ tiêu này."
+        f"tiếp tục theo xu hướng tuyến tính{scale_vi} của {n_pre} tháng trước đó{season_vi}, "
+        "và không có sự kiện nào khác cùng thời điểm (biện pháp khác, thay đổi cách thống kê, "
+        "sáp nhập) làm thay đổi chỉ tiêu này."
     ]
     en = [
         f"The design assumes that without the measure the {outcome_label(outcome, 'en')} would "
-        f"have continued the linear trend of the {n_pre} months before{season_en}, and that no "
-        "other event at the same time (another measure, a change in recording, a merger) moved "
-        "it."
+        f"have continued the linear trend{scale_en} of the {n_pre} months before{season_en}, "
+        "and that no other event at the same time (another measure, a change in recording, a "
+        "merger) moved it."
     ]
+    if model == "binomial":
+        phi = diagnostics.get("dispersion", math.nan)
+        vi.append(
+            "Mô hình hồi quy logistic trên số hồ sơ giữ tỷ lệ dự báo trong khoảng 0–100 %, phù "
+            "hợp khi tỷ lệ gần 0 % hoặc 100 %; tác động được quy đổi ra điểm phần trăm. Biến "
+            "động vượt mức của phân phối nhị thức (hệ số phân tán "
+            f"{format_number(phi, 'vi', 1)}) được ước lượng từ phần dư Pearson."
+        )
+        en.append(
+            "A logistic model of the counts keeps predicted rates within 0–100 %, which suits "
+            "rates near 0 or 100 %; effects are converted to percentage points. Variation "
+            f"beyond binomial sampling (dispersion {format_number(phi, 'en', 1)}) is estimated "
+            "from the Pearson residuals."
+        )
     rho = diagnostics.get("ar1_rho", math.nan)
     if diagnostics["cov_type"] == "hac":
         vi.append(
@@ -773,6 +985,7 @@ def fit_its(
     min_pre: int = 12,
     level: float = 0.95,
     placebo: bool = True,
+    model: str = "ols",
 ) -> EffectResult:
     """Estimate the effect of a measure on one unit's monthly series by segmented regression.
 
@@ -816,6 +1029,13 @@ def fit_its(
         Confidence level of the intervals.
     placebo : bool
         Run the placebo-in-time on the pre-period.
+    model : {"ols", "binomial"}
+        "ols" (default): segmented regression on the rate in pp (or on ``value``).
+        "binomial": logistic (binomial GLM, logit link) regression on the counts, for rates
+        near 0 or 100 %; needs numerator and denominator. Same regressors; the covariance
+        (``cov_type``) is applied to the GLM's whitened working regression (quasi-binomial
+        scale with AR(1) Pearson residuals, or Newey–West); effects in pp by the delta method
+        (see the module docstring).
 
     Returns
     -------
@@ -825,22 +1045,51 @@ def fit_its(
         start); diagnostics hold ``level_change``/``slope_change`` with their SEs, intervals
         and p-values, ``pre_slope``, ``tet_days_coef``, ``cov_type``, ``ar1_rho``, ``df`` (of
         the estimate), ``se_hac``, ``hac_lags``, ``df_resid``, ``durbin_watson``,
-        ``r_squared``, ``pre_rmse``, ``coefficients`` and the ``placebo_*`` results.
+        ``r_squared``, ``pre_rmse``, ``coefficients`` and the ``placebo_*`` results; ``model``.
+        With ``model="binomial"`` every effect is in pp (``level_change``: effect in the first
+        post month; ``slope_change``: its mean monthly change over the post window;
+        ``pre_slope``: mean monthly change of the fitted rate before the start), the logit
+        coefficients are ``level_change_logit``, ``slope_change_logit``, ``pre_slope_logit``,
+        ``tet_days_coef_logit`` (with ``_se``, ``_ci_low``, ``_ci_high``, ``_p_value``),
+        ``coefficients`` are on the logit scale, ``durbin_watson`` is of the Pearson residuals
+        and ``dispersion`` is Pearson χ² / (n − k).
 
     Raises
     ------
     WorkbenchError
         Start outside the data, too few pre or post months, missing or duplicated months,
         non-positive denominators, a numerator above its denominator, a constant outcome,
-        bad options, or a model with more terms than the window can carry.
+        bad options, or a model with more terms than the window can carry; for
+        ``model="binomial"``, a series without counts, or a rate at 0 % or 100 % throughout a
+        segment (the log-odds are then infinite).
     """
-    _validate_options(seasonality, post_months, pre_months, hac_lags, min_pre, level, cov_type)
+    _validate_options(
+        seasonality, post_months, pre_months, hac_lags, min_pre, level, cov_type, model
+    )
     data = _validate_series(series, start, outcome, pre_months, post_months, min_pre)
+    if model == "binomial" and not data.is_rate:
+        raise WorkbenchError(
+            "model='binomial' needs counts: the series has a value column but no numerator "
+            "and denominator",
+            "give columns numerator and denominator, or use model='ols'",
+        )
     used_breaks, ignored_breaks = _validate_breaks(breaks, data.months, data.start)
 
-    fitted = _fit_segmented(
-        data.y, data.months, data.start, used_breaks, seasonality, hac_lags, cov_type
-    )
+    if model == "binomial":
+        fitted = _fit_binomial(
+            data.numerator,
+            data.denominator,
+            data.months,
+            data.start,
+            used_breaks,
+            seasonality,
+            hac_lags,
+            cov_type,
+        )
+    else:
+        fitted = _fit_segmented(
+            data.y, data.months, data.start, used_breaks, seasonality, hac_lags, cov_type
+        )
     if fitted is None:
         n_terms = design_matrix(data.months, data.start, used_breaks, seasonality).shape[1]
         raise WorkbenchError(
@@ -849,39 +1098,31 @@ def fit_its(
             "use seasonality='tet' or 'none', fewer breaks, or a longer window",
         )
     design, fit = fitted
-    effect = contrast(fit, average_effect_weights(design), level)
-    diagnostics: dict[str, Any] = {}
-    for name in (LEVEL, SLOPE):
-        term = contrast(fit, pd.Series({name: 1.0}), level)
-        diagnostics.update(
-            {
-                name: term.estimate,
-                f"{name}_se": term.se,
-                f"{name}_ci_low": term.ci_low,
-                f"{name}_ci_high": term.ci_high,
-                f"{name}_p_value": term.p_value,
-            }
+    if model == "binomial":
+        effect, diagnostics, effect_gradient = _binomial_terms(data, design, fit, level)
+    else:
+        effect = contrast(fit, average_effect_weights(design), level)
+        diagnostics = _ols_terms(design, fit, level)
+        effect_gradient = (
+            average_effect_weights(design).reindex(design.columns, fill_value=0.0).to_numpy()
         )
-    diagnostics["pre_slope"] = float(fit.params["trend"])
-    diagnostics["pre_slope_se"] = float(np.sqrt(fit.cov.loc["trend", "trend"]))
-    if "tet_days" in design:
-        diagnostics["tet_days_coef"] = float(fit.params["tet_days"])
-        diagnostics["tet_days_coef_se"] = float(np.sqrt(fit.cov.loc["tet_days", "tet_days"]))
-    weights = average_effect_weights(design).reindex(design.columns, fill_value=0.0).to_numpy()
     pre = slice(0, data.n_pre)
+    hac_var = effect_gradient @ fit.cov_hac.to_numpy() @ effect_gradient
     diagnostics.update(
         {
+            "model": model,
             "cov_type": cov_type,
             "ar1_rho": fit.rho,
             "ar1_rho_se": math.sqrt(fit.rho_var) if math.isfinite(fit.rho_var) else math.nan,
             "df": effect.df,
-            "se_hac": float(np.sqrt(max(weights @ fit.cov_hac.to_numpy() @ weights, 0.0))),
+            "se_hac": float(np.sqrt(max(hac_var, 0.0))),
             "hac_lags": fit.lags,
             "df_resid": fit.df,
             "n_params": design.shape[1],
             "durbin_watson": float(durbin_watson(fit.resid)),
             "r_squared": fit.r_squared,
-            "pre_rmse": float(np.sqrt(np.mean(fit.resid[pre] ** 2))),
+            # In the outcome's units (pp for rates) for both models: observed minus fitted.
+            "pre_rmse": float(np.sqrt(np.mean((data.y[pre] - fit.fitted[pre]) ** 2))),
             "seasonality": seasonality,
             "breaks": list(used_breaks),
             "breaks_ignored": list(ignored_breaks),
@@ -891,13 +1132,18 @@ def fit_its(
         }
     )
     if placebo:
-        diagnostics.update(_placebo(data, used_breaks, seasonality, hac_lags, cov_type, level))
+        diagnostics.update(
+            _placebo(data, used_breaks, seasonality, hac_lags, cov_type, level, model)
+        )
     else:
         diagnostics.update(
             {"placebo_estimate": math.nan, "placebo_p_value": math.nan, "placebo_skipped": True}
         )
 
-    by_period = _by_period(data, design, fit, level)
+    if model == "binomial":
+        by_period = _by_period_binomial(data, design, fit, level)
+    else:
+        by_period = _by_period(data, design, fit, level)
     months = data.months
     return EffectResult(
         method="its",
@@ -915,10 +1161,72 @@ def fit_its(
         se=effect.se,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(data, outcome, seasonality, diagnostics, post_months),
-        method_label=dict(METHOD_LABEL),
+        assumptions=_assumptions(data, outcome, seasonality, diagnostics, post_months, model),
+        method_label=dict(METHOD_LABEL_BINOMIAL if model == "binomial" else METHOD_LABEL),
         unit="pp" if data.is_rate else "",
     )
+
+
+def _term(name: str, term: Contrast) -> dict[str, float]:
+    return {
+        name: term.estimate,
+        f"{name}_se": term.se,
+        f"{name}_ci_low": term.ci_low,
+        f"{name}_ci_high": term.ci_high,
+        f"{name}_p_value": term.p_value,
+    }
+
+
+def _ols_terms(design: pd.DataFrame, fit: _Fit, level: float) -> dict[str, Any]:
+    """Level and slope change, pre-period slope and Tết coefficient of the OLS model."""
+    diagnostics: dict[str, Any] = {}
+    for name in (LEVEL, SLOPE):
+        diagnostics.update(_term(name, contrast(fit, pd.Series({name: 1.0}), level)))
+    diagnostics["pre_slope"] = float(fit.params["trend"])
+    diagnostics["pre_slope_se"] = float(np.sqrt(fit.cov.loc["trend", "trend"]))
+    if "tet_days" in design:
+        diagnostics["tet_days_coef"] = float(fit.params["tet_days"])
+        diagnostics["tet_days_coef_se"] = float(np.sqrt(fit.cov.loc["tet_days", "tet_days"]))
+    return diagnostics
+
+
+def _binomial_terms(
+    data: _Series, design: pd.DataFrame, fit: _Fit, level: float
+) -> tuple[Contrast, dict[str, Any], np.ndarray]:
+    """Average effect in pp (with its gradient) and the binomial model's diagnostics.
+
+    ``level_change`` is the effect in the first post month, ``slope_change`` the mean monthly
+    change of the effect from the first to the last post month, ``pre_slope`` the mean monthly
+    change of the fitted rate over the pre-period: all in pp, by the delta method. The logit
+    coefficients are kept as ``*_logit`` (log odds ratios).
+    """
+    x, x_cf = design.to_numpy(), _counterfactual_design(design).to_numpy()
+    post = np.flatnonzero(design[LEVEL].to_numpy() > 0)
+    first, last, n_post = post[0], post[-1], len(post)
+    effect = _pp_average_effect(design, fit, level)
+    b = fit.params.to_numpy()
+    pa, pb = _expit(x[post] @ b), _expit(x_cf[post] @ b)
+    gradient = 100 * (((pa * (1 - pa)) @ x[post]) - ((pb * (1 - pb)) @ x_cf[post])) / n_post
+    diagnostics: dict[str, Any] = {}
+    diagnostics.update(_term(LEVEL, pp_difference(fit, x[first], x_cf[first], [1.0], level)))
+    step = np.array([-1.0, 1.0]) / (n_post - 1)
+    diagnostics.update(
+        _term(SLOPE, pp_difference(fit, x[[first, last]], x_cf[[first, last]], step, level))
+    )
+    # Seasonal terms set to zero, so that a Tết month at either end does not tilt the slope.
+    seasonal = [i for i, c in enumerate(design.columns) if c == "tet_days" or c[:6] == "month_"]
+    ends = x[[0, data.n_pre - 1]].copy()
+    ends[:, seasonal] = 0.0
+    pre = pp_difference(fit, ends[1], ends[0], [1 / (data.n_pre - 1)], level)
+    diagnostics["pre_slope"], diagnostics["pre_slope_se"] = pre.estimate, pre.se
+    logit_names = {LEVEL: LEVEL, SLOPE: SLOPE, "trend": "pre_slope", "tet_days": "tet_days_coef"}
+    for column, name in logit_names.items():
+        if column in design:
+            term = contrast(fit, pd.Series({column: 1.0}), level)
+            diagnostics.update(_term(f"{name}_logit", term))
+    k = design.shape[1]
+    diagnostics["dispersion"] = float(np.sum(fit.resid**2) / (len(data.y) - k))
+    return effect, diagnostics, gradient
 
 
 def _by_period(data: _Series, design: pd.DataFrame, fit: _Fit, level: float) -> pd.DataFrame:
@@ -947,5 +1255,38 @@ def _by_period(data: _Series, design: pd.DataFrame, fit: _Fit, level: float) -> 
             "effect": effect,
             "effect_low": effect_low,
             "effect_high": effect_high,
+        }
+    ).reset_index(drop=True)
+
+
+def _by_period_binomial(
+    data: _Series, design: pd.DataFrame, fit: _Fit, level: float
+) -> pd.DataFrame:
+    """Per month for the binomial model, in pp: observed, fitted, counterfactual with a band
+    computed on the logit scale (so it stays in 0–100), and the effect 100·(p − p_cf) with a
+    delta-method interval."""
+    x, x_cf = design.to_numpy(), _counterfactual_design(design).to_numpy()
+    b = fit.params.to_numpy()
+    eta_cf, low, high = _row_intervals(x_cf, fit, level)
+    p, p_cf = _expit(x @ b), _expit(eta_cf)
+    post = design[LEVEL].to_numpy() > 0
+    gradient = 100 * ((p * (1 - p))[:, None] * x - (p_cf * (1 - p_cf))[:, None] * x_cf)
+    var = np.einsum("ij,jk,ik->i", gradient, fit.cov.to_numpy(), gradient)
+    half = stats.t.ppf(0.5 + level / 2, _satterthwaite_df(fit, gradient)) * np.sqrt(
+        np.clip(var, 0.0, None)
+    )
+    effect = 100 * (p - p_cf)
+    return pd.DataFrame(
+        {
+            "period": data.months,
+            "post": post,
+            "observed": data.y,
+            "fitted": 100 * p,
+            "counterfactual": 100 * p_cf,
+            "counterfactual_low": 100 * _expit(low),
+            "counterfactual_high": 100 * _expit(high),
+            "effect": np.where(post, effect, np.nan),
+            "effect_low": np.where(post, effect - half, np.nan),
+            "effect_high": np.where(post, effect + half, np.nan),
         }
     ).reset_index(drop=True)

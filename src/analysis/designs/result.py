@@ -201,9 +201,12 @@ class EffectResult:
         }
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: Any) -> str | int | None:
+    """A period for JSON: dates as ISO strings; integer periods (years, event times) as is."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
     return pd.Timestamp(value).date().isoformat()
 
 

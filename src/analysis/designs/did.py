@@ -1,0 +1,581 @@
+"""Difference-in-differences with two-way fixed effects (TWFE) on a balanced panel.
+
+Life cycle: :func:`fit_did` validates the input through :func:`~analysis.designs.data.panel_input`
+and :func:`unit_cohorts` (``WorkbenchError`` for every user mistake), fits the regression and
+summarises it into an :class:`~analysis.designs.result.EffectResult`.
+
+Model, on the rate in percentage points (100 × numerator / denominator) or on the outcome::
+
+    y_it = a_i + l_t + b·D_it + e_it
+
+with ``D_it = 1`` from the unit's first treated period on. On a balanced panel the unit and
+time effects are removed exactly by two-way demeaning (Frisch–Waugh–Lovell), so ``b`` is
+Σ D̃·ỹ / Σ D̃² with ``x̃ = x − x̄_i − x̄_t + x̄``; the residuals are those of the regression on
+every unit and time dummy. The standard error is cluster-robust by unit,
+
+    V = G/(G − 1) · (N − 1)/(N − K) · Σ_i (Σ_t D̃_it e_it)² / (Σ D̃²)²,
+
+with G units (clusters), N = G·T observations and K = G + T coefficients (intercept,
+G − 1 unit and T − 1 time dummies, b): statsmodels' ``cov_type="cluster"`` on the dummy
+regression gives the same number, as does pyfixest with ``ssc(fixef_k="full")``
+(benchmarks/bench_did_cs.py checks both). By default pyfixest, like Stata's reghdfe, leaves
+the unit dummies out of K because they are nested in the clusters (K = T + 1), which gives a
+standard error smaller by sqrt((N − G − T)/(N − T − 1)): 0.7 % on a 63-province × 72-month
+panel. Counting them is the conservative choice. Intervals and p-values use t with G − 1 degrees of freedom.
+
+TWFE averages the effects of the treated cells with weights proportional to D̃_it; under
+staggered adoption some of those weights are negative (de Chaisemartin & D'Haultfœuille 2020;
+Goodman-Bacon 2021) and with effects that change over time or between cohorts ``b`` can even
+have the wrong sign. The diagnostics count those weights; the staggered design with
+heterogeneous effects is :func:`analysis.designs.cs.fit_cs`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.designs.data import PanelInput, check_controls, check_pre_periods, panel_input
+from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.errors import WorkbenchError
+from analysis.panel import RATES
+
+NEVER = -1  # cohort index of a unit never treated in the data
+METHOD_LABEL = {
+    "vi": "Sai khác kép với hiệu ứng cố định hai chiều (TWFE)",
+    "en": "Difference-in-differences with two-way fixed effects (TWFE)",
+}
+# Fewer treated units than this: cluster-robust intervals are known to be too narrow
+# (Conley & Taber 2011; MacKinnon & Webb 2017), and the assumptions paragraph says so.
+FEW_TREATED = 5
+FEW_CLUSTERS = 30
+ZERO_SE = 1e-10  # relative to the outcome's spread: a standard error this small is zero
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def as_timestamp(period: Any) -> Any:
+    """A period as a Timestamp for ``EffectResult.start``/``window``: months stay, a year
+    (an integer 1000–9999) becomes 1 January of that year, anything else is returned as is."""
+    if isinstance(period, pd.Timestamp):
+        return period
+    if isinstance(period, (int, np.integer)) and 1000 <= int(period) <= 9999:
+        return pd.Timestamp(year=int(period), month=1, day=1)
+    return period
+
+
+def outcome_name(outcome: str, denominator: str | None) -> str:
+    """The rate's name (a key of ``panel.RATES``) when ``outcome``/``denominator`` are its counts,
+    so that labels read "online submission rate"; otherwise ``outcome``."""
+    if denominator:
+        for name, counts in RATES.items():
+            if tuple(counts) == (outcome, denominator):
+                return name
+    return outcome
+
+
+def time_step_words(periods: pd.Index) -> dict[str, str]:
+    """What one period is, for prose: months, years (integers 1000–9999) or periods."""
+    if isinstance(periods, pd.DatetimeIndex):
+        return {"vi": "tháng", "en": "months"}
+    if pd.api.types.is_integer_dtype(periods) and periods.min() >= 1000 and periods.max() <= 9999:
+        return {"vi": "năm", "en": "years"}
+    return {"vi": "kỳ", "en": "periods"}
+
+
+def _is_never(values: pd.Series) -> np.ndarray:
+    """0, "0", empty, NaN or NaT: a unit never treated in the data."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return (values.isna() | (values == 0)).to_numpy()
+    text = values.astype(str).str.strip()
+    return (values.isna() | text.isin(["0", "0.0", "", "NaT", "nan", "None"])).to_numpy()
+
+
+def _read_cohort_values(values: pd.Series, periods: pd.Index, column: str) -> pd.Series:
+    """Parse first treated periods in the panel's time type (integers, or month starts)."""
+    if isinstance(periods, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(periods):
+        parsed = pd.to_datetime(values, errors="coerce")
+        kind, hint = "a date", "write months as YYYY-MM or YYYY-MM-DD, and 0 or empty for never"
+    else:
+        parsed = pd.to_numeric(values, errors="coerce")
+        kind, hint = "a period", "give the first treated period (e.g. 2004), 0 for never"
+    bad = parsed.isna()
+    if bad.any():
+        unit = values.index[np.flatnonzero(bad.to_numpy())[0]]
+        raise WorkbenchError(
+            f"column {column!r}: unit {unit!r} has {values[unit]!r}, which is not {kind}", hint
+        )
+    if isinstance(periods, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(periods):
+        return parsed.dt.to_period("M").dt.to_timestamp()
+    return parsed
+
+
+def unit_cohorts(
+    data: pd.DataFrame,
+    pi: PanelInput,
+    *,
+    unit: str,
+    cohort: str | None = None,
+    treated: str | Iterable[str] | None = None,
+    start: Any = None,
+) -> np.ndarray:
+    """Each unit's first treated period, as a column index of ``pi`` (``NEVER`` = never treated).
+
+    Either ``treated`` (names) with ``start`` (one adoption date for all of them), or
+    ``cohort``, a column holding each unit's first treated period (0, empty, NaN or NaT for a
+    unit never treated). The cohort must be the same in every row of a unit and inside the
+    data; a period between two observed periods counts from the next observed one.
+
+    Raises
+    ------
+    WorkbenchError
+        Both or neither way given, an unknown treated unit, a start or cohort outside the data,
+        a cohort column missing, unreadable or changing within a unit.
+    """
+    cohorts = np.full(len(pi.units), NEVER, dtype=int)
+    if treated is not None or start is not None:
+        if treated is None or start is None:
+            raise WorkbenchError(
+                "give both the treated units and the start date",
+                hint="treated=['Thái Nguyên'], start='2022-07', or a cohort column instead",
+            )
+        names = [treated] if isinstance(treated, str) else list(treated)
+        if not names:
+            raise WorkbenchError("the list of treated units is empty", hint="name at least one")
+        column = pi.column(start)
+        for name in names:
+            cohorts[pi.row(name)] = column
+        return cohorts
+    if cohort is None:
+        raise WorkbenchError(
+            "no treatment given",
+            hint="give treated=[...] and start=..., or cohort='first_treat' (a column)",
+        )
+    if cohort not in data.columns:
+        raise WorkbenchError(
+            f"cohort column {cohort!r} is missing",
+            hint=f"the panel has: {', '.join(map(str, data.columns))}; it needs each unit's "
+            "first treated period (0 or empty for never), or give treated=[...] and start=...",
+        )
+    pairs = data[[unit, cohort]].copy()
+    pairs[unit] = pairs[unit].astype(str)
+    never = _is_never(pairs[cohort])
+    key = pd.Series(pairs[cohort].astype(str).to_numpy(), index=pairs.index).where(~never, "never")
+    changing = key.groupby(pairs[unit]).nunique()
+    if (changing > 1).any():
+        name = changing.index[np.flatnonzero(changing.to_numpy() > 1)[0]]
+        seen = sorted(set(key[pairs[unit] == name]))
+        raise WorkbenchError(
+            f"column {cohort!r}: unit {name!r} has more than one first treated period "
+            f"({', '.join(seen)})",
+            hint="a unit's cohort must be the same in all its rows",
+        )
+    first = pairs.assign(_never=never).groupby(unit, sort=True).first()
+    first = first.reindex(pi.units)
+    treated_rows = ~first["_never"].to_numpy(dtype=bool)
+    if not treated_rows.any():
+        return cohorts
+    values = _read_cohort_values(first.loc[treated_rows, cohort], pi.periods, cohort)
+    lo, hi = pi.periods[0], pi.periods[-1]
+    outside = (values < lo) | (values > hi)
+    if outside.any():
+        name = values.index[np.flatnonzero(outside.to_numpy())[0]]
+        raise WorkbenchError(
+            f"column {cohort!r}: unit {name!r} is first treated in {values[name]}, outside the "
+            f"data ({lo} to {hi})",
+            hint="give earlier/later data, drop the unit, or write 0 (never) for a unit not "
+            "treated within the data",
+        )
+    positions = np.searchsorted(np.asarray(pi.periods), values.to_numpy(), side="left")
+    cohorts[np.flatnonzero(treated_rows)] = positions
+    return cohorts
+
+
+def _validate_options(level: float, min_pre: int) -> None:
+    if not 0 < level < 1:
+        raise WorkbenchError(f"level must be between 0 and 1, got {level!r}", hint="e.g. 0.95")
+    if not isinstance(min_pre, (int, np.integer)) or min_pre < 1:
+        raise WorkbenchError(f"min_pre must be a whole number ≥ 1, got {min_pre!r}")
+
+
+# --- fit --------------------------------------------------------------------------------------
+
+
+MIN_PLACEBOS = 10  # fewer comparison units than this: keep clustered errors (and their warning)
+PLACEBO_DRAWS = 200  # random placebo assignments when several units are treated
+
+
+def placebo_estimates(
+    controls: np.ndarray, first: int, n_treated: int, seed: int = 0
+) -> np.ndarray:
+    """TWFE estimates with the treatment moved to comparison units (same start, same count).
+
+    Parameters
+    ----------
+    controls : ndarray, shape (n_controls, n_periods)
+        Outcomes of the units without the measure only.
+    first : int
+        First treated column.
+    n_treated : int
+        How many units the real treatment covers; one gives one placebo per comparison unit,
+        more gives ``PLACEBO_DRAWS`` random sets.
+    seed : int
+        For the random sets.
+    """
+    n = len(controls)
+    if n < 2 * n_treated:
+        return np.array([])
+    yt = two_way_demean(controls)
+    rng = np.random.default_rng(seed)
+    sets = (
+        [[i] for i in range(n)]
+        if n_treated == 1
+        else [rng.choice(n, n_treated, replace=False) for _ in range(PLACEBO_DRAWS)]
+    )
+    out = np.empty(len(sets))
+    post = np.arange(first, controls.shape[1])
+    for k, rows in enumerate(sets):
+        d = np.zeros_like(controls)
+        d[np.ix_(np.asarray(rows), post)] = 1.0
+        dt = two_way_demean(d)
+        out[k] = float(np.sum(dt * yt) / np.sum(dt**2))
+    return out
+
+
+def treatment_matrix(cohorts: np.ndarray, n_periods: int) -> np.ndarray:
+    """D_it = 1 from each unit's first treated column on (never-treated rows are all 0)."""
+    t = np.arange(n_periods)
+    return ((cohorts[:, None] != NEVER) & (t[None, :] >= cohorts[:, None])).astype(float)
+
+
+def two_way_demean(a: np.ndarray) -> np.ndarray:
+    """a − unit means − period means + grand mean (exact on a balanced panel)."""
+    return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
+
+
+def twfe(y: np.ndarray, d: np.ndarray) -> dict[str, Any]:
+    """TWFE coefficient of ``d`` with its unit-clustered variance.
+
+    Parameters
+    ----------
+    y, d : ndarray, shape (n_units, n_periods)
+        Outcome and treatment indicator.
+
+    Returns
+    -------
+    dict
+        ``b``, ``var`` (cluster-robust, small-sample corrected), ``resid`` (n_units × n_periods),
+        ``d_tilde`` (two-way demeaned treatment, whose treated entries give the TWFE weights),
+        ``r2_within``, ``df`` (G − 1).
+    """
+    n, t = y.shape
+    yt, dt = two_way_demean(y), two_way_demean(d)
+    sxx = float(np.sum(dt**2))
+    b = float(np.sum(dt * yt)) / sxx
+    resid = yt - b * dt
+    scores = np.sum(dt * resid, axis=1)
+    n_obs, k = n * t, n + t
+    correction = n / (n - 1) * (n_obs - 1) / (n_obs - k)
+    var = correction * float(np.sum(scores**2)) / sxx**2
+    total = float(np.sum(yt**2))
+    r2 = 1 - float(np.sum(resid**2)) / total if total > 0 else math.nan
+    return {"b": b, "var": var, "resid": resid, "d_tilde": dt, "r2_within": r2, "df": n - 1}
+
+
+# --- summarise --------------------------------------------------------------------------------
+
+
+def _by_period(
+    pi: PanelInput,
+    d: np.ndarray,
+    fit: dict[str, Any],
+    treated_rows: np.ndarray,
+    first: int,
+    half: float,
+) -> pd.DataFrame:
+    """Average over the treated units: observed, counterfactual a_i + l_t, effect and gap."""
+    fitted = pi.y - fit["resid"]
+    counterfactual = fitted - fit["b"] * d
+    observed = pi.y[treated_rows].mean(axis=0)
+    cf = counterfactual[treated_rows].mean(axis=0)
+    gap = observed - cf
+    post = np.arange(len(pi.periods)) >= first
+    effect = np.where(post, gap, np.nan)
+    return pd.DataFrame(
+        {
+            "period": list(pi.periods),
+            "post": post,
+            "observed": observed,
+            "counterfactual": cf,
+            "counterfactual_low": np.where(post, cf - half, np.nan),
+            "counterfactual_high": np.where(post, cf + half, np.nan),
+            "effect": effect,
+            "effect_low": effect - half,
+            "effect_high": effect + half,
+            "gap": gap,
+            "treated_share": d[treated_rows].mean(axis=0),
+        }
+    )
+
+
+def rate_article(outcome: str) -> str:
+    """The article before a rate's English label; none before a bare column name."""
+    return " the" if outcome in RATES else ""
+
+
+def _assumptions(
+    outcome: str, diagnostics: dict[str, Any], staggered: bool, n_pre: int, step: dict[str, str]
+) -> dict[str, str]:
+    n_t, n_c = diagnostics["n_treated"], diagnostics["n_control"]
+    vi = [
+        "Phương pháp so sánh thay đổi của "
+        f"{outcome_label(outcome, 'vi')} ở {n_t} đơn vị áp dụng biện pháp với thay đổi ở "
+        f"{n_c} đơn vị đối chứng, và giả định rằng nếu không có biện pháp thì hai nhóm sẽ biến "
+        "động song song (giả định xu hướng song song), rằng chỉ tiêu không thay đổi trước khi "
+        "biện pháp có hiệu lực vì được biết trước (không có tác động đón trước), và rằng tác "
+        "động như nhau ở mọi đơn vị và mọi thời điểm (tác động đồng nhất).",
+    ]
+    en = [
+        f"The design compares the change in{rate_article(outcome)} {outcome_label(outcome, 'en')} in the {n_t} "
+        f"units with the measure with the change in {n_c} comparison units, and assumes that "
+        "without the measure both groups would have moved in parallel (parallel trends), that "
+        "the outcome did not move before the measure because it was expected (no "
+        "anticipation), and that the effect is the same in every unit and period (homogeneous "
+        "effects).",
+    ]
+    if staggered:
+        neg = diagnostics["twfe_negative_weights"]
+        vi.append(
+            "Các đơn vị áp dụng biện pháp vào những thời điểm khác nhau: khi đó hồi quy hiệu ứng "
+            "cố định hai chiều bị chệch nếu tác động khác nhau giữa các nhóm hoặc thay đổi theo "
+            "thời gian, vì nó dùng các đơn vị đã áp dụng làm đối chứng"
+            + (f" ({neg} ô đơn vị–kỳ được điều trị có trọng số âm)" if neg else "")
+            + "; nên dùng phương pháp Callaway & Sant'Anna (fit_cs) để kiểm tra."
+        )
+        en.append(
+            "The units adopted the measure at different times: two-way fixed effects are then "
+            "biased when effects differ between cohorts or change over time, because already "
+            "treated units serve as comparisons"
+            + (f" ({neg} treated unit-periods get a negative weight)" if neg else "")
+            + "; use the Callaway & Sant'Anna design (fit_cs) to check."
+        )
+    else:
+        vi.append(
+            "Nếu tác động tăng dần theo thời gian, ước lượng là mức trung bình của giai đoạn sau."
+        )
+        en.append("If the effect builds up over time, the estimate is its post-period average.")
+    if not math.isfinite(diagnostics["se"]):
+        vi.append(
+            "Không ước lượng được độ bất định: sai số chuẩn cụm bằng 0 (thường do chỉ có một "
+            "đơn vị áp dụng và một đơn vị đối chứng), nên không có khoảng tin cậy và giá trị p."
+        )
+        en.append(
+            "The uncertainty cannot be estimated: the clustered standard error is zero (usually "
+            "one treated and one comparison unit), so there is no interval and no p-value."
+        )
+    elif n_t < FEW_TREATED and diagnostics.get("inference") == "placebo":
+        vi.append(
+            f"Chỉ có {n_t} đơn vị áp dụng biện pháp, nên sai số chuẩn cụm không dùng được; khoảng "
+            f"tin cậy lấy từ độ phân tán của {diagnostics['n_placebos']} lần ước lượng giả "
+            "(chuyển biện pháp sang các đơn vị đối chứng)."
+        )
+        en.append(
+            f"Only {n_t} units have the measure, so clustered errors cannot be used; the interval "
+            f"comes from the spread of {diagnostics['n_placebos']} placebo estimates (the measure "
+            "moved to comparison units)."
+        )
+    elif n_t < FEW_TREATED:
+        vi.append(
+            f"Chỉ có {n_t} đơn vị áp dụng biện pháp: sai số chuẩn cụm theo đơn vị khi đó thường "
+            "quá nhỏ và khoảng tin cậy quá hẹp; nên đối chiếu với phương pháp đối chứng tổng hợp "
+            "hoặc kiểm định giả (placebo) trên các đơn vị đối chứng."
+        )
+        en.append(
+            f"Only {n_t} units have the measure: unit-clustered standard errors are then "
+            "usually too small and the interval too narrow; compare with a synthetic control "
+            "or placebo runs on the comparison units."
+        )
+    elif diagnostics["n_clusters"] < FEW_CLUSTERS:
+        vi.append(
+            f"Sai số chuẩn được tính theo cụm với {diagnostics['n_clusters']} đơn vị (dưới "
+            f"{FEW_CLUSTERS}), nên có thể hơi nhỏ."
+        )
+        en.append(
+            f"Standard errors are clustered on {diagnostics['n_clusters']} units (under "
+            f"{FEW_CLUSTERS}), so they may be somewhat small."
+        )
+    gap = diagnostics["pre_gap_rmse"]
+    vi.append(
+        f"Trước biện pháp ({n_pre} {step['vi']}), chênh lệch giữa giá trị quan sát và kịch bản "
+        f"đối chứng của nhóm áp dụng có độ lớn trung bình {format_number(gap, 'vi', 2)} (căn "
+        "bậc hai của trung bình bình phương): chênh lệch này càng nhỏ và không có xu hướng thì "
+        "giả định xu hướng song song càng đáng tin."
+    )
+    en.append(
+        f"Before the measure ({n_pre} {step['en']}) the treated group's observed values differ from "
+        f"its counterfactual by {format_number(gap, 'en', 2)} on average (root mean square): the "
+        "smaller and more trendless this gap, the more credible the parallel trends."
+    )
+    return {"vi": " ".join(vi), "en": " ".join(en)}
+
+
+def fit_did(
+    data: pd.DataFrame,
+    *,
+    unit: str = "unit",
+    time: str = "time",
+    outcome: str = "outcome",
+    denominator: str | None = None,
+    treated: str | Iterable[str] | None = None,
+    start: Any = None,
+    cohort: str | None = None,
+    level: float = 0.95,
+    seed: int = 0,
+    min_pre: int = 12,
+) -> EffectResult:
+    """Estimate the effect of a measure by difference-in-differences with two-way fixed effects.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A long balanced panel: one row per unit and period.
+    unit, time, outcome : str
+        Column names. ``time`` holds integers (years) or dates (months).
+    denominator : str, optional
+        With it, ``outcome`` is a count and the analysed outcome is the rate in percentage
+        points (100 × outcome / denominator); every unit weighs the same.
+    treated : str or list of str, optional
+        Names of the treated units, all adopting at ``start``.
+    start : date-like or int, optional
+        First treated period (its month, or year).
+    cohort : str, optional
+        Instead of ``treated``/``start``: a column with each unit's first treated period
+        (0, empty, NaN or NaT for never treated), for staggered adoption.
+    level : float
+        Confidence level.
+    seed : int
+        For the random placebo sets when 2–4 units are treated.
+    min_pre : int
+        Fewest periods before the (earliest) start; 12 suits monthly data, pass fewer for
+        yearly panels.
+
+    Returns
+    -------
+    EffectResult
+        ``method="did"``; ``estimate`` is the TWFE coefficient ``b`` with a unit-clustered
+        standard error and a t interval on G − 1 degrees of freedom — except with fewer than
+        ``FEW_TREATED`` treated units adopting together and at least ``MIN_PLACEBOS`` placebo
+        runs, where the standard error is the spread of :func:`placebo_estimates` and the
+        interval normal (``diagnostics["inference"]`` says which; ``cluster_se`` is kept). ``by_period`` has every
+        period (in the panel's own time type) with, averaged over the treated units,
+        ``observed``, ``counterfactual`` (their unit + time effects, i.e. fitted values
+        without b·D), ``gap`` = observed − counterfactual (before the start this is the
+        treated units' mean residual, a visual check of parallel trends), ``effect`` (the
+        gap, from the earliest start on) and ``treated_share`` (share of treated units already
+        treated). ``effect_low``/``effect_high`` and ``counterfactual_low``/``_high`` add and
+        subtract the half-width of the interval of ``b``: an indication of the overall
+        uncertainty, not a per-period interval. A cluster-robust variance of exactly zero
+        (one treated and one comparison unit, or an exact fit) gives NaN for ``se``, the
+        interval and ``p_value``: no uncertainty can be estimated. Diagnostics: ``coefficient``, ``se``, ``df``,
+        ``n_units``, ``n_treated``, ``n_control``, ``n_clusters``, ``n_periods``,
+        ``r2_within``, ``staggered``, ``n_cohorts``, ``twfe_negative_weights`` (treated cells
+        with a negative TWFE weight) and ``twfe_negative_weight_sum``, ``pre_gap_rmse``.
+        ``start``/``window`` are Timestamps (a year becomes 1 January).
+
+    Raises
+    ------
+    WorkbenchError
+        Everything :func:`~analysis.designs.data.panel_input` and :func:`unit_cohorts`
+        reject, fewer than ``min_pre`` periods before the start, no units without the measure,
+        a bad ``level``.
+    """
+    _validate_options(level, min_pre)
+    pi = panel_input(data, unit=unit, time=time, outcome=outcome, denominator=denominator)
+    cohorts = unit_cohorts(data, pi, unit=unit, cohort=cohort, treated=treated, start=start)
+    treated_rows = cohorts != NEVER
+    if not treated_rows.any():
+        raise WorkbenchError(
+            f"no unit is ever treated (column {cohort!r})",
+            hint="give each treated unit's first treated period",
+        )
+    check_controls(pi, np.flatnonzero(treated_rows))
+    first = int(cohorts[treated_rows].min())
+    check_pre_periods(pi, first, min_pre)
+
+    d = treatment_matrix(cohorts, len(pi.periods))
+    fit = twfe(pi.y, d)
+    se = math.sqrt(max(fit["var"], 0.0))
+    b = fit["b"]
+    if se <= ZERO_SE * (float(np.std(pi.y)) + abs(b)):
+        # A zero cluster-robust variance is not certainty: with one treated and one comparison
+        # unit (or an exact fit) the residuals carry no information on the uncertainty.
+        se = math.nan
+    df = fit["df"]
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    p = float(2 * stats.t.sf(abs(b) / se, df))
+    cluster_se = se
+    n_cohorts = len(np.unique(cohorts[treated_rows]))
+    placebo = None
+    if treated_rows.sum() < FEW_TREATED and n_cohorts == 1:
+        placebo = placebo_estimates(pi.y[~treated_rows], first, int(treated_rows.sum()), seed)
+    if placebo is not None and len(placebo) >= MIN_PLACEBOS:
+        # Clustered errors need many treated clusters; with a few treated provinces the spread
+        # of the same estimate with the treatment moved to comparison units is the honest
+        # measure of noise (Conley & Taber 2011; synthdid's "placebo" variance).
+        se = float(np.std(placebo, ddof=1))
+        q = float(stats.norm.ppf(0.5 + level / 2))
+        p = float(2 * stats.norm.sf(abs(b) / se)) if se > 0 else math.nan
+        df = math.inf
+    weights = fit["d_tilde"][d > 0]
+    weights = weights / weights.sum()
+    by_period = _by_period(pi, d, fit, treated_rows, first, q * se)
+    pre_gap = by_period["gap"].to_numpy()[:first]
+    diagnostics: dict[str, Any] = {
+        "coefficient": b,
+        "se": se,
+        "df": df,
+        "n_units": len(pi.units),
+        "n_treated": int(treated_rows.sum()),
+        "n_control": int((~treated_rows).sum()),
+        "n_clusters": len(pi.units),
+        "n_periods": len(pi.periods),
+        "r2_within": fit["r2_within"],
+        "staggered": n_cohorts > 1,
+        "n_cohorts": n_cohorts,
+        "twfe_negative_weights": int(np.sum(weights < 0)),
+        "twfe_negative_weight_sum": float(weights[weights < 0].sum()),
+        "pre_gap_rmse": float(np.sqrt(np.mean(pre_gap**2))),
+        "inference": "placebo" if math.isinf(df) else "cluster",
+        "cluster_se": cluster_se,
+        "n_placebos": 0 if placebo is None else len(placebo),
+    }
+    periods = pi.periods
+    name = outcome_name(outcome, denominator)
+    return EffectResult(
+        method="did",
+        outcome=name,
+        treated=tuple(str(u) for u in pi.units[treated_rows]),
+        start=as_timestamp(periods[first]),
+        window=Window(*(as_timestamp(periods[i]) for i in (0, first - 1, first, -1))),
+        n_pre=first,
+        n_post=len(periods) - first,
+        estimate=b,
+        ci_low=b - q * se,
+        ci_high=b + q * se,
+        ci_level=level,
+        p_value=p,
+        se=se,
+        by_period=by_period,
+        diagnostics=diagnostics,
+        assumptions=_assumptions(name, diagnostics, n_cohorts > 1, first, time_step_words(periods)),
+        method_label=dict(METHOD_LABEL),
+        unit=pi.unit_label,
+    )

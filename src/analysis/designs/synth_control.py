@@ -1,0 +1,792 @@
+"""Synthetic control (Abadie, Diamond & Hainmueller 2010) for one treated unit.
+
+Life cycle: :func:`fit_synth` validates the panel (``designs.data.panel_input``), finds donor
+weights ``w ≥ 0, Σw = 1`` whose weighted average of the donors reproduces the treated unit's
+outcome path before the start, reads the effect as the gap (treated − synthetic) after the
+start, runs the placebo-in-space test (every donor in turn as the treated unit) and summarises
+into an :class:`~analysis.designs.result.EffectResult` (``method="synth"``).
+
+Weights
+-------
+The predictors are the pre-period outcomes themselves (every lag, equally weighted: the
+``V`` matrix of Abadie et al. is the identity). :func:`simplex_weights` takes any predictor
+matrix, so covariates (scaled) can be stacked below the outcome lags later without touching the
+solver. The problem ``min ‖X₀ᵀw − x₁‖²`` over the simplex is a convex QP, solved exactly by a
+primal active-set method on the Gram matrix (Nocedal & Wright 2006, §16.5; the simplex version
+of Lawson–Hanson's NNLS): the equality-constrained subproblem on the current support is a small
+linear (KKT) system, and the method stops when every excluded donor's Lagrange multiplier is
+non-negative — the optimality conditions, checked to ``KKT_TOL``. A start is a feasible point:
+the best single donor, or a random Dirichlet point moved by a few hundred projected-gradient
+(FISTA) steps. The objective is convex, so every start reaches the same minimum; the weights are
+unique only when the donors' paths are affinely independent on the support, and the spread of
+the weights across starts (``weights_spread``) says whether they are. A ridge of ``RIDGE`` ×
+the mean Gram diagonal keeps the linear systems non-singular; it moves no weight by more than
+about 1e-8.
+
+Inference
+---------
+A synthetic control has no standard error and no textbook confidence interval, and none is
+made up here (``se`` is NaN). Instead:
+
+- p-value: the placebo-in-space test of Abadie et al. (2010): the ratio of post- to pre-period
+  root mean squared prediction error (RMSPE) of the treated unit is ranked among those of every
+  donor refitted as if treated (donors = the other donors; the real treated unit is never a
+  donor of a placebo). ``p = rank / (n_placebos + 1)`` (ties count against the treated unit);
+  the smallest attainable p is ``1 / (n_placebos + 1)``.
+- Interval: the set of constant effects ``τ₀`` that this test does not reject at ``1 − level``
+  (test inversion, Firpo & Possebom 2018, J. Causal Inference 6(2)): subtracting ``τ₀`` from the
+  treated unit's post-period outcomes leaves the weights and every placebo unchanged and moves
+  only the treated post-period RMSPE, so the set is an explicit interval around the mean gap. It
+  is infinite when there are too few donors to ever reject (fewer than ``1/(1 − level) − 1``),
+  and empty (NaN, ``ci_empty``) when even the best constant effect is rejected, i.e. the effect
+  is far from constant.
+- Per period: ``effect_low``/``effect_high`` invert the same idea month by month: with
+  ``q_lo``, ``q_hi`` the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the placebo gaps in
+  that period, the interval is ``[gap − q_hi, gap − q_lo]``. ``placebo_low``/``placebo_high`` in
+  ``by_period`` are those quantiles for every period (the band the plots draw).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import i18n
+from analysis.designs.data import (
+    PanelInput,
+    check_controls,
+    check_pre_periods,
+    panel_input,
+)
+from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.errors import WorkbenchError
+
+METHOD_LABEL = {"vi": "Đối chứng tổng hợp", "en": "Synthetic control"}
+# Ridge on the Gram matrix, relative to its mean diagonal (the predictors are scaled to unit
+# variance first, so this is scale-free).
+RIDGE = 1e-12
+# Optimality: every excluded donor's multiplier ≥ −KKT_TOL, on the scaled problem.
+KKT_TOL = 1e-10
+# A step of the active-set method this small (in weight) counts as none.
+STEP_TOL = 1e-10
+ACTIVE_SET_MAX_ITER = 2000
+FISTA_ITER = 300
+# Placebos whose pre-period fit is this many times worse than the treated unit's are reported
+# separately (Abadie et al. 2010 use 20, 5 and 2): their post/pre ratio says little.
+POOR_PLACEBO_FIT = 5.0
+# The pre-period fit is called poor when the synthetic unit explains less than this share of
+# the treated unit's pre-period variance.
+POOR_FIT_R2 = 0.8
+
+_TEXT = {
+    "gap": {"vi": "Chênh lệch (quan sát − đối chứng tổng hợp)", "en": "Gap (observed − synthetic)"},
+    "gap_short": {"vi": "Chênh lệch", "en": "Gap"},
+    "placebo_band": {
+        "vi": "Khoảng {level} % của các kiểm định giả (placebo)",
+        "en": "{level}% range of the placebo gaps",
+    },
+    "start": {"vi": "Bắt đầu biện pháp", "en": "Start of the measure"},
+    "weight": {"vi": "Trọng số", "en": "Weight"},
+    "weights_title": {
+        "vi": "Trọng số của các đơn vị trong đối chứng tổng hợp",
+        "en": "Donor weights of the synthetic control",
+    },
+}
+
+
+# --- solver ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimplexFit:
+    """Weights on the simplex that best reproduce a target from donors.
+
+    Attributes
+    ----------
+    weights : ndarray, shape (n_donors,)
+        The best start's weights (non-negative, summing to 1).
+    objective : float
+        Mean squared error of the fit on the predictors (in the predictors' units).
+    weights_spread : float
+        Largest absolute difference of any weight between any start and the best one.
+    objective_spread : float
+        Largest difference of the objective between any start and the best one.
+    converged : bool
+        Whether every start ended at a point meeting the optimality conditions.
+    """
+
+    weights: np.ndarray
+    objective: float
+    weights_spread: float
+    objective_spread: float
+    converged: bool
+
+
+def project_simplex(v: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean projection of each column of ``v`` onto the simplex (entries not ``allowed``
+    fixed at 0), by the sort-and-threshold rule (Held, Wolfe & Crowder 1974)."""
+    v = np.asarray(v, dtype=float)
+    if allowed is not None:
+        # Far below any allowed entry: sorted last and never above the threshold.
+        v = np.where(allowed, v, np.abs(v).max() * -10 - 1e6)
+    n, m = v.shape
+    u = -np.sort(-v, axis=0)
+    css = np.cumsum(u, axis=0) - 1.0
+    k = np.arange(1, n + 1)[:, None]
+    last = n - 1 - np.argmax((u - css / k > 0)[::-1], axis=0)
+    theta = css[last, np.arange(m)] / (last + 1)
+    return np.maximum(v - theta, 0.0)
+
+
+def _fista(gram: np.ndarray, lin: np.ndarray, allowed: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Projected gradient with momentum and adaptive restart, every column at once: a good
+    (not exact) point from which the active-set method finishes."""
+    step = 1.0 / max(np.linalg.eigvalsh(gram)[-1], 1e-300)
+    x, y = w.copy(), w.copy()
+    t = np.ones(w.shape[1])
+    for _ in range(FISTA_ITER):
+        x_new = project_simplex(y - step * (gram @ y - lin), allowed)
+        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        # O'Donoghue & Candès (2015): drop the momentum when it points uphill.
+        restart = np.einsum("ij,ij->j", y - x_new, x_new - x) > 0
+        beta = np.where(restart, 0.0, (t - 1) / t_new)
+        t = np.where(restart, 1.0, t_new)
+        y = x_new + beta * (x_new - x)
+        x = x_new
+    return x
+
+
+def _active_set(
+    gram: np.ndarray, lin: np.ndarray, w: np.ndarray, allowed: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Exact minimiser of ``wᵀGw − 2 linᵀw`` on the simplex (``w_i = 0`` where not allowed),
+    from the feasible point ``w``: primal active-set method."""
+    free = (w > 0) & allowed
+    w = np.where(free, w, 0.0)
+    for _ in range(ACTIVE_SET_MAX_ITER):
+        idx = np.flatnonzero(free)
+        k = idx.size
+        half_grad = gram @ w - lin
+        kkt = np.ones((k + 1, k + 1))
+        kkt[:k, :k] = gram[np.ix_(idx, idx)]
+        kkt[k, k] = 0.0
+        rhs = np.append(-half_grad[idx], 0.0)
+        try:
+            solution = np.linalg.solve(kkt, rhs)
+        except np.linalg.LinAlgError:
+            solution = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+        p, nu = solution[:k], solution[k]
+        if np.abs(p).max() <= STEP_TOL:
+            # Optimal on this face; an excluded donor with a negative multiplier enters.
+            multiplier = np.where(allowed & ~free, half_grad + nu, np.inf)
+            j = int(np.argmin(multiplier))
+            if multiplier[j] >= -KKT_TOL:
+                return w, True
+            free[j] = True
+            continue
+        alpha, block = 1.0, -1
+        shrinking = p < 0
+        if shrinking.any():
+            ratios = -w[idx][shrinking] / p[shrinking]
+            j = int(np.argmin(ratios))
+            if ratios[j] < 1.0:
+                alpha, block = float(ratios[j]), int(idx[shrinking][j])
+        w[idx] = np.maximum(w[idx] + alpha * p, 0.0)
+        if block >= 0:
+            w[block] = 0.0
+            free[block] = False
+        w /= w.sum()
+    return w, False
+
+
+def _gram(donors: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Scaled Gram matrix of the donors, their products with the targets, and the scale."""
+    scale = float(np.std(np.vstack([donors, targets])))
+    scale = scale if scale > 0 else 1.0
+    d, t = donors / scale, targets / scale
+    n_pred = donors.shape[1]
+    gram = d @ d.T / n_pred
+    gram += RIDGE * max(float(np.mean(np.diag(gram))), 1e-300) * np.eye(len(gram))
+    return gram, d @ t.T / n_pred, scale
+
+
+def _best_vertex(gram: np.ndarray, lin: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """For each column, the single allowed donor closest to the target."""
+    cost = np.where(allowed, np.diag(gram)[:, None] - 2 * lin, np.inf)
+    w = np.zeros_like(lin)
+    w[np.argmin(cost, axis=0), np.arange(lin.shape[1])] = 1.0
+    return w
+
+
+def simplex_weights(
+    donors: np.ndarray, target: np.ndarray, *, n_starts: int = 5, seed: int = 0
+) -> SimplexFit:
+    """Weights ``w ≥ 0, Σw = 1`` minimising the mean of ``(donorsᵀw − target)²``.
+
+    Parameters
+    ----------
+    donors : ndarray, shape (n_donors, n_predictors)
+        One row per donor: its predictors (here the pre-period outcomes).
+    target : ndarray, shape (n_predictors,)
+        The treated unit's predictors.
+    n_starts : int
+        Starts of the solver: the best single donor, then ``n_starts − 1`` random Dirichlet
+        points (moved by projected-gradient steps); the lowest objective wins.
+    seed : int
+        Seed of the Dirichlet draws.
+
+    Returns
+    -------
+    SimplexFit
+    """
+    donors = np.atleast_2d(np.asarray(donors, dtype=float))
+    target = np.asarray(target, dtype=float)
+    gram, lin, scale = _gram(donors, target[None, :])
+    n = len(donors)
+    allowed = np.ones((n, n_starts), dtype=bool)
+    lin_s = np.repeat(lin, n_starts, axis=1)
+    starts = _best_vertex(gram, lin_s[:, :1], allowed[:, :1])
+    if n_starts > 1:
+        rng = np.random.default_rng(seed)
+        random = rng.dirichlet(np.ones(n), size=n_starts - 1).T
+        starts = np.hstack([starts, _fista(gram, lin_s[:, 1:], allowed[:, 1:], random)])
+    results = [
+        _active_set(gram, lin_s[:, j], starts[:, j].copy(), allowed[:, j]) for j in range(n_starts)
+    ]
+    weights = np.column_stack([w for w, _ in results])
+    residual = donors.T @ weights - target[:, None]
+    objectives = np.mean(residual**2, axis=0)
+    best = int(np.argmin(objectives))
+    return SimplexFit(
+        weights=weights[:, best],
+        objective=float(objectives[best]),
+        weights_spread=float(np.abs(weights - weights[:, [best]]).max()),
+        objective_spread=float(objectives.max() - objectives[best]),
+        converged=all(ok for _, ok in results),
+    )
+
+
+def placebo_weights(controls: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Weights of every donor refitted as if treated, from the other donors.
+
+    Parameters
+    ----------
+    controls : ndarray, shape (n_donors, n_predictors)
+
+    Returns
+    -------
+    weights : ndarray, shape (n_donors, n_donors)
+        Column ``j`` holds donor ``j``'s synthetic weights (``weights[j, j] = 0``).
+    converged : bool
+        Whether every fit met the optimality conditions.
+    """
+    controls = np.asarray(controls, dtype=float)
+    n = len(controls)
+    gram, lin, _ = _gram(controls, controls)
+    allowed = ~np.eye(n, dtype=bool)
+    # One exact solve per placebo from the best single donor: the objective is convex, so more
+    # starts only matter for the treated unit's weights (reported), not for the placebo ranks.
+    starts = _best_vertex(gram, lin, allowed)
+    weights = np.empty((n, n))
+    converged = True
+    for j in range(n):
+        weights[:, j], ok = _active_set(gram, lin[:, j], starts[:, j].copy(), allowed[:, j])
+        converged &= ok
+    return weights, converged
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def period_stamp(period: Any) -> pd.Timestamp:
+    """A period as a Timestamp: an integer year is read as 1 January of that year."""
+    if isinstance(period, (int, np.integer)):
+        return pd.Timestamp(year=int(period), month=1, day=1)
+    return pd.Timestamp(period)
+
+
+def _check_options(n_starts: Any, level: Any, min_pre: Any) -> None:
+    if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise WorkbenchError(f"n_starts must be a whole number ≥ 1, got {n_starts!r}", "e.g. 5")
+    if not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise WorkbenchError(f"level must be between 0 and 1, got {level!r}", "e.g. 0.95")
+    if not isinstance(min_pre, (int, np.integer)) or min_pre < 2:
+        raise WorkbenchError(f"min_pre must be a whole number ≥ 2, got {min_pre!r}", "e.g. 12")
+
+
+def _check_treated_name(treated: Any) -> str:
+    if not isinstance(treated, str) or not treated:
+        raise WorkbenchError(
+            f"treated must be one unit's name, got {treated!r}",
+            "the synthetic control takes one treated unit; use SDID for several",
+        )
+    return treated
+
+
+# --- inference --------------------------------------------------------------------------------
+
+
+def _rmspe(gaps: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pre- and post-period root mean squared prediction error of each row of ``gaps``."""
+    gaps = np.atleast_2d(gaps)
+    return np.sqrt(np.mean(gaps[:, :s] ** 2, axis=1)), np.sqrt(np.mean(gaps[:, s:] ** 2, axis=1))
+
+
+def _ratio(post: np.ndarray, pre: np.ndarray, floor: float) -> np.ndarray:
+    # An exact pre-period fit (interior of the donors' hull) gives an infinite ratio; the floor
+    # keeps it finite and ranks such units first, as they should be.
+    return post / np.maximum(pre, floor)
+
+
+def rank_p_value(treated_ratio: float, placebo_ratios: np.ndarray) -> tuple[float, int]:
+    """Permutation p-value: rank of the treated ratio among all (ties against the treated)."""
+    rank = 1 + int(np.sum(np.asarray(placebo_ratios) >= treated_ratio))
+    return rank / (len(placebo_ratios) + 1), rank
+
+
+def constant_effect_interval(
+    post_gap: np.ndarray, pre_rmspe: float, placebo_ratios: np.ndarray, level: float, floor: float
+) -> tuple[float, float]:
+    """Constant effects ``τ₀`` not rejected by the RMSPE-ratio placebo test at ``1 − level``.
+
+    The treated unit's post RMSPE under ``τ₀`` is ``sqrt(var(gap) + (mean(gap) − τ₀)²)``; the
+    test accepts ``τ₀`` while at least ``m = floor((1 − level)(n + 1))`` placebo ratios are at
+    or above the treated ratio, i.e. while that RMSPE is at most ``R₍ₘ₎ · pre_rmspe`` (``R₍ₘ₎``
+    the m-th largest placebo ratio). Returns (−inf, inf) when ``m = 0`` and (NaN, NaN) when no
+    ``τ₀`` is accepted.
+    """
+    n = len(placebo_ratios)
+    m = math.floor((1 - level) * (n + 1) + 1e-9)
+    if m == 0:
+        return -math.inf, math.inf
+    bound = np.sort(np.asarray(placebo_ratios))[::-1][m - 1] * max(pre_rmspe, floor)
+    centre = float(np.mean(post_gap))
+    room = bound**2 - float(np.var(post_gap))
+    if room < 0:
+        return math.nan, math.nan
+    return centre - math.sqrt(room), centre + math.sqrt(room)
+
+
+# --- fit --------------------------------------------------------------------------------------
+
+
+def fit_synth(
+    data: pd.DataFrame,
+    *,
+    unit: str = "unit",
+    time: str = "time",
+    outcome: str = "outcome",
+    denominator: str | None = None,
+    treated: str,
+    start: Any,
+    n_starts: int = 5,
+    placebo: bool = True,
+    level: float = 0.95,
+    min_pre: int = 12,
+    seed: int = 0,
+) -> EffectResult:
+    """Estimate the effect of a measure on one unit by the synthetic control method.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long panel, one row per unit and period (months as dates, or integer years).
+    unit, time, outcome : str
+        Column names.
+    denominator : str, optional
+        With a denominator, ``outcome`` is a count and the design runs on the rate
+        100 × outcome / denominator (percentage points).
+    treated : str
+        The treated unit; every other unit is a donor.
+    start : date-like or int
+        First treated period.
+    n_starts : int
+        Solver starts for the treated unit's weights (see :func:`simplex_weights`).
+    placebo : bool
+        Run the placebo-in-space test (needed for the p-value and the interval).
+    level : float
+        Level of the placebo-based interval.
+    min_pre : int
+        Fewest pre-period periods accepted.
+    seed : int
+        Seed of the random solver starts.
+
+    Returns
+    -------
+    EffectResult
+        ``method="synth"``; ``estimate`` = mean post-period gap; ``se`` NaN (see the module
+        docstring for the p-value and the interval); ``by_period`` adds ``gap`` (every period),
+        ``placebo_low``/``placebo_high``; tables ``weights`` (unit, weight; descending) and
+        ``placebos`` (unit, treated, pre_rmspe, post_rmspe, ratio, mean_gap, rank).
+
+    Raises
+    ------
+    WorkbenchError
+        Unknown treated unit (the closest names are suggested), a start outside the data,
+        fewer than ``min_pre`` pre-periods, no donors, a constant outcome, bad options, and
+        every problem :func:`~analysis.designs.data.panel_input` finds.
+    """
+    _check_options(n_starts, level, min_pre)
+    treated = _check_treated_name(treated)
+    pi = panel_input(data, unit=unit, time=time, outcome=outcome, denominator=denominator)
+    row = pi.row(treated)
+    s = pi.column(start)
+    check_pre_periods(pi, s, min_pre)
+    controls = check_controls(pi, [row])
+    y = pi.y
+    fit = simplex_weights(y[controls, :s], y[row, :s], n_starts=n_starts, seed=seed)
+    synthetic = fit.weights @ y[controls]
+    gap = y[row] - synthetic
+    pre_rmspe, post_rmspe = (float(v[0]) for v in _rmspe(gap, s))
+    # Below this a pre-period RMSPE is an exact fit (relative to the outcome's spread).
+    floor = 1e-9 * max(float(np.std(y)), 1e-300)
+    ratio = float(_ratio(np.array([post_rmspe]), np.array([pre_rmspe]), floor)[0])
+
+    diagnostics: dict[str, Any] = {
+        "pre_rmspe": pre_rmspe,
+        "post_rmspe": post_rmspe,
+        "rmspe_ratio": ratio,
+        "pre_r_squared": _pre_r2(y[row, :s], gap[:s]),
+        "pre_outside_donor_range": float(
+            np.mean((y[row, :s] > y[controls, :s].max(0)) | (y[row, :s] < y[controls, :s].min(0)))
+        ),
+        "n_donors": int(len(controls)),
+        "n_donors_weighted": int(np.sum(fit.weights > 1e-6)),
+        "effective_donors": float(1 / np.sum(fit.weights**2)),
+        "objective": fit.objective,
+        "weights_spread": fit.weights_spread,
+        "objective_spread": fit.objective_spread,
+        "n_starts": int(n_starts),
+        "solver": "active-set QP on the simplex",
+        "solver_converged": fit.converged,
+        "predictors": "outcome in every pre-period",
+        "se_note": "no standard error for synthetic control; see ci_method",
+    }
+    placebo_table, placebo_gaps = None, None
+    p_value, ci = math.nan, (math.nan, math.nan)
+    if placebo and len(controls) >= 2:
+        weights, converged = placebo_weights(y[controls, :s])
+        placebo_gaps = y[controls] - weights.T @ y[controls]
+        pl_pre, pl_post = _rmspe(placebo_gaps, s)
+        pl_ratio = _ratio(pl_post, pl_pre, floor)
+        p_value, rank = rank_p_value(ratio, pl_ratio)
+        ci = constant_effect_interval(gap[s:], pre_rmspe, pl_ratio, level, floor)
+        well_fitted = pl_pre <= POOR_PLACEBO_FIT * max(pre_rmspe, floor)
+        p_fit, _ = rank_p_value(ratio, pl_ratio[well_fitted])
+        mean_gaps = placebo_gaps[:, s:].mean(axis=1)
+        diagnostics.update(
+            {
+                "placebo_rank": rank,
+                "n_placebos": int(len(controls)),
+                "min_p_value": 1 / (len(controls) + 1),
+                "placebo_p_value_good_fit": p_fit,
+                "n_placebos_good_fit": int(well_fitted.sum()),
+                "placebo_fit_threshold": POOR_PLACEBO_FIT,
+                "placebo_sd": float(np.std(mean_gaps, ddof=1)),
+                "placebo_solver_converged": converged,
+                "ci_method": "constant-effect test inversion (Firpo & Possebom 2018)",
+                "ci_empty": bool(math.isnan(ci[0])),
+                "ci_infinite": bool(math.isinf(ci[0])),
+            }
+        )
+        placebo_table = (
+            pd.DataFrame(
+                {
+                    "unit": [pi.units[row], *pi.units[controls]],
+                    "treated": [True] + [False] * len(controls),
+                    "pre_rmspe": [pre_rmspe, *pl_pre],
+                    "post_rmspe": [post_rmspe, *pl_post],
+                    "ratio": [ratio, *pl_ratio],
+                    "mean_gap": [float(gap[s:].mean()), *mean_gaps],
+                }
+            )
+            .sort_values(["ratio", "treated"], ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
+        placebo_table["rank"] = np.arange(1, len(placebo_table) + 1)
+    else:
+        diagnostics.update(
+            {
+                "placebo_skipped": True,
+                "placebo_skipped_reason": "turned off" if not placebo else "only one donor",
+                "ci_method": "none (no placebos)",
+            }
+        )
+
+    weights_table = (
+        pd.DataFrame({"unit": list(pi.units[controls]), "weight": fit.weights})
+        .sort_values(["weight", "unit"], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    tables = {"weights": weights_table}
+    if placebo_table is not None:
+        tables["placebos"] = placebo_table
+    by_period = _by_period(pi, y[row], synthetic, gap, s, placebo_gaps, level)
+    periods = [period_stamp(p) for p in pi.periods]
+    return EffectResult(
+        method="synth",
+        outcome=outcome,
+        treated=(str(pi.units[row]),),
+        start=periods[s],
+        window=Window(periods[0], periods[s - 1], periods[s], periods[-1]),
+        n_pre=s,
+        n_post=len(periods) - s,
+        estimate=float(gap[s:].mean()),
+        ci_low=float(ci[0]),
+        ci_high=float(ci[1]),
+        ci_level=level,
+        p_value=float(p_value),
+        se=math.nan,
+        by_period=by_period,
+        diagnostics=diagnostics,
+        assumptions=_assumptions(pi, str(pi.units[row]), s, diagnostics, level),
+        method_label=dict(METHOD_LABEL),
+        unit=pi.unit_label,
+        tables=tables,
+    )
+
+
+def _pre_r2(observed: np.ndarray, gap: np.ndarray) -> float:
+    total = float(np.sum((observed - observed.mean()) ** 2))
+    return 1 - float(np.sum(gap**2)) / total if total > 0 else math.nan
+
+
+def _by_period(
+    pi: PanelInput,
+    observed: np.ndarray,
+    synthetic: np.ndarray,
+    gap: np.ndarray,
+    s: int,
+    placebo_gaps: np.ndarray | None,
+    level: float,
+) -> pd.DataFrame:
+    n = len(observed)
+    post = np.arange(n) >= s
+    if placebo_gaps is not None:
+        q_lo, q_hi = np.quantile(placebo_gaps, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    else:
+        q_lo = q_hi = np.full(n, np.nan)
+    effect = np.where(post, gap, np.nan)
+    effect_low = np.where(post, gap - q_hi, np.nan)
+    effect_high = np.where(post, gap - q_lo, np.nan)
+    return pd.DataFrame(
+        {
+            "period": [period_stamp(p) for p in pi.periods],
+            "post": post,
+            "observed": observed,
+            "counterfactual": synthetic,
+            "counterfactual_low": np.where(post, observed - effect_high, np.nan),
+            "counterfactual_high": np.where(post, observed - effect_low, np.nan),
+            "effect": effect,
+            "effect_low": effect_low,
+            "effect_high": effect_high,
+            "gap": gap,
+            "placebo_low": q_lo,
+            "placebo_high": q_hi,
+        }
+    )
+
+
+# --- summarise --------------------------------------------------------------------------------
+
+
+def _assumptions(
+    pi: PanelInput, name: str, s: int, diagnostics: dict[str, Any], level: float
+) -> dict[str, str]:
+    out_vi, out_en = outcome_label(pi.outcome, "vi"), outcome_label(pi.outcome, "en")
+    n_donors = diagnostics["n_donors"]
+    vi = [
+        f"Phương pháp đối chứng tổng hợp so sánh {name} với một đơn vị “tổng hợp”: bình quân có "
+        f"trọng số của {n_donors} đơn vị khác (trọng số không âm, tổng bằng 1), chọn sao cho "
+        f"{out_vi} của nó bám sát {name} trong {s} kỳ trước biện pháp. Phương pháp giả định "
+        f"rằng nếu không có biện pháp, {name} sẽ tiếp tục đi cùng đơn vị tổng hợp này; các đơn "
+        "vị đối chứng không chịu tác động của biện pháp, cũng không có biện pháp tương tự trong "
+        "cùng giai đoạn; và không có thay đổi nào xảy ra trước khi biện pháp có hiệu lực."
+    ]
+    en = [
+        f"The synthetic control compares {name} with a “synthetic” unit: a weighted average of "
+        f"{n_donors} other units (weights non-negative, summing to 1) chosen so that its "
+        f"{out_en} follows {name}'s over the {s} periods before the measure. The design assumes "
+        f"that without the measure {name} would have kept moving with this synthetic unit; that "
+        "the comparison units were not affected by the measure and had no similar measure in "
+        "the same period; and that nothing changed before the measure took effect."
+    ]
+    rmspe, r2 = diagnostics["pre_rmspe"], diagnostics["pre_r_squared"]
+    vi.append(
+        f"Trước biện pháp, sai số dự báo bình phương trung bình gốc (RMSPE) là "
+        f"{format_number(rmspe, 'vi', 2)}"
+        + (
+            f" ({format_number(100 * r2, 'vi', 0)} % biến động được tái tạo)."
+            if math.isfinite(r2)
+            else "."
+        )
+    )
+    en.append(
+        f"Before the measure the root mean squared prediction error (RMSPE) is "
+        f"{format_number(rmspe, 'en', 2)}"
+        + (
+            f" ({format_number(100 * r2, 'en', 0)}% of the variation reproduced)."
+            if math.isfinite(r2)
+            else "."
+        )
+    )
+    outside = diagnostics["pre_outside_donor_range"]
+    if math.isfinite(r2) and r2 < POOR_FIT_R2:
+        vi.append(
+            "Cảnh báo: đơn vị tổng hợp bám kém đơn vị chịu biện pháp trước khi có biện pháp, nên "
+            "ước lượng kém tin cậy."
+        )
+        en.append(
+            "Warning: the synthetic unit follows the treated unit poorly before the measure, so "
+            "the estimate is unreliable."
+        )
+    if outside > 0.25:
+        pct_vi, pct_en = (
+            format_number(100 * outside, "vi", 0),
+            format_number(100 * outside, "en", 0),
+        )
+        vi.append(
+            f"Ở {pct_vi} % số kỳ trước biện pháp, {name} nằm ngoài khoảng giá trị của mọi đơn vị "
+            "đối chứng; không tổ hợp nào của chúng tái tạo được mức này."
+        )
+        en.append(
+            f"In {pct_en}% of the periods before the measure {name} lies outside the range of "
+            "every comparison unit; no combination of them can reproduce that level."
+        )
+    if "placebo_rank" in diagnostics:
+        rank, n_all = diagnostics["placebo_rank"], diagnostics["n_placebos"] + 1
+        pct = round(100 * level)
+        vi.append(
+            "Phương pháp này không có sai số chuẩn hay khoảng tin cậy theo nghĩa thông thường. "
+            "Giá trị p lấy từ kiểm định giả (placebo) theo không gian: lặp lại phương pháp với "
+            f"từng đơn vị đối chứng như thể nó chịu biện pháp; {name} đứng thứ {rank} trong "
+            f"{n_all} đơn vị theo tỷ số RMSPE sau/trước biện pháp (giá trị p nhỏ nhất có thể là "
+            f"1/{n_all}). Khoảng {pct} % đi kèm là tập các tác động không đổi mà kiểm định này "
+            "không bác bỏ (Firpo và Possebom 2018), không phải khoảng tin cậy theo phân phối chuẩn."
+        )
+        en.append(
+            "This design has no standard error or confidence interval in the usual sense. The "
+            "p-value comes from the placebo-in-space test: the design is rerun with each "
+            f"comparison unit as if it had the measure; {name} ranks {rank} of {n_all} by the "
+            f"ratio of post- to pre-period RMSPE (the smallest possible p-value is 1/{n_all}). "
+            f"The {pct}% interval is the set of constant effects this test does not reject "
+            "(Firpo and Possebom 2018), not a normal-theory confidence interval."
+        )
+        if diagnostics["ci_empty"]:
+            vi.append(
+                "Không có tác động không đổi nào phù hợp với dữ liệu (khoảng rỗng): tác động thay "
+                "đổi mạnh theo thời gian."
+            )
+            en.append(
+                "No constant effect fits the data (the interval is empty): the effect varies "
+                "strongly over time."
+            )
+        elif diagnostics["ci_infinite"]:
+            vi.append(
+                f"Có quá ít đơn vị đối chứng để kiểm định ở mức {pct} %, nên khoảng là vô hạn."
+            )
+            en.append(
+                f"There are too few comparison units to test at {pct}%, so the interval is unbounded."
+            )
+    else:
+        vi.append("Chưa chạy kiểm định giả (placebo), nên không có giá trị p và khoảng.")
+        en.append("The placebo test was not run, so there is no p-value or interval.")
+    return {"vi": " ".join(vi), "en": " ".join(en)}
+
+
+# --- plot -------------------------------------------------------------------------------------
+
+
+def _axis_periods(ax, periods: pd.Series, lang: str) -> None:
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    yearly = bool((periods.dt.month == 1).all() and (periods.dt.day == 1).all()) and (
+        len(periods) < 2 or (periods.diff().dropna().dt.days >= 365).all()
+    )
+    if yearly:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: mdates.num2date(v).strftime("%Y")))
+    else:
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: i18n.month(mdates.num2date(v).replace(tzinfo=None), lang))
+        )
+
+
+def plot_gap(result: EffectResult, lang: str = "vi"):
+    """The gap (treated − synthetic) over every period with the placebo band.
+
+    Parameters
+    ----------
+    result : EffectResult
+        From :func:`fit_synth`.
+    lang : {"vi", "en"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    i18n.check_lang(lang)
+    bp = result.by_period
+    fig, ax = plt.subplots(figsize=(7.2, 3.2), dpi=100)
+    ax.axhline(0, color="#999999", linewidth=0.8)
+    if bp["placebo_low"].notna().any():
+        ax.fill_between(
+            bp["period"],
+            bp["placebo_low"],
+            bp["placebo_high"],
+            color="#bfbfbf",
+            alpha=0.5,
+            linewidth=0,
+            label=_TEXT["placebo_band"][lang].format(level=round(100 * result.ci_level)),
+        )
+    ax.plot(bp["period"], bp["gap"], color="#1f4e79", linewidth=1.8, label=_TEXT["gap_short"][lang])
+    ax.axvline(
+        result.start, color="#7f7f7f", linestyle="--", linewidth=1, label=_TEXT["start"][lang]
+    )
+    ax.set_ylabel(_TEXT["gap"][lang], fontsize=9)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang, 1)))
+    ax.spines[["top", "right"]].set_visible(False)
+    _axis_periods(ax, bp["period"], lang)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weights(result: EffectResult, lang: str = "vi", top: int = 10):
+    """The ``top`` largest donor weights as horizontal bars.
+
+    Parameters
+    ----------
+    result : EffectResult
+        From :func:`fit_synth` (uses ``tables["weights"]``).
+    lang : {"vi", "en"}
+    top : int
+        How many donors to show.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    i18n.check_lang(lang)
+    table = result.tables["weights"].head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6.0, 0.35 * len(table) + 1.0), dpi=100)
+    ax.barh(table["unit"], table["weight"], color="#1f4e79")
+    for y_pos, w in enumerate(table["weight"]):
+        ax.text(w, y_pos, " " + i18n.number(w, lang, 3), va="center", fontsize=8)
+    ax.set_xlabel(_TEXT["weight"][lang], fontsize=9)
+    ax.set_title(_TEXT["weights_title"][lang], fontsize=10)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang, 1)))
+    ax.set_xlim(0, max(1.0, float(table["weight"].max()) * 1.15) if len(table) else 1.0)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig

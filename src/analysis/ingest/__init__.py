@@ -1,0 +1,491 @@
+"""Bringing real data in: monthly indicator tables, portal index results and dossier records.
+
+One public function, :func:`ingest`, serves the ``workbench ingest`` command and notebooks. It
+reads each file, checks every row, and only when the whole import is valid writes the outputs
+(``panel.parquet``, ``scores.parquet``, ``manifest.json`` last) into the output folder.
+
+- Strict (default): any invalid row and nothing is written; :class:`IngestError` carries the
+  report (every problem with file, row, column, value and a hint).
+- Quarantine: valid rows are written, rejected rows go to ``rejected_<file-stem>.csv`` beside
+  the outputs with their original row number and reason. A file that cannot be read at all
+  (empty, binary, truncated, required columns missing) still stops the import: quarantine is
+  for rows, and a whole file missing from the data would be a silent drop.
+
+Dossier files are handed to :func:`analysis.ingest.dossiers.ingest_dossiers`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config, panel
+from analysis.errors import WorkbenchError
+from analysis.files import atomic_path, sha256
+from analysis.ingest import manifest, monthly, reading, scores
+from analysis.ingest.problems import IngestError, Problem, ProblemReport
+from analysis.ingest.reading import FileRejectedError, Rejected
+
+KINDS = ("monthly", "scores", "dossiers")
+DEFAULT_OUT = config.PROCESSED_DIR / "imported"
+SCORES_FILE = "scores.parquet"
+
+__all__ = ["KINDS", "IngestError", "IngestResult", "ingest"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an import did.
+
+    Attributes
+    ----------
+    files : tuple of str
+        The files given, as named.
+    read : int
+        Data rows read (totals rows and blank rows excluded).
+    accepted : int
+        Rows written (or, for an identical repeat, already covered by a written row).
+    rejected : int
+        Rows turned away (quarantine mode; in strict mode an import with rejections raises).
+    outputs : dict of str to Path
+        Files written, by what they are: ``"panel"``, ``"scores"``, ``"manifest"``,
+        ``"rejected_<stem>"`` (quarantine CSVs), ``"dossiers <stem>"`` and the like for
+        dossier imports. Empty when nothing changed.
+    report : ProblemReport
+        Notes and warnings: totals rows skipped, columns ignored, counts derived from rates,
+        months replaced, files already imported, and (quarantine) the rejected rows' problems.
+    skipped : tuple of str
+        Files not imported because the same file (same SHA-256) was imported before.
+    """
+
+    files: tuple[str, ...]
+    read: int
+    accepted: int
+    rejected: int
+    outputs: dict[str, Path]
+    report: ProblemReport = field(default_factory=ProblemReport)
+    skipped: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """``read N = accepted A + rejected R``, as the command prints it."""
+        return f"read {self.read} = accepted {self.accepted} + rejected {self.rejected}"
+
+
+@dataclass
+class _Job:
+    path: Path
+    name: str  # as the user named it
+    kind: str
+    digest: str
+    tables: list[str] = field(default_factory=list)
+    parts: list = field(default_factory=list)  # MonthlyRows or ScoreRows
+    result: object = None  # what the dossier importer returned
+
+
+def _today(today: object) -> pd.Timestamp:
+    return pd.Timestamp(today) if today is not None else pd.Timestamp.now().normalize()
+
+
+def _as_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    if isinstance(paths, str | os.PathLike):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+# File-level problems that no kind of file could get past.
+_UNREADABLE = {
+    "empty_file",
+    "binary_file",
+    "old_excel",
+    "truncated_file",
+    "bad_encoding",
+    "bad_csv",
+    "unreadable_file",
+}
+
+
+def _kind_of(path: Path, name: str, kind: str | None) -> str:
+    if kind is not None:
+        return kind
+    # The portal's codes tell a scores file whatever group the settings give them.
+    codes = {code: f"portal {code}" for code in scores.PORTAL_CODES}
+    guessed = reading.sniff_kind(path, extra_scores=codes)
+    if guessed is None:
+        # An empty, binary or damaged file says so better than "unknown kind" would.
+        try:
+            reading.read_tables(path, name, reading.vocabulary("monthly"), [])
+        except FileRejectedError as exc:
+            if exc.problems[0].kind in _UNREADABLE:
+                raise IngestError(ProblemReport(exc.problems)) from None
+        raise IngestError(
+            ProblemReport(
+                [
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        "",
+                        "unknown_kind",
+                        "cannot tell whether this is a monthly table, portal scores or "
+                        "dossier records",
+                        "give --kind monthly, --kind scores or --kind dossiers",
+                    )
+                ]
+            )
+        )
+    return guessed
+
+
+def ingest(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    kind: str | None = None,
+    quarantine: bool = False,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    today: object = None,
+    portal_columns: str | os.PathLike | None = None,
+) -> IngestResult:
+    """Import raw files into the processed data.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        CSV, XLSX or JSON files.
+    kind : {"monthly", "scores", "dossiers"}, optional
+        The kind of every file; by default each file's kind is guessed from its header (JSON is
+        always scores).
+    quarantine : bool, default False
+        Write the valid rows and put the rejected ones in ``rejected_<stem>.csv``; by default
+        one invalid row stops the import and nothing is written.
+    out_dir : path-like, optional
+        Output folder; default ``data/processed/imported``.
+    today : date-like, optional
+        "Today" for the month-in-the-future check (tests pin it).
+    portal_columns : path-like, optional
+        Settings of the portal's columns; default ``config/portal_columns.yaml``.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    IngestError
+        Strict mode with any invalid row, or any file that cannot be read: nothing was written;
+        ``.report`` lists every problem (exit code 1).
+    WorkbenchError
+        Bad arguments or settings (exit code 2).
+    """
+    if kind is not None and kind not in KINDS:
+        raise WorkbenchError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
+    files = _as_paths(paths)
+    if not files:
+        raise WorkbenchError("no file to import", hint="give one or more CSV, XLSX or JSON files")
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
+    day = _today(today)
+    notes = ProblemReport()
+    errors = ProblemReport()
+    previous = manifest.load(out)
+
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        raise IngestError(
+            ProblemReport(
+                [
+                    Problem(str(p), None, None, "", "file_not_found", "no such file", "")
+                    for p in missing
+                ]
+            )
+        )
+
+    jobs: list[_Job] = []
+    skipped: list[str] = []
+    seen: dict[str, str] = {}
+    unknown: list[Problem] = []
+    for path in files:
+        name = str(path)
+        digest = sha256(path)
+        if digest in seen:
+            notes.add(
+                Problem(name, None, None, "", "same_file_twice", f"the same file as {seen[digest]}")
+            )
+            continue
+        seen[digest] = name
+        try:
+            job_kind = _kind_of(path, name, kind)
+        except IngestError as exc:  # reported with every other file's, below
+            unknown.extend(exc.report.problems)
+            continue
+        earlier = manifest.find(previous, digest, job_kind)
+        if earlier is not None and _outputs_present(out, job_kind):
+            notes.add(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    "",
+                    "already_imported",
+                    f"already imported on {earlier.get('imported', '?')} (same SHA-256): "
+                    "nothing changed",
+                )
+            )
+            skipped.append(name)
+            continue
+        jobs.append(_Job(path, name, job_kind, digest))
+    if unknown:
+        raise IngestError(ProblemReport(unknown))
+
+    # 1. Read and check every monthly and scores file; nothing is written yet.
+    settings = None
+    if any(job.kind == "scores" for job in jobs):
+        settings = scores.load_settings(portal_columns)
+    file_errors: list[Problem] = []
+    for job in jobs:
+        if job.kind == "dossiers":
+            continue
+        try:
+            if job.kind == "monthly":
+                for table in monthly.read(job.path, job.name):
+                    job.tables.append(table.detail)
+                    job.parts.append(monthly.parse(table, day))
+            else:
+                tables, meta = scores.read(job.path, job.name, settings)
+                period = scores.meta_period(meta) or scores.period_from_name(job.path.name)
+                for table in tables:
+                    job.tables.append(table.detail)
+                    job.parts.append(scores.parse(table, settings, day, period))
+        except FileRejectedError as exc:
+            file_errors.extend(exc.problems)
+    if file_errors:
+        raise IngestError(ProblemReport(file_errors))
+
+    month_parts = [p for j in jobs if j.kind == "monthly" for p in j.parts]
+    score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
+    monthly.check_duplicates(month_parts)
+    scores.check_duplicates(score_parts)
+    for part in month_parts + score_parts:
+        errors.extend(part.errors)
+        notes.extend(part.notes)
+    for part in month_parts:
+        notes.extend(monthly.absent_note(part.file, part.provided, part.header_row))
+    for job in jobs:
+        for part in job.parts:
+            if not part.read and not part.rejected:
+                errors.add(
+                    Problem(
+                        part.file,
+                        None,
+                        None,
+                        "",
+                        "empty_file",
+                        "the table has a header but no data rows",
+                        "fill in at least one row (see data/templates/)",
+                    )
+                )
+    if errors and not quarantine:
+        raise IngestError(errors)
+    if errors:  # quarantine: the rejected rows' problems travel with the result
+        notes.extend(errors.problems)
+        if any(p.kind == "empty_file" for p in errors.problems):
+            raise IngestError(ProblemReport([p for p in errors.problems if p.kind == "empty_file"]))
+
+    # 2. Merge with what is there and check the result, still without writing.
+    panel_file = out / config.PANEL_FILE
+    scores_file = out / SCORES_FILE
+    merged_panel = replaced_months = absent = None
+    if month_parts:
+        old = panel.load(panel_file) if panel_file.is_file() else None
+        try:
+            merged_panel, replaced_months, absent = monthly.merge(old, month_parts)
+        except WorkbenchError as exc:
+            raise IngestError(ProblemReport([monthly.validation_problem(exc)])) from None
+    merged_scores = replaced_scores = None
+    if score_parts:
+        merged_scores, replaced_scores = scores.merge(
+            scores.load_existing(scores_file), score_parts
+        )
+
+    # 3. Dossier records stream to their own outputs and raise on their own in strict mode;
+    #    they run after every other file has passed, so a bad table stops them too.
+    for job in jobs:
+        if job.kind == "dossiers":
+            from analysis.ingest.dossiers import ingest_dossiers  # the dossier importer
+
+            job.result = ingest_dossiers(job.path, out, quarantine, notes)
+
+    # 4. Write: data first, the manifest last (a complete manifest means complete files).
+    outputs: dict[str, Path] = {}
+    if merged_panel is not None:
+        outputs["panel"] = panel.save(merged_panel, panel_file)
+    if merged_scores is not None:
+        with atomic_path(scores_file) as tmp:
+            merged_scores.to_parquet(tmp, engine="pyarrow", index=False)
+        outputs["scores"] = scores_file
+    for replaced, kind_name in ((replaced_months, "monthly"), (replaced_scores, "scores")):
+        for entry in replaced or []:
+            notes.add(
+                Problem(
+                    entry["file"],
+                    entry["row"],
+                    None,
+                    "",
+                    "replaced",
+                    f"replaced earlier {kind_name} figures: "
+                    + ", ".join(f"{c} {a:g} -> {b:g}" for c, (a, b) in entry["changes"].items()),
+                )
+            )
+    rejected_names: set[str] = set()
+    entries = []
+    total_read = total_accepted = total_rejected = 0
+    for job in jobs:
+        if job.kind == "dossiers":
+            got = _counts(job.result)
+            for what, path in got["outputs"].items():
+                outputs[f"{what} {job.path.stem}"] = Path(path)
+            entry = _entry(job, quarantine, got["read"], got["accepted"], got["rejected"])
+            details = getattr(job.result, "manifest_entry", None)
+            if callable(details):  # the dossier importer's own record: kept, ours first
+                entry = {**details(), **entry}
+            entry["outputs"] = {k: manifest.shown_path(v) for k, v in got["outputs"].items()}
+        else:
+            read = sum(p.read for p in job.parts)
+            rejected = [r for p in job.parts for r in p.rejected]
+            accepted = read - len(rejected)
+            entry = _entry(job, quarantine, read, accepted, len(rejected))
+            entry["tables"] = job.tables
+            if job.kind == "monthly":
+                entry["derived"] = [{"table": p.file, **d} for p in job.parts for d in p.derived]
+                entry["absent_columns"] = [
+                    c
+                    for c in panel.COUNT_COLUMNS
+                    if c not in {x for p in job.parts for x in p.provided}
+                ]
+            files_of_job = {p.file for p in job.parts}
+            entry["replaced"] = [
+                e
+                for e in (replaced_months if job.kind == "monthly" else replaced_scores) or []
+                if e["file"] in files_of_job
+            ]
+            if rejected:
+                target = _rejected_path(out, job.path, rejected_names)
+                _write_rejected(target, rejected)
+                outputs[target.stem] = target
+                entry["rejected_file"] = target.name
+            got = {"read": read, "accepted": accepted, "rejected": len(rejected)}
+        total_read += got["read"]
+        total_accepted += got["accepted"]
+        total_rejected += got["rejected"]
+        entries.append(entry)
+    for part in month_parts:
+        for d in part.derived:
+            notes.add(
+                Problem(
+                    part.file,
+                    d["row"],
+                    part.labels.get(d["column"], d["column"]),
+                    "",
+                    "derived_count",
+                    f"{d['column']} derived from the rate: {d['value']} (listed in the "
+                    "manifest as derived)",
+                )
+            )
+    if absent:
+        for entry in entries:
+            if entry["kind"] == "monthly":
+                entry.setdefault("panel_columns_filled_with_zero", absent)
+    if entries:
+        outputs["manifest"] = manifest.write(out, entries, list(outputs.values()))
+    return IngestResult(
+        files=tuple(str(p) for p in files),
+        read=total_read,
+        accepted=total_accepted,
+        rejected=total_rejected,
+        outputs=outputs,
+        report=notes,
+        skipped=tuple(skipped),
+    )
+
+
+def _outputs_present(out: Path, kind: str) -> bool:
+    """Whether what an earlier import of this kind wrote is still there."""
+    if kind == "monthly":
+        return (out / config.PANEL_FILE).is_file()
+    if kind == "scores":
+        return (out / SCORES_FILE).is_file()
+    return True
+
+
+def _entry(job: _Job, quarantine: bool, read: int, accepted: int, rejected: int) -> dict:
+    return {
+        "file": manifest.shown_path(job.path),
+        "sha256": job.digest,
+        "kind": job.kind,
+        "imported": manifest.now(),
+        "mode": "quarantine" if quarantine else "strict",
+        "read": int(read),
+        "accepted": int(accepted),
+        "rejected": int(rejected),
+        "rejected_file": None,
+    }
+
+
+def _counts(result: object) -> dict:
+    """read/accepted/rejected/outputs of whatever the dossier importer returned."""
+
+    def get(name, default):
+        if isinstance(result, dict):
+            return result.get(name, default)
+        return getattr(result, name, default)
+
+    outputs = get("outputs", {}) or {}
+    if not isinstance(outputs, dict):
+        outputs = {f"output {i + 1}": p for i, p in enumerate(outputs)}
+    return {
+        "read": int(get("read", 0) or 0),
+        "accepted": int(get("accepted", 0) or 0),
+        "rejected": int(get("rejected", 0) or 0),
+        "outputs": {k: Path(p) for k, p in outputs.items() if p is not None},
+    }
+
+
+def _rejected_path(out: Path, path: Path, taken: set[str]) -> Path:
+    name = f"rejected_{path.stem}.csv"
+    i = 2
+    while name in taken:  # two inputs with the same stem in one import
+        name = f"rejected_{path.stem}_{i}.csv"
+        i += 1
+    taken.add(name)
+    return out / name
+
+
+def _write_rejected(target: Path, rejected: list[Rejected]) -> None:
+    """The quarantine file: original row number, the row's cells as read, and why."""
+    columns: list[str] = []
+    for r in rejected:
+        for c in r.cells:
+            if c not in columns:
+                columns.append(c)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["table", "row", *columns, "reason"])
+    merged: dict[tuple[str, int], Rejected] = {}
+    for r in rejected:  # a row rejected twice (bad cell, then duplicate) is written once
+        key = (r.file, r.row)
+        if key in merged:
+            merged[key].reasons.extend(x for x in r.reasons if x not in merged[key].reasons)
+            merged[key].cells = merged[key].cells or r.cells
+        else:
+            merged[key] = Rejected(r.file, r.row, dict(r.cells), list(r.reasons))
+    for r in sorted(merged.values(), key=lambda x: (x.file, x.row)):
+        writer.writerow(
+            [r.file, r.row, *(r.cells.get(c, "") for c in columns), "; ".join(r.reasons)]
+        )
+    # UTF-8 with BOM: Excel then opens the Vietnamese text correctly with a double click.
+    with atomic_path(target) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")

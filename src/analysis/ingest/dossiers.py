@@ -1,0 +1,1814 @@
+"""Dossier records (hồ sơ TTHC): one row per dossier, from a province's dossier-handling system.
+
+The export is streamed: pyarrow reads the CSV in blocks, one thread, every column as text (so
+row numbers stay exact: a row pyarrow cannot split into the header's fields is reported with
+its number), and each block goes into an on-disk DuckDB database in a temporary folder. Only
+the columns of the schema travel; the personal columns are dropped while reading, except the
+ID number, which becomes ``applicant_key`` (see :mod:`analysis.ingest.personal`) in the same
+statement, so no personal value is ever stored, not even in the temporary database. Everything
+else (parsing, validation, duplicates, counts by kind, examples) is SQL over that table, with
+DuckDB's memory capped, so 10 million rows import in bounded memory.
+
+Storage: one Parquet file per raw file, ``<out>/dossiers/<stem>.parquet``, rows in file order,
+row groups of ``ROW_GROUP_ROWS``; re-importing a file of the same name replaces it (a corrected
+export). Rejected rows go to ``<out>/dossiers/rejected_<stem>.csv`` (quarantine mode). The schema
+and the accepted spellings are documented in ``data/raw/README.md``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import tempfile
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from analysis import config, registry
+from analysis.errors import WorkbenchError
+from analysis.files import atomic_path, sha256
+from analysis.ingest import personal
+from analysis.ingest.problems import SHOWN, IngestError, Problem, ProblemReport
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the dossier schema.
+
+    Attributes
+    ----------
+    name : str
+        Canonical English name.
+    label : str
+        Vietnamese name, for messages.
+    aliases : tuple of str
+        Header spellings accepted besides ``name`` (matched after :func:`personal.fold`, so case,
+        diacritics, spaces and punctuation do not matter).
+    required : bool
+        The column must be in the file.
+    """
+
+    name: str
+    label: str
+    aliases: tuple[str, ...]
+    required: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "dossier_id",
+        "mã hồ sơ",
+        (
+            "id",
+            "dossier",
+            "dossier code",
+            "mã hồ sơ",
+            "số hồ sơ",
+            "mã số hồ sơ",
+            "mã hs",
+            "số biên nhận",
+            "mã biên nhận",
+        ),
+        required=True,
+    ),
+    Field(
+        "province",
+        "tỉnh/thành phố",
+        ("province name", "tỉnh", "tỉnh/thành phố", "tỉnh, thành phố", "tỉnh/tp", "tỉnh thành"),
+        required=True,
+    ),
+    Field(
+        "unit",
+        "đơn vị (huyện/xã)",
+        (
+            "unit name",
+            "district",
+            "commune",
+            "ward",
+            "district or commune",
+            "đơn vị",
+            "tên đơn vị",
+            "đơn vị hành chính",
+            "huyện",
+            "quận/huyện",
+            "xã",
+            "phường/xã",
+            "xã/phường",
+            "xã/phường/thị trấn",
+            "phường/xã/thị trấn",
+            "huyện/xã",
+        ),
+    ),
+    Field(
+        "agency",
+        "cơ quan",
+        (
+            "handling agency",
+            "cơ quan",
+            "cơ quan giải quyết",
+            "cơ quan tiếp nhận",
+            "cơ quan thực hiện",
+            "cơ quan xử lý",
+            "đơn vị giải quyết",
+            "đơn vị tiếp nhận",
+        ),
+    ),
+    Field(
+        "level",
+        "cấp",
+        ("administrative level", "cấp", "cấp thực hiện", "cấp giải quyết", "cấp hành chính"),
+        required=True,
+    ),
+    Field(
+        "procedure_code",
+        "mã thủ tục",
+        ("procedure id", "mã thủ tục", "mã tthc", "mã thủ tục hành chính", "mã dvc"),
+    ),
+    Field(
+        "procedure_name",
+        "tên thủ tục",
+        (
+            "procedure",
+            "thủ tục",
+            "tên thủ tục",
+            "thủ tục hành chính",
+            "tên thủ tục hành chính",
+            "tthc",
+            "tên tthc",
+            "dịch vụ công",
+            "tên dịch vụ công",
+        ),
+    ),
+    Field(
+        "received_date",
+        "ngày tiếp nhận",
+        (
+            "received",
+            "date received",
+            "ngày tiếp nhận",
+            "ngày nhận",
+            "ngày nộp",
+            "ngày nhận hồ sơ",
+            "ngày tiếp nhận hồ sơ",
+            "ngày nộp hồ sơ",
+            "thời gian tiếp nhận",
+        ),
+        required=True,
+    ),
+    Field(
+        "channel",
+        "kênh nộp",
+        (
+            "submission channel",
+            "kênh",
+            "kênh nộp",
+            "kênh tiếp nhận",
+            "hình thức",
+            "hình thức nộp",
+            "hình thức tiếp nhận",
+            "hình thức nộp hồ sơ",
+            "phương thức nộp",
+            "phương thức tiếp nhận",
+        ),
+        required=True,
+    ),
+    Field(
+        "fully_online",
+        "toàn trình",
+        (
+            "fully online flag",
+            "toàn trình",
+            "trực tuyến toàn trình",
+            "dịch vụ công toàn trình",
+            "dvc toàn trình",
+            "hồ sơ toàn trình",
+        ),
+    ),
+    Field(
+        "due_date",
+        "hạn xử lý",
+        (
+            "due",
+            "deadline",
+            "hạn xử lý",
+            "hạn giải quyết",
+            "hạn trả",
+            "hạn trả kết quả",
+            "ngày hẹn trả",
+            "ngày hẹn trả kết quả",
+            "ngày hết hạn",
+        ),
+        required=True,
+    ),
+    Field(
+        "finished_date",
+        "ngày hoàn thành",
+        (
+            "finished",
+            "date finished",
+            "completed",
+            "completion date",
+            "ngày hoàn thành",
+            "ngày trả kết quả",
+            "ngày có kết quả",
+            "ngày kết thúc",
+            "ngày giải quyết xong",
+            "ngày xử lý xong",
+        ),
+    ),
+    Field(
+        "supplement_requests",
+        "số lần yêu cầu bổ sung",
+        (
+            "supplements",
+            "number of supplement requests",
+            "số lần yêu cầu bổ sung",
+            "số lần bổ sung",
+            "yêu cầu bổ sung",
+            "số lần yêu cầu bổ sung hồ sơ",
+        ),
+    ),
+    Field(
+        "fee_vnd",
+        "phí, lệ phí (VNĐ)",
+        ("fee", "fees", "phí", "lệ phí", "phí, lệ phí", "phí lệ phí", "số tiền phí", "số tiền"),
+    ),
+    Field(
+        "paid_online",
+        "thanh toán trực tuyến",
+        (
+            "online payment",
+            "thanh toán trực tuyến",
+            "đã thanh toán trực tuyến",
+            "thanh toán online",
+        ),
+    ),
+    Field(
+        "e_result",
+        "trả kết quả điện tử",
+        (
+            "electronic result",
+            "result electronic",
+            "result issued electronically",
+            "kết quả điện tử",
+            "trả kết quả điện tử",
+            "có kết quả điện tử",
+            "cấp kết quả điện tử",
+            "kết quả bản điện tử",
+        ),
+    ),
+    Field(
+        "issues_result",
+        "thủ tục có kết quả",
+        (
+            "procedure issues result",
+            "procedure issues a result",
+            "has result",
+            "thủ tục có kết quả",
+            "có kết quả",
+            "tthc có kết quả",
+            "thủ tục có cấp kết quả",
+        ),
+    ),
+    Field(
+        "components_digitised",
+        "số hóa thành phần",
+        (
+            "components digitized",
+            "digitised components",
+            "số hóa thành phần",
+            "số hóa thành phần hồ sơ",
+            "thành phần đã số hóa",
+            "đã số hóa thành phần",
+        ),
+    ),
+    Field(
+        "result_digitised",
+        "số hóa kết quả",
+        (
+            "result digitized",
+            "digitised result",
+            "số hóa kết quả",
+            "kết quả đã số hóa",
+            "đã số hóa kết quả",
+        ),
+    ),
+    Field(
+        "data_reused",
+        "tái sử dụng dữ liệu",
+        (
+            "reused data",
+            "tái sử dụng",
+            "tái sử dụng dữ liệu",
+            "tái sử dụng dữ liệu số hóa",
+            "sử dụng lại dữ liệu",
+        ),
+    ),
+    Field(
+        "synced",
+        "đồng bộ DVCQG",
+        (
+            "synchronised",
+            "synchronized",
+            "synced to portal",
+            "synchronised to national portal",
+            "đồng bộ",
+            "đã đồng bộ",
+            "đồng bộ dvcqg",
+            "đồng bộ cổng dvcqg",
+            "đồng bộ cổng dịch vụ công quốc gia",
+        ),
+    ),
+    Field(
+        "rating",
+        "đánh giá",
+        (
+            "satisfaction",
+            "đánh giá",
+            "mức độ hài lòng",
+            "kết quả đánh giá",
+            "đánh giá hài lòng",
+            "hài lòng",
+        ),
+    ),
+)
+FIELD = {f.name: f for f in FIELDS}
+BOOLEAN_FIELDS = (
+    "fully_online",
+    "paid_online",
+    "e_result",
+    "issues_result",
+    "components_digitised",
+    "result_digitised",
+    "data_reused",
+    "synced",
+)
+DATE_FIELDS = ("received_date", "due_date", "finished_date")
+FREE_TEXT_FIELDS = ("unit", "agency", "procedure_code", "procedure_name")
+# A row needs at least one of the two to say which procedure it is.
+PROCEDURE_FIELDS = ("procedure_code", "procedure_name")
+
+LEVELS = ("province", "district", "commune")
+CHANNELS = ("direct", "online", "postal")  # channel codes 1, 2, 3 of the portal
+RATINGS = ("satisfied", "neutral", "not_satisfied")
+
+# Category words, folded (personal.fold). Channel codes 1/2/3 are the portal's.
+LEVEL_WORDS = {
+    "province": ("province", "provincial", "tinh", "captinh"),
+    "district": ("district", "huyen", "caphuyen", "quan", "quanhuyen"),
+    "commune": ("commune", "ward", "xa", "capxa", "phuong", "phuongxa", "xaphuong", "thitran"),
+}
+CHANNEL_WORDS = {
+    "direct": ("1", "direct", "counter", "inperson", "offline", "tructiep", "noptructiep"),
+    "online": ("2", "online", "tructuyen", "noptructuyen", "dvctt", "quamang"),
+    "postal": ("3", "postal", "post", "buuchinh", "buuchinhcongich", "quabuuchinh", "bcci"),
+}
+RATING_WORDS = {
+    "satisfied": ("satisfied", "verysatisfied", "hailong", "rathailong"),
+    "neutral": ("neutral", "acceptable", "binhthuong", "chapnhanduoc"),
+    "not_satisfied": (
+        "notsatisfied",
+        "dissatisfied",
+        "unsatisfied",
+        "khonghailong",
+        "chuahailong",
+        "rathonghailong",
+    ),
+}
+TRUE_WORDS = ("1", "true", "t", "yes", "y", "x", "co", "dung", "da")
+FALSE_WORDS = ("", "0", "false", "f", "no", "n", "khong", "k", "chua", "sai")
+# "Đã đồng bộ", "Có KQ điện tử" are yes; "Chưa số hóa", "Không" are no. "đang" (in progress) and
+# "công" start like "đã"/"có" and are excluded by the [^n].
+TRUE_PATTERN = "(co|da)([^n].*)?"
+FALSE_PATTERN = "(khong|chua).*"
+
+# Dates: day first, as Vietnamese write them, or ISO; a time of day is read and dropped.
+DATE_FORMATS = (
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%H:%M:%S %d/%m/%Y",
+    "%H:%M %d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+)
+# Earlier or later years are typing mistakes (the portal started in 2018, the index in 2022).
+YEAR_RANGE = (2000, 2100)
+DATE_HINT = "write dates as dd/mm/yyyy (05/06/2024) or yyyy-mm-dd (2024-06-05)"
+
+DUCKDB_MEMORY = "1GB"  # DuckDB spills to disk beyond this: peak RSS stays well under 2 GB
+BLOCK_BYTES = 8 << 20  # pyarrow reads 8 MiB of CSV at a time
+ROW_GROUP_ROWS = 500_000
+EXAMPLES_PER_CHECK = 100  # problems kept in full per check; all are counted
+MAX_PROVINCE_NAMES = 100_000  # more distinct names than this is not a province column
+PARQUET_SCHEMA_VERSION = "dossiers/1"
+
+
+def _alias_index() -> dict[str, str]:
+    """Folded header spelling -> field name. Fails on a spelling given to two fields (a bug)."""
+    index: dict[str, str] = {}
+    for f in FIELDS:
+        for alias in (f.name, f.name.replace("_", " "), *f.aliases):
+            key = personal.fold(alias)
+            if index.setdefault(key, f.name) != f.name:
+                raise ValueError(f"header {alias!r} given to {index[key]} and {f.name}")
+            if key in personal._PERSONAL_KEYS:
+                raise ValueError(f"header {alias!r} is both {f.name} and personal data")
+    return index
+
+
+_ALIASES = _alias_index()
+
+
+def field_of(header: str) -> str | None:
+    """The schema field a header names, or None.
+
+    A trailing currency unit ("(VNĐ)", "vnd", "đồng") is ignored, so "Phí, lệ phí (VNĐ)" is
+    ``fee_vnd``.
+
+    Examples
+    --------
+    >>> field_of("Ngày tiếp nhận"), field_of("NGAY_TIEP_NHAN"), field_of("Phí, lệ phí (VNĐ)")
+    ('received_date', 'received_date', 'fee_vnd')
+    """
+    key = personal.fold(header)
+    if key in _ALIASES:
+        return _ALIASES[key]
+    for unit in ("vnd", "dong"):
+        if key.endswith(unit) and key[: -len(unit)] in _ALIASES:
+            return _ALIASES[key[: -len(unit)]]
+    return None
+
+
+# --- result ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierImport:
+    """What one dossier import read and wrote.
+
+    Attributes
+    ----------
+    read : int
+        Dossier rows read (blank rows excepted).
+    accepted : int
+        Rows written to Parquet.
+    rejected : int
+        Rows with at least one problem (``read = accepted + rejected``).
+    outputs : dict of str to Path
+        ``"dossiers"``: the Parquet file; ``"rejected"``: the rejected rows (only when some were).
+    source : str
+        The raw file as the user named it.
+    sha256 : str
+        SHA-256 of the raw file.
+    problems : dict of str to int
+        Exact number of problems by kind (a row can have several).
+    personal_columns : tuple of str
+        Kinds of personal data found in the header and dropped (``applicant_name``, ...).
+    ignored_columns : int
+        Columns outside the schema, dropped unread (their headers are not repeated anywhere:
+        in a file without a header row they would be personal data).
+    blank_rows : int
+        Rows with every schema field empty (Excel's trailing ",,,," lines), skipped.
+    """
+
+    read: int
+    accepted: int
+    rejected: int
+    outputs: dict[str, Path]
+    source: str = ""
+    sha256: str = ""
+    problems: dict[str, int] = field(default_factory=dict)
+    personal_columns: tuple[str, ...] = ()
+    ignored_columns: int = 0
+    blank_rows: int = 0
+
+    def manifest_entry(self) -> dict:
+        """A JSON-ready record of this import for the manifest."""
+        return {
+            "kind": "dossiers",
+            "file": self.source,
+            "sha256": self.sha256,
+            "rows_read": self.read,
+            "rows_accepted": self.accepted,
+            "rows_rejected": self.rejected,
+            "blank_rows": self.blank_rows,
+            "problems": dict(self.problems),
+            "personal_columns_dropped": list(self.personal_columns),
+            "ignored_columns": self.ignored_columns,
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+        }
+
+
+@dataclass
+class CountedReport(ProblemReport):
+    """A report that lists a capped number of problems but counts all of them.
+
+    Attributes
+    ----------
+    omitted : collections.Counter
+        Problems not listed, by kind.
+    """
+
+    omitted: Counter = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.problems) + sum(self.omitted.values())
+
+    def counts(self) -> Counter:
+        return super().counts() + self.omitted
+
+    def render(self, limit: int = SHOWN) -> str:
+        lines = [str(p) for p in self.problems[:limit]]
+        if len(self) > limit:
+            lines.append(f"… and {len(self) - limit} more problems")
+        lines.append(
+            "problems by kind: " + ", ".join(f"{k} {n}" for k, n in self.counts().most_common())
+        )
+        return "\n".join(lines)
+
+
+# --- reading the file ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the file is written and which of its columns the schema uses."""
+
+    encoding: str
+    delimiter: str
+    skip: int  # lines before the data: the header, and Excel's "sep=;" line if any
+    headers: list[str]
+    fields: dict[str, list[int]]  # field -> column positions (several only for `unit`)
+    id_columns: list[int]  # personal ID number columns, hashed into applicant_key
+    personal_kinds: tuple[str, ...]
+    ignored: int
+
+
+def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
+    return Problem(
+        file=name,
+        row=row,
+        column=column,
+        value=personal.redact_text(value),
+        kind=kind,
+        message=message,
+        hint=hint,
+    )
+
+
+def _fail(report: ProblemReport, problem: Problem) -> IngestError:
+    report.add(problem)
+    return IngestError(report)
+
+
+def _sniff_encoding(sample: bytes, name: str, report: ProblemReport) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf8"  # pyarrow drops the BOM; "utf8" exactly, or it transcodes in Python
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text"
+    kind, hint = None, ""
+    if sample.startswith(b"PK\x03\x04") or sample.startswith(b"\xd0\xcf\x11\xe0"):
+        kind, hint = "not_text", "this is an Excel workbook: save the sheet as CSV UTF-8 first"
+    elif b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample[:4096]) > 8:
+        kind, hint = "not_text", "give the CSV export of the dossier system, not a binary file"
+    if kind:
+        raise _fail(report, _problem(name, kind, "not a text (CSV) file", hint))
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf8"
+    except UnicodeDecodeError:
+        # Vietnamese Windows' legacy code page; anything else would show as wrong letters, and
+        # those are caught as unknown provinces, levels or channels.
+        return "cp1258"
+
+
+def _sniff_delimiter(line: str) -> str:
+    counts = dict.fromkeys([",", ";", "\t", "|"], 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda c: counts[c])
+    return best if counts[best] else ","
+
+
+def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
+    with open(path, "rb") as fh:
+        sample = fh.read(1 << 16)
+    if not sample.strip():
+        raise _fail(
+            report,
+            _problem(name, "empty_file", "the file is empty", "give the dossier export itself"),
+        )
+    encoding = _sniff_encoding(sample, name, report)
+    text = sample.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
+    text = text.lstrip("\ufeff")
+    skip = 1
+    first_line = text.split("\n", 1)[0].strip("\r")
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:  # Excel's dialect line
+        delimiter, skip = first_line[4], 2
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        delimiter = _sniff_delimiter(first_line)
+    headers = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    headers = [h.strip() for h in headers]
+
+    fields: dict[str, list[int]] = {}
+    id_columns: list[int] = []
+    kinds: list[str] = []
+    ignored = 0
+    for i, header in enumerate(headers):
+        name_of = field_of(header)
+        kind = None if name_of else personal.personal_kind(header)
+        if name_of:
+            fields.setdefault(name_of, []).append(i)
+        elif kind:
+            kinds.append(kind)
+            if kind == "id_number":
+                id_columns.append(i)
+        else:
+            ignored += 1
+
+    problems = []
+    for f, cols in fields.items():
+        if len(cols) > 1 and f != "unit":  # several unit columns (huyện, xã) are joined
+            shown = ", ".join(repr(headers[c]) for c in cols)
+            problems.append(
+                _problem(
+                    name,
+                    "duplicate_column",
+                    f"the columns {shown} all mean {f} ({FIELD[f].label})",
+                    "keep one of them, or rename the others",
+                    row=1,
+                    column=headers[cols[1]],
+                )
+            )
+    missing = [f for f in FIELDS if f.required and f.name not in fields]
+    if not any(p in fields for p in PROCEDURE_FIELDS):
+        missing.append(FIELD["procedure_code"])
+    if missing:
+        listed = ", ".join(f"{f.name} ({f.label})" for f in missing)
+        hint = "name them in the header row; accepted spellings are listed in data/raw/README.md"
+        if not fields:
+            # A file whose first row is data: its "headers" may be personal values, so none
+            # of them is repeated here.
+            hint = (
+                "no column of the header row is a dossier field: is the header row missing? " + hint
+            )
+        problems.append(
+            _problem(
+                name,
+                "missing_columns",
+                f"missing required column(s): {listed}"
+                + (
+                    " (the procedure needs mã thủ tục or tên thủ tục)"
+                    if FIELD["procedure_code"] in missing
+                    else ""
+                ),
+                hint,
+                row=1,
+            )
+        )
+    if problems:
+        report.extend(problems)
+        raise IngestError(report)
+    return _Layout(
+        encoding=encoding,
+        delimiter=delimiter,
+        skip=skip,
+        headers=headers,
+        fields=fields,
+        id_columns=id_columns,
+        personal_kinds=tuple(dict.fromkeys(kinds)),
+        ignored=ignored,
+    )
+
+
+def _header(layout: _Layout, name: str) -> str:
+    """The column of a field as written in the file."""
+    cols = layout.fields.get(name)
+    if not cols:
+        return FIELD[name].name
+    return " / ".join(layout.headers[c] for c in cols)
+
+
+# --- cell values -------------------------------------------------------------------------------
+
+_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
+_ZONE = r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?"
+# A time of day may stand before or after the date ("08:15 05/06/2024"); it is read and dropped.
+_DMY = re.compile(
+    rf"(?:{_TIME}\s+)?(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}})(?:\s+{_TIME}{_ZONE})?", re.ASCII
+)
+_YMD = re.compile(
+    rf"(?:{_TIME}\s+)?(\d{{4}})[/.\-](\d{{1,2}})[/.\-](\d{{1,2}})(?:(?:\s+|T){_TIME}{_ZONE})?",
+    re.ASCII,
+)
+_CURRENCY = re.compile(r"vnd|dong|d|\s", re.ASCII)
+_INT = re.compile(r"-?\d+", re.ASCII)
+_INT_ZEROS = re.compile(r"-?\d+[.,]0+", re.ASCII)
+_GROUPED_DOT = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,0+)?", re.ASCII)
+_GROUPED_COMMA = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.0+)?", re.ASCII)
+_TRUE = re.compile(TRUE_PATTERN)
+_FALSE = re.compile(FALSE_PATTERN)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as written in an export, or None.
+
+    Day first (05/06/2024 is 5 June; also with - or .) or ISO (2024-06-05), with or without a
+    time of day. Years outside ``YEAR_RANGE`` are typing mistakes and give None.
+
+    Examples
+    --------
+    >>> parse_date("05/06/2024"), parse_date("2024-06-05 08:15:00"), parse_date("31/02/2024")
+    (datetime.date(2024, 6, 5), datetime.date(2024, 6, 5), None)
+    """
+    for pattern, order in ((_DMY, (3, 2, 1)), (_YMD, (1, 2, 3))):
+        found = pattern.fullmatch(text)
+        if found:
+            year, month, day = (int(found.group(i)) for i in order)
+            if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+                return None
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def _plain(text: str) -> str:
+    """Lowercase ASCII with punctuation kept (for numbers: "50.000 đ" -> "50.000 d")."""
+    text = unicodedata.normalize("NFC", text).casefold().replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def parse_whole(text: str, grouped: bool) -> int | None:
+    """A whole number ("2", "2.0"; with ``grouped`` also "50.000" and "50,000"), or None.
+
+    An empty cell is 0. Vietnamese đồng have no decimals, so a dot or a comma followed by three
+    digits groups thousands, and any fraction but zeros is not a whole number.
+
+    Examples
+    --------
+    >>> parse_whole("50.000 đ", True), parse_whole("50000.0", True), parse_whole("1.5", True)
+    (50000, 50000, None)
+    """
+    s = _CURRENCY.sub("", _plain(text))
+    if s == "":
+        return 0
+    # Grouping first: "50.000" is fifty thousand đồng, not 50 with zero decimals.
+    if _INT.fullmatch(s):
+        value = int(s)
+    elif grouped and _GROUPED_DOT.fullmatch(s):
+        value = int(s.split(",")[0].replace(".", ""))
+    elif grouped and _GROUPED_COMMA.fullmatch(s):
+        value = int(s.split(".")[0].replace(",", ""))
+    elif _INT_ZEROS.fullmatch(s):
+        value = int(_INT.match(s).group())
+    else:
+        return None
+    return value if abs(value) < 2**63 else None
+
+
+def parse_bool(text: str) -> bool | None:
+    """Yes/no: 1/0, true/false, có/không, x/empty, "Đã đồng bộ"/"Chưa đồng bộ"; else None."""
+    key = personal.fold(text)
+    if key == "" and text.strip() not in ("", "-", "–", "—"):  # "?" is not "no"; a dash is
+        return None
+    if key in TRUE_WORDS or _TRUE.fullmatch(key):
+        return True
+    if key in FALSE_WORDS or _FALSE.fullmatch(key):
+        return False
+    return None
+
+
+def _words(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {word: name for name, words in table.items() for word in words}
+
+
+_LEVEL = _words(LEVEL_WORDS)
+_CHANNEL = _words(CHANNEL_WORDS)
+_RATING = _words(RATING_WORDS)
+
+
+class _Memo(dict):
+    """Results by cell text: an export repeats few distinct values in millions of rows."""
+
+    LIMIT = 500_000  # a mangled column of all-distinct values must not grow it without end
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key):
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[key] = self.fn(key)
+        return value
+
+
+class _Values:
+    """Cell parsers for one import, each returning (value, bad) and memoised by cell text."""
+
+    def __init__(self) -> None:
+        self.date = _Memo(lambda s: (d := parse_date(s), s != "" and d is None))
+        self.level = _Memo(self._category(_LEVEL))
+        self.channel = _Memo(self._category(_CHANNEL))
+        self.rating = _Memo(self._category(_RATING))
+        self.boolean = _Memo(lambda s: (b := parse_bool(s), b is None))
+        self.count = _Memo(lambda s: (v := parse_whole(s, grouped=False), v is None))
+        self.fee = _Memo(lambda s: (v := parse_whole(s, grouped=True), v is None))
+        # Free text kept in the output: NFC (a cp1258 export writes tone marks apart), redacted.
+        self.text = _Memo(lambda s: (personal.redact_text(s) or None, False))
+        self.shown = _Memo(personal.redact_text)
+        self.province = _Memo(self._province)
+
+    @staticmethod
+    def _category(words: dict[str, str]):
+        def parse(text: str) -> tuple[str | None, bool]:
+            value = words.get(personal.fold(text))
+            return value, text != "" and value is None
+
+        return parse
+
+    @staticmethod
+    def _province(key: tuple[str, str | None]) -> registry.Province | WorkbenchError:
+        name, boundary = key
+        try:
+            return registry.resolve(name, boundary=boundary)
+        except WorkbenchError as exc:
+            return exc
+
+
+def _map(values: pa.Array, memo: _Memo, type_: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """Parse each distinct cell once: (parsed values, bad flags) for every row."""
+    encoded = pc.dictionary_encode(values)
+    results = [memo[text] for text in encoded.dictionary.to_pylist()]
+    indices = encoded.indices
+    parsed = pa.array([r[0] for r in results], type=type_).take(indices)
+    bad = np.array([r[1] for r in results], dtype=bool)[indices.to_numpy()]
+    return parsed, bad
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One validation, one bit of a row's problem mask.
+
+    ``message`` and ``hint`` may name {received}, {n}, {first}, {province_message} and
+    {province_hint}; ``reason`` is the message without them, for the rejected-rows file.
+    """
+
+    key: str
+    kind: str
+    field: str
+    message: str
+    hint: str
+    reason: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.reason or self.message
+
+
+_YES_NO_HINT = "write 1/0, có/không, true/false, or x for yes and leave it empty for no"
+_LEVEL_HINT = "write tỉnh, huyện or xã (province, district, commune)"
+
+
+def _make_checks() -> tuple[_Check, ...]:
+    lo, hi = YEAR_RANGE
+    checks = [
+        _Check(
+            "missing:dossier_id",
+            "missing_value",
+            "dossier_id",
+            "empty",
+            "every dossier needs its code (mã hồ sơ)",
+        ),
+        _Check(
+            "missing:province",
+            "missing_value",
+            "province",
+            "empty",
+            "write the province of the handling agency",
+        ),
+        _Check(
+            "unknown_province",
+            "unknown_province",
+            "province",
+            "{province_message}",
+            "{province_hint}",
+            reason="unknown province",
+        ),
+        _Check("missing:level", "missing_value", "level", "empty", _LEVEL_HINT),
+        _Check("unknown_level", "unknown_level", "level", "not a level", _LEVEL_HINT),
+        _Check(
+            "district_after_reform",
+            "unknown_level",
+            "level",
+            "district level after 1 July 2025, when districts were abolished",
+            "dossiers from that day belong to the province or a commune",
+        ),
+        _Check(
+            "missing:procedure",
+            "missing_value",
+            "procedure",
+            "empty",
+            "every dossier needs its procedure (mã thủ tục or tên thủ tục)",
+        ),
+    ]
+    for f in DATE_FIELDS:
+        if f != "finished_date":
+            checks.append(_Check(f"missing:{f}", "missing_value", f, "empty", DATE_HINT))
+        checks.append(
+            _Check(f"bad_date:{f}", "bad_date", f, "not a date", f"{DATE_HINT}; years {lo}–{hi}")
+        )
+    for f in ("received_date", "finished_date"):
+        checks.append(
+            _Check(
+                f"future:{f}",
+                "future_date",
+                f,
+                "in the future (today is {today})",
+                "check the year and the day/month order (dd/mm/yyyy)",
+                reason="in the future",
+            )
+        )
+    checks += [
+        _Check(
+            "due_before_received",
+            "due_before_received",
+            "due_date",
+            "before the received date {received}",
+            "the due date is the received date plus the procedure's time limit",
+            reason="before the received date",
+        ),
+        _Check(
+            "finished_before_received",
+            "finished_before_received",
+            "finished_date",
+            "before the received date {received}",
+            "check the day/month order; leave it empty if the dossier is not finished",
+            reason="before the received date",
+        ),
+        _Check(
+            "missing:channel",
+            "missing_value",
+            "channel",
+            "empty",
+            "write the channel: trực tiếp, trực tuyến or bưu chính (or 1, 2, 3)",
+        ),
+        _Check(
+            "unknown_channel",
+            "unknown_channel",
+            "channel",
+            "not a channel",
+            "write trực tiếp, trực tuyến or bưu chính, or the codes 1, 2, 3",
+        ),
+        _Check(
+            "bad_number:supplement_requests",
+            "bad_number",
+            "supplement_requests",
+            "not a whole number",
+            "write a whole number of requests: 0, 1, 2…",
+        ),
+        _Check(
+            "negative:supplement_requests",
+            "negative_number",
+            "supplement_requests",
+            "negative",
+            "the number of supplement requests is 0 or more",
+        ),
+        _Check(
+            "bad_number:fee_vnd",
+            "bad_number",
+            "fee_vnd",
+            "not a whole number of đồng",
+            "write the fee as 50000 or 50.000 (dots group thousands)",
+        ),
+        _Check(
+            "negative:fee_vnd",
+            "negative_fee",
+            "fee_vnd",
+            "negative",
+            "the fee is 0 or more đồng; a refund is not a fee",
+        ),
+    ]
+    checks += [
+        _Check(f"bad_boolean:{f}", "bad_boolean", f, "not yes or no", _YES_NO_HINT)
+        for f in BOOLEAN_FIELDS
+    ]
+    checks += [
+        _Check(
+            "unknown_rating",
+            "unknown_rating",
+            "rating",
+            "not a rating",
+            "write hài lòng, bình thường or không hài lòng, or leave it empty",
+        ),
+        _Check(
+            "inconsistent:fully_online",
+            "inconsistent_flags",
+            "fully_online",
+            "fully online, but the channel is not online",
+            "a fully online dossier is submitted online (channel 2)",
+        ),
+        _Check(
+            "inconsistent:paid_online",
+            "inconsistent_flags",
+            "paid_online",
+            "paid online, but the fee is 0",
+            "check the fee, or the payment flag",
+        ),
+        _Check(
+            "inconsistent:e_result",
+            "inconsistent_flags",
+            "e_result",
+            "an electronic result for a procedure marked as issuing no result",
+            "check the column 'procedure issues a result'",
+        ),
+        # Set in DuckDB once all rows are in: they compare rows with each other.
+        _Check(
+            "duplicate_id",
+            "duplicate_id",
+            "dossier_id",
+            "the same dossier id is on {n} rows with different values (first at row {first})",
+            "keep one row per dossier: the export may mix two versions of it",
+            reason="the same dossier id on several rows with different values",
+        ),
+        _Check(
+            "repeated_row",
+            "repeated_row",
+            "dossier_id",
+            "repeats row {first} exactly",
+            "delete the repeated row",
+            reason="repeats an earlier row exactly",
+        ),
+    ]
+    if len(checks) > 62:  # one bit each of a BIGINT
+        raise ValueError("too many checks for the mask")
+    return tuple(checks)
+
+
+CHECKS = _make_checks()
+BIT = {c.key: 1 << i for i, c in enumerate(CHECKS)}
+
+# --- reading -----------------------------------------------------------------------------------
+
+TYPED_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("mask", pa.int64()),
+        ("dossier_id", pa.string()),
+        ("boundary", pa.string()),
+        ("province_code", pa.string()),
+        ("province", pa.string()),
+        ("unit", pa.string()),
+        ("agency", pa.string()),
+        ("level", pa.string()),
+        ("procedure_code", pa.string()),
+        ("procedure_name", pa.string()),
+        ("received_date", pa.date32()),
+        ("channel", pa.string()),
+        ("fully_online", pa.bool_()),
+        ("due_date", pa.date32()),
+        ("finished_date", pa.date32()),
+        ("supplement_requests", pa.int64()),
+        ("fee_vnd", pa.int64()),
+        *((f, pa.bool_()) for f in BOOLEAN_FIELDS if f != "fully_online"),
+        ("rating", pa.string()),
+        ("applicant_key", pa.string()),
+    ]
+)
+
+
+def _row_numbers(count: int, start: int, skipped: np.ndarray) -> np.ndarray:
+    """Spreadsheet row numbers of ``count`` rows read from the ``start``-th one (0-based).
+
+    Rows pyarrow skipped (``skipped``: their spreadsheet numbers, sorted) have numbers too; the
+    k-th row read is row ``k + 2 + j``, j the number of skipped rows before it.
+    """
+    k = np.arange(start, start + count, dtype=np.int64)
+    if skipped.size == 0:
+        return k + 2
+    # Rows read before the j-th skipped one: skipped[j] - 2 - j, non-decreasing in j.
+    before = skipped - 2 - np.arange(skipped.size)
+    return k + 2 + np.searchsorted(before, k, side="right")
+
+
+def _batches(
+    path: Path, name: str, layout: _Layout, report: ProblemReport, bad_shape: list[tuple[int, int]]
+) -> Iterator[tuple[dict[str, pa.Array], pa.Array | None, np.ndarray]]:
+    """Stream the file: per block, the trimmed text of each field, the ID numbers, row numbers.
+
+    Rows with the wrong number of fields are appended to ``bad_shape`` as (row, fields); their
+    text, which holds personal data, is not kept.
+    """
+    names = [f"c{i}" for i in range(len(layout.headers))]
+    wanted = sorted({c for cols in layout.fields.values() for c in cols} | set(layout.id_columns))
+    offset = layout.skip - 1  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
+
+    def on_invalid(row) -> str:
+        if row.number is not None:  # always known with one thread
+            bad_shape.append((row.number - offset, row.actual_columns))
+        return "skip"
+
+    done = 0
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=layout.skip,
+                block_size=BLOCK_BYTES,
+                encoding=layout.encoding,
+                # One thread: pyarrow then numbers the rows it skips, and it is no slower here.
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                # A blank line is a row of a spreadsheet: kept, so numbering stays right, and
+                # dropped later as a blank row.
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=[names[i] for i in wanted],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for batch in reader:
+            skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
+            rows = _row_numbers(batch.num_rows, done, skipped)
+            done += batch.num_rows
+            fields: dict[str, pa.Array] = {}
+            for f, cols in layout.fields.items():
+                parts = [pc.utf8_trim_whitespace(batch.column(names[c])) for c in cols]
+                if len(parts) > 1:  # several unit columns (huyện, xã): joined
+                    parts = [pc.if_else(pc.equal(p, ""), None, p) for p in parts]
+                    joined = pc.binary_join_element_wise(*parts, " / ", null_handling="skip")
+                    parts = [pc.fill_null(joined, "")]
+                fields[f] = parts[0]
+            ids = None
+            for c in layout.id_columns:
+                text = pc.replace_substring_regex(batch.column(names[c]), "[^0-9A-Za-z]", "")
+                text = pc.if_else(pc.equal(text, ""), None, pc.ascii_upper(text))
+                ids = text if ids is None else pc.coalesce(ids, text)
+            yield fields, ids, rows
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        # pyarrow's message may quote the row: only a row number is taken from it.
+        found = re.search(r"Row #(\d+)", str(exc))
+        row = int(found.group(1)) - offset if found else None
+        text = isinstance(exc, UnicodeDecodeError) or "UTF8" in str(exc)
+        raise _fail(
+            report,
+            _problem(
+                name,
+                "bad_encoding" if text else "malformed_csv",
+                "the file is not valid text in one encoding"
+                if text
+                else "the file cannot be read as CSV",
+                "save the export as CSV UTF-8" if text else "check that the file is complete",
+                row=row,
+            ),
+        ) from None
+
+
+def _blank(fields: dict[str, pa.Array], ids: pa.Array | None, n: int) -> np.ndarray:
+    blank = np.ones(n, dtype=bool)
+    for values in fields.values():
+        blank &= pc.equal(values, "").to_numpy(zero_copy_only=False)
+    if ids is not None:
+        blank &= pc.is_null(ids).to_numpy(zero_copy_only=False)
+    return blank
+
+
+@dataclass
+class _Context:
+    """What typing a block needs besides the block."""
+
+    values: _Values
+    today: np.datetime64
+    merger: np.datetime64
+    inner: object  # hashlib state after HMAC's inner key block
+    outer: object  # hashlib state after HMAC's outer key block
+
+
+def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
+    """applicant_key of each row: HMAC-SHA256 of its normalised ID number (None without one)."""
+    if ids is None:
+        return pa.nulls(n, pa.string())
+    out = []
+    inner, outer = ctx.inner, ctx.outer
+    for text in ids.to_pylist():
+        if text is None:
+            out.append(None)
+            continue
+        # HMAC from the precomputed key blocks: the same value as hmac.new(salt, text), at a
+        # third of the cost, which matters for 10 million rows.
+        h = inner.copy()
+        h.update(text.encode("ascii"))
+        o = outer.copy()
+        o.update(h.digest())
+        out.append(o.hexdigest()[: personal.KEY_HEX_DIGITS])
+    return pa.array(out, pa.string())
+
+
+def _type_block(
+    fields: dict[str, pa.Array], ids: pa.Array | None, rows: np.ndarray, ctx: _Context
+) -> pa.Table:
+    """Typed values and the problem mask of one block (blank rows already removed)."""
+    n = len(rows)
+    v = ctx.values
+    none = np.zeros(n, dtype=bool)
+    flags: dict[str, np.ndarray] = {}
+    out: dict[str, pa.Array] = {}
+
+    def empty(f: str) -> np.ndarray:
+        if f not in fields:
+            return np.ones(n, dtype=bool)
+        return pc.equal(fields[f], "").to_numpy(zero_copy_only=False)
+
+    def parsed(f: str, memo: _Memo, type_: pa.DataType) -> pa.Array:
+        if f not in fields:
+            flags[f] = none
+            return pa.nulls(n, type_)
+        values, bad = _map(fields[f], memo, type_)
+        flags[f] = bad
+        return values
+
+    def np_bool(values: pa.Array) -> np.ndarray:
+        return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
+
+    out["dossier_id"] = fields["dossier_id"]
+    flags["missing:dossier_id"] = empty("dossier_id")
+
+    days = {}
+    for f in DATE_FIELDS:
+        out[f] = parsed(f, v.date, pa.date32())
+        flags[f"bad_date:{f}"] = flags.pop(f)
+        days[f] = out[f].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    received = days["received_date"]
+    for f in ("received_date", "due_date"):
+        flags[f"missing:{f}"] = empty(f)
+    flags["future:received_date"] = received > ctx.today
+    flags["future:finished_date"] = days["finished_date"] > ctx.today
+    flags["due_before_received"] = days["due_date"] < received
+    flags["finished_before_received"] = days["finished_date"] < received
+
+    # Province, resolved per distinct (name, map of the received date).
+    side = np.where(np.isnat(received), 0, np.where(received < ctx.merger, 1, 2))
+    encoded = pc.dictionary_encode(fields["province"])
+    names = encoded.dictionary.to_pylist()
+    combos, inverse = np.unique(
+        encoded.indices.to_numpy().astype(np.int64) * 3 + side, return_inverse=True
+    )
+    sides = (None, "old63", "new34")
+    found = [v.province[(names[c // 3], sides[c % 3])] for c in combos]
+    ok = [p if isinstance(p, registry.Province) else None for p in found]
+    for column, attr in (("boundary", "boundary"), ("province_code", "code"), ("province", "name")):
+        out[column] = pa.array([getattr(p, attr) if p else None for p in ok], pa.string()).take(
+            pa.array(inverse)
+        )
+    missing_province = empty("province")
+    flags["missing:province"] = missing_province
+    flags["unknown_province"] = np.array([p is None for p in ok], dtype=bool)[inverse] & (
+        ~missing_province
+    )
+
+    out["level"] = parsed("level", v.level, pa.string())
+    flags["unknown_level"] = flags.pop("level")
+    flags["missing:level"] = empty("level")
+    is_district = pc.equal(out["level"], "district")
+    flags["district_after_reform"] = np_bool(is_district) & (received >= ctx.merger)
+
+    for f in FREE_TEXT_FIELDS:
+        out[f] = parsed(f, v.text, pa.string())
+        flags.pop(f)
+    flags["missing:procedure"] = empty("procedure_code") & empty("procedure_name")
+
+    out["channel"] = parsed("channel", v.channel, pa.string())
+    flags["unknown_channel"] = flags.pop("channel")
+    flags["missing:channel"] = empty("channel")
+
+    for f in BOOLEAN_FIELDS:
+        out[f] = parsed(f, v.boolean, pa.bool_())
+        flags[f"bad_boolean:{f}"] = flags.pop(f)
+
+    for f, memo, kind in (
+        ("supplement_requests", v.count, "negative:supplement_requests"),
+        ("fee_vnd", v.fee, "negative:fee_vnd"),
+    ):
+        out[f] = parsed(f, memo, pa.int64())
+        flags[f"bad_number:{f}"] = flags.pop(f)
+        flags[kind] = pc.fill_null(out[f], 0).to_numpy(zero_copy_only=False) < 0
+
+    out["rating"] = parsed("rating", v.rating, pa.string())
+    flags["unknown_rating"] = flags.pop("rating")
+
+    # Only against a known channel: an unknown one is reported as such, not twice.
+    not_online = np_bool(pc.not_equal(out["channel"], "online"))
+    flags["inconsistent:fully_online"] = np_bool(out["fully_online"]) & not_online
+    fee_zero = np_bool(pc.equal(out["fee_vnd"], 0))
+    flags["inconsistent:paid_online"] = np_bool(out["paid_online"]) & fee_zero
+    no_result = np_bool(pc.invert(out["issues_result"]))
+    flags["inconsistent:e_result"] = np_bool(out["e_result"]) & no_result
+
+    mask = np.zeros(n, dtype=np.int64)
+    for key, bad in flags.items():
+        mask |= bad.astype(np.int64) * BIT[key]
+    out["row"] = pa.array(rows)
+    out["mask"] = pa.array(mask)
+    out["applicant_key"] = _keys(ids, n, ctx)
+    return pa.table({name: out[name] for name in TYPED_SCHEMA.names}, schema=TYPED_SCHEMA)
+
+
+# --- DuckDB: rows against each other, counts, outputs ---------------------------------------------
+
+
+def _connect(work: Path, typed: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        str(work / "dossiers.duckdb"),
+        config={
+            "memory_limit": DUCKDB_MEMORY,
+            "temp_directory": str(work / "spill"),
+            "preserve_insertion_order": True,
+        },
+    )
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"CREATE VIEW typed AS SELECT * FROM read_parquet('{typed}')")
+    compared = ", ".join(c for c in TYPED_SCHEMA.names if c not in ("row", "mask", "dossier_id"))
+    # Two rows of one dossier id: identical (a repeat, the first is kept) or conflicting (both
+    # rejected: which one is right cannot be known). min/max of a row hash tells them apart
+    # without keeping the rows.
+    con.execute(
+        "CREATE TABLE dup AS SELECT dossier_id, count(*) AS n, min(row) AS first_row, "
+        f"min(fp) <> max(fp) AS conflicting FROM (SELECT dossier_id, row, hash({compared}) AS fp "
+        "FROM typed WHERE dossier_id <> '') GROUP BY dossier_id HAVING count(*) > 1"
+    )
+    con.execute(
+        f"CREATE TABLE dupflag AS SELECT t.row, CASE WHEN d.conflicting THEN {BIT['duplicate_id']}"
+        f" WHEN t.row <> d.first_row THEN {BIT['repeated_row']} ELSE 0 END AS bits, "
+        "d.n AS dup_n, d.first_row AS dup_first FROM typed t JOIN dup d USING (dossier_id)"
+    )
+    con.execute(
+        "CREATE VIEW final AS SELECT t.*, t.mask | coalesce(f.bits, 0) AS m, f.dup_n, f.dup_first "
+        "FROM typed t LEFT JOIN dupflag f USING (row)"
+    )
+    return con
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int, int]:
+    """Problems by check, rows rejected, rows read (without the badly shaped ones)."""
+    per_check = ", ".join(f"count(*) FILTER (WHERE m & {BIT[c.key]} <> 0)" for c in CHECKS)
+    *counts, rejected, read = con.execute(
+        f"SELECT {per_check}, count(*) FILTER (WHERE m <> 0), count(*) FROM final"
+    ).fetchall()[0]
+    return {c.key: n for c, n in zip(CHECKS, counts, strict=True) if n}, rejected, read
+
+
+def _raw_rows(
+    path: Path, name: str, layout: _Layout, report: ProblemReport, wanted: np.ndarray
+) -> Iterator[tuple[np.ndarray, dict[str, list[str]]]]:
+    """Second pass: the redacted text of the rows numbered in ``wanted`` (sorted), per block."""
+    values = _Values()
+    for fields, _ids, rows in _batches(path, name, layout, report, []):
+        at = np.searchsorted(wanted, rows).clip(max=max(len(wanted) - 1, 0))
+        keep = (wanted[at] == rows) if len(wanted) else np.zeros(len(rows), dtype=bool)
+        if not keep.any():
+            continue
+        picked = pa.array(keep)
+        text = {
+            f: [values.shown[s] for s in pc.filter(arr, picked).to_pylist()]
+            for f, arr in fields.items()
+        }
+        yield rows[keep], text
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, counts: dict[str, int]
+) -> dict[int, list[tuple[_Check, dict]]]:
+    """The first ``EXAMPLES_PER_CHECK`` rows of each failing check, with their details."""
+    found: dict[int, list[tuple[_Check, dict]]] = {}
+    for check in CHECKS:
+        if check.key not in counts:
+            continue
+        for row, received, n, first in con.execute(
+            f"SELECT row, strftime(received_date, '%d/%m/%Y'), dup_n, dup_first FROM final "
+            f"WHERE m & {BIT[check.key]} <> 0 ORDER BY row LIMIT {EXAMPLES_PER_CHECK}"
+        ).fetchall():
+            info = {"received": received, "n": n, "first": first}
+            found.setdefault(int(row), []).append((check, info))
+    return found
+
+
+def _field_value(layout: _Layout, field_name: str, text: dict[str, str]) -> str:
+    if field_name == "procedure":
+        return text.get("procedure_code") or text.get("procedure_name", "")
+    return text.get(field_name, "")
+
+
+def _column(layout: _Layout, field_name: str) -> str:
+    if field_name == "procedure":
+        present = [f for f in PROCEDURE_FIELDS if f in layout.fields]
+        return " / ".join(_header(layout, f) for f in present)
+    return _header(layout, field_name)
+
+
+def _problems(
+    layout: _Layout,
+    name: str,
+    examples: dict[int, list[tuple[_Check, dict]]],
+    raw: dict[int, dict[str, str]],
+    today: dt.date,
+) -> list[Problem]:
+    values = _Values()
+    problems = []
+    for row in sorted(examples):
+        text = raw.get(row, {})
+        for check, info in examples[row]:
+            info = dict(info, today=f"{today:%d/%m/%Y}")
+            if check.key == "unknown_province":
+                # The registry's message quotes the name: redacted like every value shown.
+                error = values.province[(text.get("province", ""), _side(info["received"]))]
+                info["province_message"] = personal.redact_text(getattr(error, "message", ""))
+                info["province_hint"] = getattr(error, "hint", "")
+            problems.append(
+                _problem(
+                    name,
+                    check.kind,
+                    check.message.format(**info),
+                    check.hint.format(**info),
+                    row=row,
+                    column=_column(layout, check.field),
+                    value=_field_value(layout, check.field, text),
+                )
+            )
+    return problems
+
+
+def _side(received: str | None) -> str | None:
+    if received is None:
+        return None
+    day = dt.datetime.strptime(received, "%d/%m/%Y").date()
+    return "old63" if day < dt.date.fromisoformat(config.MERGER_DATE) else "new34"
+
+
+OUTPUT_COLUMNS = (
+    "dossier_id",
+    "boundary",
+    "province_code",
+    "province",
+    "unit",
+    "agency",
+    "level",
+    "procedure_code",
+    "procedure_name",
+    "received_date",
+    "received_month",
+    "channel",
+    "fully_online",
+    "due_date",
+    "finished_date",
+    "supplement_requests",
+    "fee_vnd",
+    "paid_online",
+    "e_result",
+    "issues_result",
+    "components_digitised",
+    "result_digitised",
+    "data_reused",
+    "synced",
+    "rating",
+    "applicant_key",
+    "source_row",
+)
+
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[:10]),
+        ("received_month", pa.date32()),
+        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[11:15]),
+        ("supplement_requests", pa.int32()),
+        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[16:-1]),
+        ("source_row", pa.int64()),
+    ]
+)
+# Columns with few distinct values: dictionary-encoded in Parquet (ids and keys are unique).
+_DICTIONARY = [
+    "boundary",
+    "province_code",
+    "province",
+    "unit",
+    "agency",
+    "level",
+    "procedure_code",
+    "procedure_name",
+    "channel",
+    "rating",
+]
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, target: Path, name: str, digest: str) -> None:
+    """The accepted rows, streamed from DuckDB into pyarrow's Parquet writer.
+
+    pyarrow writes Parquet four times faster than DuckDB's COPY here; the stream keeps memory
+    to one batch.
+    """
+    special = {
+        "received_month": "CAST(date_trunc('month', received_date) AS DATE)",
+        "supplement_requests": "CAST(supplement_requests AS INTEGER)",
+        "source_row": "row",
+    }
+    select = ", ".join(f"{special.get(c, c)} AS {c}" for c in OUTPUT_COLUMNS)
+    metadata = {
+        "source": Path(name).name,
+        "source_sha256": digest,
+        "schema": PARQUET_SCHEMA_VERSION,
+    }
+    schema = OUTPUT_SCHEMA.with_metadata(metadata)
+    reader = con.sql(f"SELECT {select} FROM final WHERE m = 0").to_arrow_reader(ROW_GROUP_ROWS // 4)
+    with (
+        atomic_path(target) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=_DICTIONARY) as writer,
+    ):
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        for batch in reader:
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending).cast(schema))
+                pending, size = [], 0
+        # Also for no rows at all: the file then holds the schema, so readers still work.
+        writer.write_table(pa.Table.from_batches(pending, schema=reader.schema).cast(schema))
+
+
+def _reasons(layout: _Layout):
+    """Mask -> (problem kinds, reason text) for the rejected-rows file, memoised per mask."""
+
+    def explain(mask: int) -> tuple[str, str]:
+        failed = [c for c in CHECKS if mask & BIT[c.key]]
+        kinds = ",".join(dict.fromkeys(c.kind for c in failed))
+        reason = "; ".join(f"{_column(layout, c.field)}: {c.short}" for c in failed)
+        return kinds, reason
+
+    return _Memo(explain)
+
+
+def _write_rejected(
+    target: Path,
+    layout: _Layout,
+    rows: np.ndarray,
+    masks: np.ndarray,
+    raw: Iterator[tuple[np.ndarray, dict[str, list[str]]]],
+    bad_shape: list[tuple[int, int]],
+    capture: dict[int, dict[str, str]],
+) -> None:
+    """``rejected_<stem>.csv``: row, problems, reason, then the schema's columns as written.
+
+    ``raw`` streams the rows' text; rows in ``capture`` (the examples) are also kept there.
+    """
+    shown = [f.name for f in FIELDS if f.name in layout.fields]
+    headers = ["row", "problems", "reason", *(_header(layout, f) for f in shown)]
+    schema = pa.schema([(h, pa.string()) if h != "row" else (h, pa.int64()) for h in headers])
+    explain = _reasons(layout)
+    shapes = sorted(bad_shape)
+    width = len(layout.headers)
+
+    def shape_rows(upto: float) -> list[dict]:
+        out = []
+        while shapes and shapes[0][0] <= upto:
+            row, fields = shapes.pop(0)
+            reason = f"the row has {fields} field(s), the header has {width}"
+            out.append({"row": row, "problems": "bad_row_shape", "reason": reason})
+        return out
+
+    with atomic_path(target) as tmp, open(tmp, "wb") as sink:
+        sink.write(codecs.BOM_UTF8)  # so that Excel opens the Vietnamese text as UTF-8
+        with pacsv.CSVWriter(sink, schema) as writer:
+            for block_rows, text in raw:
+                for i, row in enumerate(block_rows):
+                    if int(row) in capture:
+                        capture[int(row)] = {f: text[f][i] for f in text}
+                at = np.searchsorted(rows, block_rows)
+                kinds, reasons = zip(*(explain[int(m)] for m in masks[at]), strict=True)
+                block = {
+                    "row": block_rows,
+                    "problems": list(kinds),
+                    "reason": list(reasons),
+                    **{_header(layout, f): text[f] for f in shown},
+                }
+                extra = shape_rows(block_rows[-1])
+                table = pa.table(block, schema=schema)
+                if extra:
+                    table = pa.concat_tables(
+                        [table, pa.Table.from_pylist(extra, schema=schema)]
+                    ).sort_by("row")
+                writer.write_table(table)
+            rest = shape_rows(float("inf"))
+            if rest:
+                writer.write_table(pa.Table.from_pylist(rest, schema=schema))
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def ingest_dossiers(
+    path: Path | str,
+    out_dir: Path | str,
+    quarantine: bool,
+    report: ProblemReport,
+    *,
+    today: dt.date | None = None,
+    salt_file: Path | str | None = None,
+) -> DossierImport:
+    """Import a dossier export (CSV) into ``<out_dir>/dossiers/<stem>.parquet``.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file (UTF-8 with or without BOM, UTF-16, or Windows-1258; comma, semicolon, tab
+        or pipe separated), one row per dossier, headers as listed in ``data/raw/README.md``.
+    out_dir : path-like
+        The processed data folder (``data/processed/<name>``); the function writes into its
+        ``dossiers/`` subfolder.
+    quarantine : bool
+        False (strict): any problem, and nothing is written. True: the valid rows are written
+        and the rejected ones go to ``dossiers/rejected_<stem>.csv`` with their row and reason.
+    report : ProblemReport
+        Problems found are added to it (at most ``EXAMPLES_PER_CHECK`` per check; the exact
+        counts are in the result and in the raised error).
+    today : datetime.date, optional
+        For the "in the future" check; default the machine's date.
+    salt_file : path-like, optional
+        The salt of ``applicant_key``; default ``data/processed/.salt`` (created on first use).
+
+    Returns
+    -------
+    DossierImport
+
+    Raises
+    ------
+    IngestError
+        A problem with the whole file (empty, binary, missing columns...), or, in strict mode,
+        any problem. Its report counts every problem by kind and lists the first ones. No value
+        of a personal column is ever in it, and the values it shows are redacted.
+    WorkbenchError
+        The file does not exist.
+    """
+    src = Path(path)
+    name = str(path)
+    if not src.is_file():
+        raise WorkbenchError(
+            f"no file at {name}", hint="give the path of the dossier export (a CSV file)"
+        )
+    today = today or dt.date.today()
+    out = Path(out_dir) / "dossiers"
+    target = out / f"{src.stem}.parquet"
+    rejected_target = out / f"rejected_{src.stem}.csv"
+
+    layout = _layout(src, name, report)
+    digest = sha256(src)
+    salt = personal.load_salt(salt_file)
+    ipad, opad = personal._pads(salt)
+    ctx = _Context(
+        values=_Values(),
+        today=np.datetime64(today, "D"),
+        merger=np.datetime64(config.MERGER_DATE, "D"),
+        inner=hashlib.sha256(ipad),
+        outer=hashlib.sha256(opad),
+    )
+    bad_shape: list[tuple[int, int]] = []
+    blank = 0
+    with tempfile.TemporaryDirectory(prefix="workbench-dossiers-") as work:
+        typed = Path(work) / "typed.parquet"
+        # Typed rows only: personal values never reach this file, nor anything else on disk.
+        with pq.ParquetWriter(
+            typed, TYPED_SCHEMA, compression="snappy", use_dictionary=_DICTIONARY
+        ) as writer:
+            pending: list[pa.Table] = []
+            size = 0
+            for fields, ids, rows in _batches(src, name, layout, report, bad_shape):
+                empty = _blank(fields, ids, len(rows))
+                if empty.any():
+                    blank += int(empty.sum())
+                    keep = pa.array(~empty)
+                    fields = {f: pc.filter(a, keep) for f, a in fields.items()}
+                    ids = pc.filter(ids, keep) if ids is not None else None
+                    rows = rows[~empty]
+                if len(rows):
+                    pending.append(_type_block(fields, ids, rows, ctx))
+                    size += len(rows)
+                if size >= ROW_GROUP_ROWS:  # few large row groups: much faster to write
+                    writer.write_table(pa.concat_tables(pending))
+                    pending, size = [], 0
+            if pending:
+                writer.write_table(pa.concat_tables(pending))
+        con = _connect(Path(work), typed)
+        try:
+            counts, rejected, read = _counts(con)
+            rejected += len(bad_shape)
+            read += len(bad_shape)
+            if read == 0:
+                raise _fail(
+                    report,
+                    _problem(
+                        name,
+                        "empty_file",
+                        "no dossier rows below the header",
+                        "give the export with its rows",
+                    ),
+                )
+            totals = Counter()
+            for key, n in counts.items():
+                totals[next(c.kind for c in CHECKS if c.key == key)] += n
+            if bad_shape:
+                totals["bad_row_shape"] = len(bad_shape)
+            examples = _examples(con, counts)
+            capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
+            if quarantine and rejected:
+                rej = con.execute("SELECT row, m FROM final WHERE m <> 0 ORDER BY row").fetchnumpy()
+                rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
+                raw = _raw_rows(src, name, layout, report, rows)
+                _write_rejected(rejected_target, layout, rows, masks, raw, bad_shape, capture)
+            elif examples:
+                wanted = np.array(sorted(examples), dtype=np.int64)
+                for block_rows, text in _raw_rows(src, name, layout, report, wanted):
+                    for i, row in enumerate(block_rows):
+                        capture[int(row)] = {f: text[f][i] for f in text}
+            problems = _problems(layout, name, examples, capture, today)
+            problems += _shape_problems(name, layout, bad_shape)
+            problems.sort(key=lambda p: p.row or 0)
+            report.extend(problems)
+            if totals and not quarantine:
+                omitted = totals - Counter(p.kind for p in problems)
+                raise IngestError(CountedReport(problems=list(report.problems), omitted=omitted))
+            _write_parquet(con, target, name, digest)
+        finally:
+            con.close()
+    outputs = {"dossiers": target}
+    if rejected:
+        outputs["rejected"] = rejected_target
+    else:
+        # A stale list of rejected rows from an earlier import of this file would mislead.
+        rejected_target.unlink(missing_ok=True)
+    return DossierImport(
+        read=read,
+        accepted=read - rejected,
+        rejected=rejected,
+        outputs=outputs,
+        source=name,
+        sha256=digest,
+        problems=dict(totals),
+        personal_columns=layout.personal_kinds,
+        ignored_columns=layout.ignored,
+        blank_rows=blank,
+    )
+
+
+def _shape_problems(name: str, layout: _Layout, bad_shape: list[tuple[int, int]]) -> list[Problem]:
+    return [
+        _problem(
+            name,
+            "bad_row_shape",
+            f"the row has {fields} field(s), the header has {len(layout.headers)}",
+            "a field with an unescaped quote or delimiter, or a cut-off file: quote such "
+            "fields with double quotes",
+            row=row,
+        )
+        for row, fields in sorted(bad_shape)[:EXAMPLES_PER_CHECK]
+    ]
