@@ -615,8 +615,10 @@ _CELLS = st.one_of(
     ),
     st.text(max_size=12),
 )  # fmt: skip
-_HEADERS = st.lists(
-    st.one_of(st.sampled_from(list(HEADER.values())), st.text(max_size=10)), max_size=30
+# Mostly the whole schema in any order (so rows reach every check), sometimes anything.
+_HEADERS = st.one_of(
+    st.permutations(list(HEADER.values())),
+    st.lists(st.one_of(st.sampled_from(list(HEADER.values())), st.text(max_size=10)), max_size=30),
 )
 
 
@@ -624,7 +626,7 @@ _HEADERS = st.lists(
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     headers=_HEADERS,
-    rows=st.lists(st.lists(_CELLS, max_size=30), max_size=8),
+    rows=st.lists(st.lists(_CELLS, min_size=25, max_size=30), max_size=8),
     delimiter=st.sampled_from([",", ";", "\t"]),
     quarantine=st.booleans(),
 )
