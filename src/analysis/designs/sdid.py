@@ -133,23 +133,22 @@ def frank_wolfe(
 
     ax = times_a(x_w, a)
     r = ax - b
+    xx = np.einsum("bk,bk->b", x_w, x_w)
+    eta_col = eta[:, None]
     prev = np.full(n_batch, np.inf)
     # The loop body is written for few numpy calls: with small problems their overhead, not
     # arithmetic, is the cost.
     for t in range(1, max_iter + 1):
         half_grad = r @ a if shared else np.matmul(r[:, None, :], a)[:, 0, :]
-        half_grad += eta[:, None] * x_w
+        half_grad += eta_col * x_w
         i = (half_grad if penalty is None else half_grad + penalty).argmin(axis=1)
-        # d.x = e_i − x: half_grad·d.x and ‖d.x‖² without forming d.x.
-        x_i = x_w[rows, i]
-        xx = np.einsum("bk,bk->b", x_w, x_w)
-        dd = 1.0 - 2.0 * x_i + xx
+        # d.x = e_i − x: half_grad·d.x and ‖d.x‖² without forming d.x. When d.x = 0
+        # (synthdid returns x unchanged) the numerator is exactly 0, so the step is 0.
         d_err = a_t[i] if shared else a[rows, :, i]
         d_err -= ax
-        den = np.einsum("bn,bn->b", d_err, d_err) + eta * dd
-        ok = (dd > 0) & (den > 0)  # d.x = 0: synthdid returns x unchanged
+        den = np.einsum("bn,bn->b", d_err, d_err) + eta * (1.0 - 2.0 * x_w[rows, i] + xx)
         num = np.einsum("bk,bk->b", half_grad, x_w) - half_grad[rows, i]
-        step = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+        step = np.divide(num, den, out=np.zeros(ids.size), where=den > 0)
         np.clip(step, 0.0, 1.0, out=step)
         x_w *= (1.0 - step)[:, None]
         x_w[rows, i] += step
@@ -159,7 +158,8 @@ def frank_wolfe(
             d_err *= step[:, None]
             ax += d_err
         r = ax - b
-        val = zeta2 * np.einsum("bk,bk->b", x_w, x_w) + np.einsum("bn,bn->b", r, r) / n
+        xx = np.einsum("bk,bk->b", x_w, x_w)
+        val = zeta2 * xx + np.einsum("bn,bn->b", r, r) / n
         done = prev - val <= md2 if t >= 2 else None
         prev = val
         if done is not None and done.any():
@@ -168,8 +168,9 @@ def frank_wolfe(
             keep = ~done
             if not keep.any():
                 return out, iterations
-            ids, x_w, ax, r, prev = ids[keep], x_w[keep], ax[keep], r[keep], prev[keep]
+            ids, x_w, ax, r, prev, xx = ids[keep], x_w[keep], ax[keep], r[keep], prev[keep], xx[keep]
             b, zeta2, md2, eta = b[keep], zeta2[keep], md2[keep], eta[keep]
+            eta_col = eta[:, None]
             penalty = None if penalty is None else penalty[keep]
             a = a if shared else a[keep]
             rows = np.arange(ids.size)

