@@ -2,7 +2,8 @@
 
 A realistic export is generated first (Vietnamese headers, dates dd/mm/yyyy, channels in words,
 fees with thousands dots, booleans as x/1/có, and the personal columns real exports carry: name,
-CCCD/CMND, phone, address, e-mail). Then, each in its own subprocess so that peak memory is the
+CCCD/CMND, phone, address, e-mail; 1 row in 1000 has an unknown channel, so the quarantine path
+runs too: rejected rows re-read and written to their CSV, accepted rows streamed out). Then, each in its own subprocess so that peak memory is the
 process's own (VmHWM from /proc/self/status):
 
 - ``ingest``: :func:`analysis.ingest.dossiers.ingest_dossiers` in quarantine mode, CSV -> Parquet;
@@ -123,7 +124,7 @@ def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
     after = received >= MERGER_OFFSET
     level = rng.choice(3, n, p=[0.2, 0.3, 0.5])
     level[after & (level == 1)] = 2  # districts were abolished on 1 July 2025
-    channel = rng.choice(3, n, p=[0.35, 0.6, 0.05])
+    channel = rng.choice(4, n, p=[0.35, 0.599, 0.05, 0.001])  # 1 in 1000 is not a channel
     online = channel == 1
     due = received + rng.integers(1, 30, n)
     finished = received + rng.integers(0, 35, n)
@@ -176,7 +177,7 @@ def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
             "@gmail.com",
         ),
         "Ngày tiếp nhận": _pick(dates, received),
-        "Kênh nộp": _pick(_pool(["Trực tiếp", "Trực tuyến", "Bưu chính"]), channel),
+        "Kênh nộp": _pick(_pool(["Trực tiếp", "Trực tuyến", "Bưu chính", "fax"]), channel),
         "Toàn trình": pc.if_else(pa.array(online & (rng.random(n) < 0.5)), "x", ""),
         "Hạn xử lý": _pick(dates, due),
         "Ngày hoàn thành": pc.if_else(pa.array(in_progress), "", _pick(dates, finished)),

@@ -368,3 +368,33 @@ def test_load_missing_file(tmp_path):
         panel.load(tmp_path / "nope.parquet")
     assert "nope.parquet" in err.value.message
     assert "workbench synth" in err.value.hint and "--data" in err.value.hint
+
+
+def test_unreported_counts_stay_unknown_through_sums_and_rates(tiny):
+    # Hậu Giang's district did not report online dossiers in May (row of "2025-05", old 93
+    # district). By hand: old 93's May level sum of online dossiers is unknown, not 20; its
+    # April sum stays 10 + 10 = 20 of 60 received; new Cần Thơ's Q2 online total is unknown.
+    data = tiny.astype({"dossiers_online": "object"})
+    hole = (
+        (data["province_code"] == "93")
+        & (data["level"] == "district")
+        & (data["month"] == "2025-05")
+    )
+    data.loc[hole, "dossiers_online"] = None
+    clean = panel.validate(data)
+    assert str(clean["dossiers_online"].dtype) == "Int64"
+    monthly = panel.add_rates(panel.aggregate(clean, freq="M", levels="sum"), "online_rate")
+    may = _one(monthly, province_code="93", month=pd.Timestamp("2025-05-01"))
+    assert pd.isna(may["dossiers_online"]) and pd.isna(may["online_rate"])
+    april = _one(monthly, province_code="93", month=pd.Timestamp("2025-04-01"))
+    assert april["dossiers_online"] == 20 and april["online_rate"] == pytest.approx(
+        20 / 60, abs=TOL
+    )
+    q2 = panel.aggregate(clean, freq="Q", levels="sum", boundary="new34")
+    row = _one(q2[q2["boundary"] == "new34"], province_code="92", period=pd.Period("2025Q2"))
+    assert pd.isna(row["dossiers_online"]) and row["dossiers_received"] == 1080
+    # Text is still an error, not a missing value.
+    bad = tiny.astype({"dossiers_online": "object"})
+    bad.loc[0, "dossiers_online"] = "n/a"
+    with pytest.raises(WorkbenchError, match=r"row 0.*dossiers_online.*not a number"):
+        panel.validate(bad)

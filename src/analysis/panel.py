@@ -139,19 +139,25 @@ def _canonical_month(month: pd.Series, source: str) -> pd.Series:
 
 
 def _canonical_count(values: pd.Series, column: str, source: str) -> pd.Series:
+    """Whole, non-negative counts; int64, or nullable Int64 when some are not reported.
+
+    A missing count means "not reported" (a source without that column), never 0: a 0 would
+    turn into a 0 % rate. Sums and rates over a missing count stay missing.
+    """
     hint = "counts are whole numbers of dossiers or ratings, 0 or more"
     if pd.api.types.is_bool_dtype(values):
         _fail(source, 0, column, values.iloc[0], "a yes/no column, not a count", hint)
     numbers = pd.to_numeric(values, errors="coerce")
+    missing = values.isna().to_numpy()
     for bad, problem in (
-        (numbers.isna(), "missing or not a number"),
-        (numbers != numbers.round(), "not a whole number"),
-        (numbers < 0, "negative"),
+        (numbers.isna() & ~missing, "not a number"),
+        ((numbers != numbers.round()) & numbers.notna(), "not a whole number"),
+        ((numbers < 0) & numbers.notna(), "negative"),
     ):
         if bad.any():
             r = _first(bad)
             _fail(source, r, column, values.iloc[r], problem, hint)
-    return numbers.astype("int64")
+    return numbers.astype("Int64" if missing.any() else "int64")
 
 
 def validate(df: pd.DataFrame, source: str = "panel") -> pd.DataFrame:
@@ -221,7 +227,7 @@ def validate(df: pd.DataFrame, source: str = "panel") -> pd.DataFrame:
         out[column] = _canonical_count(out[column], column, source)
 
     for numerator, denominator in SUBSET_CHECKS:
-        bad = out[numerator] > out[denominator]
+        bad = (out[numerator] > out[denominator]).fillna(False).astype(bool)
         if bad.any():
             r = _first(bad)
             _fail(
@@ -391,8 +397,10 @@ def add_rates(df: pd.DataFrame, names: str | Iterable[str] | None = None) -> pd.
                 f"cannot compute {name}: missing column(s) {', '.join(absent)}",
                 hint="rates are derived from the count columns of the panel",
             )
-        den = out[denominator].astype("float64")
-        out[name] = (out[numerator].astype("float64") / den).where(den > 0)
+        # Float with NaN: a missing count gives a missing rate, as does a zero denominator.
+        den = out[denominator].astype("Float64").astype("float64")
+        num = out[numerator].astype("Float64").astype("float64")
+        out[name] = (num / den).where(den > 0)
     return out
 
 
@@ -432,6 +440,13 @@ def _aggregate(data: pd.DataFrame, freq: str, levels: str, boundary: str | None)
     grouped = data.groupby(keys, sort=True, dropna=False)
     # int64 sums stay exact: no rate is averaged, rates are derived afterwards by add_rates.
     out = grouped[COUNT_COLUMNS].sum()
+    # A sum over a count someone did not report is unknown, not a smaller number.
+    unreported = data[COUNT_COLUMNS].isna()
+    if unreported.to_numpy().any():
+        partial = data[keys].join(unreported).groupby(keys, sort=True, dropna=False).any()
+        for c in COUNT_COLUMNS:
+            if partial[c].any():
+                out[c] = out[c].astype("Int64").mask(partial[c])
     # How many months went into each period, so that a partial quarter or year can be spotted.
     out.insert(0, "n_months", grouped["month"].nunique().astype("int64"))
     return out.reset_index()

@@ -337,7 +337,10 @@ def ingest(
                     "",
                     "replaced",
                     f"replaced earlier {kind_name} figures: "
-                    + ", ".join(f"{c} {a:g} -> {b:g}" for c, (a, b) in entry["changes"].items()),
+                    + ", ".join(
+                        f"{c} {'—' if a is None else a} -> {'—' if b is None else b}"
+                        for c, (a, b) in entry["changes"].items()
+                    ),
                 )
             )
     rejected_names: set[str] = set()
@@ -398,7 +401,7 @@ def ingest(
     if absent:
         for entry in entries:
             if entry["kind"] == "monthly":
-                entry.setdefault("panel_columns_filled_with_zero", absent)
+                entry.setdefault("panel_columns_not_reported", absent)
     if entries:
         outputs["manifest"] = manifest.write(out, entries, list(outputs.values()))
     return IngestResult(

@@ -1,18 +1,30 @@
 """Dossier records (hồ sơ TTHC): one row per dossier, from a province's dossier-handling system.
 
-The export is streamed: pyarrow reads the CSV in blocks, one thread, every column as text (so
-row numbers stay exact: a row pyarrow cannot split into the header's fields is reported with
-its number), and each block goes into an on-disk DuckDB database in a temporary folder. Only
-the columns of the schema travel; the personal columns are dropped while reading, except the
-ID number, which becomes ``applicant_key`` (see :mod:`analysis.ingest.personal`) in the same
-statement, so no personal value is ever stored, not even in the temporary database. Everything
-else (parsing, validation, duplicates, counts by kind, examples) is SQL over that table, with
-DuckDB's memory capped, so 10 million rows import in bounded memory.
+How a file travels, and why:
 
-Storage: one Parquet file per raw file, ``<out>/dossiers/<stem>.parquet``, rows in file order,
-row groups of ``ROW_GROUP_ROWS``; re-importing a file of the same name replaces it (a corrected
-export). Rejected rows go to ``<out>/dossiers/rejected_<stem>.csv`` (quarantine mode). The schema
-and the accepted spellings are documented in ``data/raw/README.md``.
+1. The header is read and matched to the schema (``FIELDS``; any spelling, with or without
+   diacritics). Personal columns and columns outside the schema are never read: pyarrow parses
+   only the schema's columns and the ID number.
+2. pyarrow streams the CSV in blocks on one thread, every cell as text; on one thread it numbers
+   the rows it cannot split into the header's fields, so every row keeps its spreadsheet number
+   (header = 1). Each block is typed with NumPy and small Python tables memoised by cell text
+   (an export repeats few distinct values in millions of rows), the ID number becomes
+   ``applicant_key`` (:mod:`analysis.ingest.personal`), and a 62-bit mask records which checks
+   (``CHECKS``) each row fails. Typed blocks go to a temporary Parquet file: no personal value
+   is ever written, not even there.
+3. DuckDB, with its memory capped and spilling to the temporary folder, compares rows with each
+   other (duplicate dossier ids), counts problems by kind and picks the first rows of each. A
+   second pass over the CSV fetches, redacted, the text of the rows to show (examples in
+   messages, rejected rows). The typed file, without the rejected rows, is the output.
+
+So 10 million rows import with bounded memory: a few dozen 1 MiB blocks of text read ahead, one
+row group of typed rows, and DuckDB's cap.
+
+Storage: one Parquet file per raw file, ``<out>/dossiers/<stem>.parquet`` (rows in file order,
+row groups of ``ROW_GROUP_ROWS``, the raw file's SHA-256 in its key-value metadata);
+re-importing a file of the same name replaces it, so a corrected export replaces the old one.
+Quarantined rows go to ``<out>/dossiers/rejected_<stem>.csv``. The schema and the spellings
+accepted are documented in ``data/raw/README.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import shutil
 import tempfile
 import unicodedata
 from collections import Counter
@@ -69,284 +82,82 @@ class Field:
     required: bool = False
 
 
+def _field(name: str, label: str, aliases: str, required: bool = False) -> Field:
+    return Field(name, label, tuple(a.strip() for a in aliases.split(";")), required)
+
+
+# The schema, with the header spellings of real exports (data/raw/README.md lists them; a test
+# keeps the two in step). Spellings are matched folded: "NGAY_TIEP_NHAN" is "Ngày tiếp nhận".
 FIELDS: tuple[Field, ...] = (
-    Field(
-        "dossier_id",
-        "mã hồ sơ",
-        (
-            "id",
-            "dossier",
-            "dossier code",
-            "mã hồ sơ",
-            "số hồ sơ",
-            "mã số hồ sơ",
-            "mã hs",
-            "số biên nhận",
-            "mã biên nhận",
-        ),
-        required=True,
-    ),
-    Field(
-        "province",
-        "tỉnh/thành phố",
-        ("province name", "tỉnh", "tỉnh/thành phố", "tỉnh, thành phố", "tỉnh/tp", "tỉnh thành"),
-        required=True,
-    ),
-    Field(
-        "unit",
-        "đơn vị (huyện/xã)",
-        (
-            "unit name",
-            "district",
-            "commune",
-            "ward",
-            "district or commune",
-            "đơn vị",
-            "tên đơn vị",
-            "đơn vị hành chính",
-            "huyện",
-            "quận/huyện",
-            "xã",
-            "phường/xã",
-            "xã/phường",
-            "xã/phường/thị trấn",
-            "phường/xã/thị trấn",
-            "huyện/xã",
-        ),
-    ),
-    Field(
-        "agency",
-        "cơ quan",
-        (
-            "handling agency",
-            "cơ quan",
-            "cơ quan giải quyết",
-            "cơ quan tiếp nhận",
-            "cơ quan thực hiện",
-            "cơ quan xử lý",
-            "đơn vị giải quyết",
-            "đơn vị tiếp nhận",
-        ),
-    ),
-    Field(
-        "level",
-        "cấp",
-        ("administrative level", "cấp", "cấp thực hiện", "cấp giải quyết", "cấp hành chính"),
-        required=True,
-    ),
-    Field(
-        "procedure_code",
-        "mã thủ tục",
-        ("procedure id", "mã thủ tục", "mã tthc", "mã thủ tục hành chính", "mã dvc"),
-    ),
-    Field(
-        "procedure_name",
-        "tên thủ tục",
-        (
-            "procedure",
-            "thủ tục",
-            "tên thủ tục",
-            "thủ tục hành chính",
-            "tên thủ tục hành chính",
-            "tthc",
-            "tên tthc",
-            "dịch vụ công",
-            "tên dịch vụ công",
-        ),
-    ),
-    Field(
-        "received_date",
-        "ngày tiếp nhận",
-        (
-            "received",
-            "date received",
-            "ngày tiếp nhận",
-            "ngày nhận",
-            "ngày nộp",
-            "ngày nhận hồ sơ",
-            "ngày tiếp nhận hồ sơ",
-            "ngày nộp hồ sơ",
-            "thời gian tiếp nhận",
-        ),
-        required=True,
-    ),
-    Field(
-        "channel",
-        "kênh nộp",
-        (
-            "submission channel",
-            "kênh",
-            "kênh nộp",
-            "kênh tiếp nhận",
-            "hình thức",
-            "hình thức nộp",
-            "hình thức tiếp nhận",
-            "hình thức nộp hồ sơ",
-            "phương thức nộp",
-            "phương thức tiếp nhận",
-        ),
-        required=True,
-    ),
-    Field(
-        "fully_online",
-        "toàn trình",
-        (
-            "fully online flag",
-            "toàn trình",
-            "trực tuyến toàn trình",
-            "dịch vụ công toàn trình",
-            "dvc toàn trình",
-            "hồ sơ toàn trình",
-        ),
-    ),
-    Field(
-        "due_date",
-        "hạn xử lý",
-        (
-            "due",
-            "deadline",
-            "hạn xử lý",
-            "hạn giải quyết",
-            "hạn trả",
-            "hạn trả kết quả",
-            "ngày hẹn trả",
-            "ngày hẹn trả kết quả",
-            "ngày hết hạn",
-        ),
-        required=True,
-    ),
-    Field(
-        "finished_date",
-        "ngày hoàn thành",
-        (
-            "finished",
-            "date finished",
-            "completed",
-            "completion date",
-            "ngày hoàn thành",
-            "ngày trả kết quả",
-            "ngày có kết quả",
-            "ngày kết thúc",
-            "ngày giải quyết xong",
-            "ngày xử lý xong",
-        ),
-    ),
-    Field(
-        "supplement_requests",
-        "số lần yêu cầu bổ sung",
-        (
-            "supplements",
-            "number of supplement requests",
-            "số lần yêu cầu bổ sung",
-            "số lần bổ sung",
-            "yêu cầu bổ sung",
-            "số lần yêu cầu bổ sung hồ sơ",
-        ),
-    ),
-    Field(
-        "fee_vnd",
-        "phí, lệ phí (VNĐ)",
-        ("fee", "fees", "phí", "lệ phí", "phí, lệ phí", "phí lệ phí", "số tiền phí", "số tiền"),
-    ),
-    Field(
-        "paid_online",
-        "thanh toán trực tuyến",
-        (
-            "online payment",
-            "thanh toán trực tuyến",
-            "đã thanh toán trực tuyến",
-            "thanh toán online",
-        ),
-    ),
-    Field(
-        "e_result",
-        "trả kết quả điện tử",
-        (
-            "electronic result",
-            "result electronic",
-            "result issued electronically",
-            "kết quả điện tử",
-            "trả kết quả điện tử",
-            "có kết quả điện tử",
-            "cấp kết quả điện tử",
-            "kết quả bản điện tử",
-        ),
-    ),
-    Field(
-        "issues_result",
-        "thủ tục có kết quả",
-        (
-            "procedure issues result",
-            "procedure issues a result",
-            "has result",
-            "thủ tục có kết quả",
-            "có kết quả",
-            "tthc có kết quả",
-            "thủ tục có cấp kết quả",
-        ),
-    ),
-    Field(
-        "components_digitised",
-        "số hóa thành phần",
-        (
-            "components digitized",
-            "digitised components",
-            "số hóa thành phần",
-            "số hóa thành phần hồ sơ",
-            "thành phần đã số hóa",
-            "đã số hóa thành phần",
-        ),
-    ),
-    Field(
-        "result_digitised",
-        "số hóa kết quả",
-        (
-            "result digitized",
-            "digitised result",
-            "số hóa kết quả",
-            "kết quả đã số hóa",
-            "đã số hóa kết quả",
-        ),
-    ),
-    Field(
-        "data_reused",
-        "tái sử dụng dữ liệu",
-        (
-            "reused data",
-            "tái sử dụng",
-            "tái sử dụng dữ liệu",
-            "tái sử dụng dữ liệu số hóa",
-            "sử dụng lại dữ liệu",
-        ),
-    ),
-    Field(
-        "synced",
-        "đồng bộ DVCQG",
-        (
-            "synchronised",
-            "synchronized",
-            "synced to portal",
-            "synchronised to national portal",
-            "đồng bộ",
-            "đã đồng bộ",
-            "đồng bộ dvcqg",
-            "đồng bộ cổng dvcqg",
-            "đồng bộ cổng dịch vụ công quốc gia",
-        ),
-    ),
-    Field(
-        "rating",
-        "đánh giá",
-        (
-            "satisfaction",
-            "đánh giá",
-            "mức độ hài lòng",
-            "kết quả đánh giá",
-            "đánh giá hài lòng",
-            "hài lòng",
-        ),
-    ),
-)
+    _field("dossier_id", "mã hồ sơ",
+           "id; dossier; dossier code; mã hồ sơ; số hồ sơ; mã số hồ sơ; mã hs; số biên nhận; "
+           "mã biên nhận", required=True),
+    _field("province", "tỉnh/thành phố",
+           "province name; tỉnh; tỉnh/thành phố; tỉnh, thành phố; tỉnh/tp; tỉnh thành",
+           required=True),
+    _field("unit", "đơn vị (huyện/xã)",
+           "unit name; district; commune; ward; district or commune; đơn vị; tên đơn vị; "
+           "đơn vị hành chính; huyện; quận/huyện; xã; phường/xã; xã/phường; xã/phường/thị trấn; "
+           "phường/xã/thị trấn; huyện/xã"),
+    _field("agency", "cơ quan",
+           "handling agency; cơ quan; cơ quan giải quyết; cơ quan tiếp nhận; cơ quan thực hiện; "
+           "cơ quan xử lý; đơn vị giải quyết; đơn vị tiếp nhận"),
+    _field("level", "cấp",
+           "administrative level; cấp; cấp thực hiện; cấp giải quyết; cấp hành chính",
+           required=True),
+    _field("procedure_code", "mã thủ tục",
+           "procedure id; mã thủ tục; mã tthc; mã thủ tục hành chính; mã dvc"),
+    _field("procedure_name", "tên thủ tục",
+           "procedure; thủ tục; tên thủ tục; thủ tục hành chính; tên thủ tục hành chính; tthc; "
+           "tên tthc; dịch vụ công; tên dịch vụ công"),
+    _field("received_date", "ngày tiếp nhận",
+           "received; date received; ngày tiếp nhận; ngày nhận; ngày nộp; ngày nhận hồ sơ; "
+           "ngày tiếp nhận hồ sơ; ngày nộp hồ sơ; thời gian tiếp nhận", required=True),
+    _field("channel", "kênh nộp",
+           "submission channel; kênh; kênh nộp; kênh tiếp nhận; hình thức; hình thức nộp; "
+           "hình thức tiếp nhận; hình thức nộp hồ sơ; phương thức nộp; phương thức tiếp nhận",
+           required=True),
+    _field("fully_online", "toàn trình",
+           "fully online flag; toàn trình; trực tuyến toàn trình; dịch vụ công toàn trình; "
+           "dvc toàn trình; hồ sơ toàn trình"),
+    _field("due_date", "hạn xử lý",
+           "due; deadline; hạn xử lý; hạn giải quyết; hạn trả; hạn trả kết quả; ngày hẹn trả; "
+           "ngày hẹn trả kết quả; ngày hết hạn", required=True),
+    _field("finished_date", "ngày hoàn thành",
+           "finished; date finished; completed; completion date; ngày hoàn thành; "
+           "ngày trả kết quả; ngày có kết quả; ngày kết thúc; ngày giải quyết xong; "
+           "ngày xử lý xong"),
+    _field("supplement_requests", "số lần yêu cầu bổ sung",
+           "supplements; number of supplement requests; số lần yêu cầu bổ sung; số lần bổ sung; "
+           "yêu cầu bổ sung; số lần yêu cầu bổ sung hồ sơ"),
+    _field("fee_vnd", "phí, lệ phí (VNĐ)",
+           "fee; fees; phí; lệ phí; phí, lệ phí; phí lệ phí; số tiền phí; số tiền"),
+    _field("paid_online", "thanh toán trực tuyến",
+           "online payment; thanh toán trực tuyến; đã thanh toán trực tuyến; thanh toán online"),
+    _field("e_result", "trả kết quả điện tử",
+           "electronic result; result electronic; result issued electronically; "
+           "kết quả điện tử; trả kết quả điện tử; có kết quả điện tử; cấp kết quả điện tử; "
+           "kết quả bản điện tử"),
+    _field("issues_result", "thủ tục có kết quả",
+           "procedure issues result; procedure issues a result; has result; thủ tục có kết quả; "
+           "có kết quả; tthc có kết quả; thủ tục có cấp kết quả"),
+    _field("components_digitised", "số hóa thành phần",
+           "components digitized; digitised components; số hóa thành phần; "
+           "số hóa thành phần hồ sơ; thành phần đã số hóa; đã số hóa thành phần"),
+    _field("result_digitised", "số hóa kết quả",
+           "result digitized; digitised result; số hóa kết quả; kết quả đã số hóa; "
+           "đã số hóa kết quả"),
+    _field("data_reused", "tái sử dụng dữ liệu",
+           "reused data; tái sử dụng; tái sử dụng dữ liệu; tái sử dụng dữ liệu số hóa; "
+           "sử dụng lại dữ liệu"),
+    _field("synced", "đồng bộ DVCQG",
+           "synchronised; synchronized; synced to portal; synchronised to national portal; "
+           "đồng bộ; đã đồng bộ; đồng bộ dvcqg; đồng bộ cổng dvcqg; "
+           "đồng bộ cổng dịch vụ công quốc gia"),
+    _field("rating", "đánh giá",
+           "satisfaction; đánh giá; mức độ hài lòng; kết quả đánh giá; đánh giá hài lòng; "
+           "hài lòng"),
+)  # fmt: skip
 FIELD = {f.name: f for f in FIELDS}
 BOOLEAN_FIELDS = (
     "fully_online",
@@ -417,11 +228,14 @@ DATE_FORMATS = (
 YEAR_RANGE = (2000, 2100)
 DATE_HINT = "write dates as dd/mm/yyyy (05/06/2024) or yyyy-mm-dd (2024-06-05)"
 
-DUCKDB_MEMORY = "1GB"  # DuckDB spills to disk beyond this: peak RSS stays well under 2 GB
-BLOCK_BYTES = 8 << 20  # pyarrow reads 8 MiB of CSV at a time
-ROW_GROUP_ROWS = 500_000
+DUCKDB_MEMORY = "512MB"  # DuckDB spills to disk beyond this: peak RSS stays well under 2 GB
+BLOCK_BYTES = 1 << 20  # pyarrow reads 1 MiB of CSV at a time (and reads ahead ~32 of them)
+CHUNK_ROWS = 65_536  # rows typed at a time
+ROW_GROUP_ROWS = 250_000  # rows held before a row group is written (memory ~ 100 MB)
 EXAMPLES_PER_CHECK = 100  # problems kept in full per check; all are counted
-MAX_PROVINCE_NAMES = 100_000  # more distinct names than this is not a province column
+# More distinct unknown province names than this, and the column is not a province column
+# (each unknown name costs the registry a search for close names).
+MAX_UNKNOWN_PROVINCES = 1_000
 PARQUET_SCHEMA_VERSION = "dossiers/1"
 
 
@@ -634,7 +448,10 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
         delimiter = _sniff_delimiter(first_line)
-    headers = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    try:
+        headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error:  # e.g. a quote left open across the whole first 64 KiB
+        headers = []
     headers = [h.strip() for h in headers]
 
     fields: dict[str, list[int]] = {}
@@ -728,6 +545,8 @@ _YMD = re.compile(
     rf"(?:{_TIME}\s+)?(\d{{4}})[/.\-](\d{{1,2}})[/.\-](\d{{1,2}})(?:(?:\s+|T){_TIME}{_ZONE})?",
     re.ASCII,
 )
+# The time of day in a date cell, as RE2 (pyarrow) reads it: dropped before dates are parsed.
+_TIME_OF_DAY = r"T?\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 _CURRENCY = re.compile(r"vnd|dong|d|\s", re.ASCII)
 _INT = re.compile(r"-?\d+", re.ASCII)
 _INT_ZEROS = re.compile(r"-?\d+[.,]0+", re.ASCII)
@@ -819,7 +638,7 @@ _RATING = _words(RATING_WORDS)
 class _Memo(dict):
     """Results by cell text: an export repeats few distinct values in millions of rows."""
 
-    LIMIT = 500_000  # a mangled column of all-distinct values must not grow it without end
+    LIMIT = 100_000  # a mangled column of all-distinct values must not grow it without end
 
     def __init__(self, fn):
         super().__init__()
@@ -847,6 +666,7 @@ class _Values:
         self.text = _Memo(lambda s: (personal.redact_text(s) or None, False))
         self.shown = _Memo(personal.redact_text)
         self.province = _Memo(self._province)
+        self.unknown_provinces = 0
 
     @staticmethod
     def _category(words: dict[str, str]):
@@ -856,13 +676,19 @@ class _Values:
 
         return parse
 
-    @staticmethod
-    def _province(key: tuple[str, str | None]) -> registry.Province | WorkbenchError:
+    def _province(self, key: tuple[str, str | None]) -> registry.Province | WorkbenchError:
         name, boundary = key
         try:
             return registry.resolve(name, boundary=boundary)
         except WorkbenchError as exc:
+            self.unknown_provinces += 1
+            if self.unknown_provinces > MAX_UNKNOWN_PROVINCES:
+                raise _NotProvincesError from None
             return exc
+
+
+class _NotProvincesError(Exception):
+    """The province column holds too many unknown names to be one."""
 
 
 def _map(values: pa.Array, memo: _Memo, type_: pa.DataType) -> tuple[pa.Array, np.ndarray]:
@@ -1082,31 +908,47 @@ BIT = {c.key: 1 << i for i, c in enumerate(CHECKS)}
 
 # --- reading -----------------------------------------------------------------------------------
 
-TYPED_SCHEMA = pa.schema(
+# The output: one row per accepted dossier. Column order is the file's.
+OUTPUT_SCHEMA = pa.schema(
     [
-        ("row", pa.int64()),
-        ("mask", pa.int64()),
         ("dossier_id", pa.string()),
-        ("boundary", pa.string()),
+        ("boundary", pa.string()),  # old63 / new34: the map of the received date
         ("province_code", pa.string()),
-        ("province", pa.string()),
+        ("province", pa.string()),  # the registry's official name
         ("unit", pa.string()),
         ("agency", pa.string()),
         ("level", pa.string()),
         ("procedure_code", pa.string()),
         ("procedure_name", pa.string()),
         ("received_date", pa.date32()),
+        ("received_month", pa.date32()),  # first day of the month
         ("channel", pa.string()),
         ("fully_online", pa.bool_()),
         ("due_date", pa.date32()),
-        ("finished_date", pa.date32()),
+        ("finished_date", pa.date32()),  # null: in progress
         ("supplement_requests", pa.int64()),
         ("fee_vnd", pa.int64()),
         *((f, pa.bool_()) for f in BOOLEAN_FIELDS if f != "fully_online"),
         ("rating", pa.string()),
         ("applicant_key", pa.string()),
+        ("source_row", pa.int64()),  # the row in the raw file, header = 1
     ]
 )
+OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA.names)
+# Columns with few distinct values: dictionary-encoded in Parquet (ids and keys are unique).
+_DICTIONARY = [
+    "boundary",
+    "province_code",
+    "province",
+    "unit",
+    "agency",
+    "level",
+    "procedure_code",
+    "procedure_name",
+    "channel",
+    "rating",
+]
+FLAGS_SCHEMA = pa.schema([("row", pa.int64()), ("mask", pa.int64())])
 
 
 def _row_numbers(count: int, start: int, skipped: np.ndarray) -> np.ndarray:
@@ -1121,6 +963,24 @@ def _row_numbers(count: int, start: int, skipped: np.ndarray) -> np.ndarray:
     # Rows read before the j-th skipped one: skipped[j] - 2 - j, non-decreasing in j.
     before = skipped - 2 - np.arange(skipped.size)
     return k + 2 + np.searchsorted(before, k, side="right")
+
+
+def _chunks(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+    """pyarrow's small blocks, gathered into chunks of about ``CHUNK_ROWS`` rows.
+
+    pyarrow reads ahead a few dozen blocks, so blocks are kept small (``BLOCK_BYTES``) to bound
+    memory; typing works per chunk, so that its fixed cost per call is paid rarely.
+    """
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in reader:
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+            pending, size = [], 0
+    if size:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
 def _batches(
@@ -1169,7 +1029,7 @@ def _batches(
                 quoted_strings_can_be_null=False,
             ),
         )
-        for batch in reader:
+        for batch in _chunks(reader):
             skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
             rows = _row_numbers(batch.num_rows, done, skipped)
             done += batch.num_rows
@@ -1222,34 +1082,48 @@ class _Context:
     values: _Values
     today: np.datetime64
     merger: np.datetime64
-    inner: object  # hashlib state after HMAC's inner key block
-    outer: object  # hashlib state after HMAC's outer key block
+    ipad: bytes  # HMAC's inner padded key
+    opad: bytes  # HMAC's outer padded key
 
 
 def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
-    """applicant_key of each row: HMAC-SHA256 of its normalised ID number (None without one)."""
+    """applicant_key of each row: HMAC-SHA256 of its normalised ID number (None without one).
+
+    The same value as :func:`personal.applicant_key`. HMAC is computed from the precomputed
+    padded keys (two SHA-256 calls a row, the least Python can do), and the digests are turned
+    into letters a-p with NumPy at once: for 10 million rows this is the import's largest cost.
+    """
     if ids is None:
         return pa.nulls(n, pa.string())
-    out = []
-    inner, outer = ctx.inner, ctx.outer
-    for text in ids.to_pylist():
-        if text is None:
-            out.append(None)
-            continue
-        # HMAC from the precomputed key blocks: the same value as hmac.new(salt, text), at a
-        # third of the cost, which matters for 10 million rows.
-        h = inner.copy()
-        h.update(text.encode("ascii"))
-        o = outer.copy()
-        o.update(h.digest())
-        out.append(o.hexdigest()[: personal.KEY_HEX_DIGITS].translate(personal.KEY_ALPHABET))
-    return pa.array(out, pa.string())
+    sha, ipad, opad = hashlib.sha256, ctx.ipad, ctx.opad
+    values = ids.cast(pa.binary()).to_pylist()
+    blank = bytes(32)
+    digests = b"".join(
+        blank if v is None else sha(opad + sha(ipad + v).digest()).digest() for v in values
+    )
+    half = personal.KEY_HEX_DIGITS // 2
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :half]
+    # Each byte as two hex digits, 0-f written a-p: high nibble first, as hexdigest() does.
+    letters = np.empty((n, 2 * half), dtype=np.uint8)
+    letters[:, 0::2] = (raw >> 4) + ord("a")
+    letters[:, 1::2] = (raw & 0x0F) + ord("a")
+    keys = pa.array(letters.view(f"S{2 * half}").ravel(), pa.binary(2 * half))
+    keys = keys.cast(pa.string())
+    return pc.if_else(pc.is_null(ids), pa.scalar(None, pa.string()), keys)
 
 
 def _type_block(
     fields: dict[str, pa.Array], ids: pa.Array | None, rows: np.ndarray, ctx: _Context
-) -> pa.Table:
-    """Typed values and the problem mask of one block (blank rows already removed)."""
+) -> tuple[pa.Table, pa.Table]:
+    """One block (blank rows removed) typed as the output, and the rows failing a check.
+
+    Returns
+    -------
+    typed : pyarrow.Table
+        Every row, in ``OUTPUT_SCHEMA``; values that cannot be read are null.
+    flagged : pyarrow.Table
+        ``row`` and ``mask`` (bit ``BIT[key]`` set for each failed check) of the failing rows.
+    """
     n = len(rows)
     v = ctx.values
     none = np.zeros(n, dtype=bool)
@@ -1277,8 +1151,16 @@ def _type_block(
 
     days = {}
     for f in DATE_FIELDS:
-        out[f] = parsed(f, v.date, pa.date32())
-        flags[f"bad_date:{f}"] = flags.pop(f)
+        if f in fields:
+            # A time of day makes nearly every cell distinct; without it a column holds a few
+            # hundred dates, each parsed once.
+            stripped = pc.replace_substring_regex(fields[f], _TIME_OF_DAY, " ")
+            out[f], _ = _map(pc.utf8_trim_whitespace(stripped), v.date, pa.date32())
+            unread = pc.is_null(out[f]).to_numpy(zero_copy_only=False)
+            flags[f"bad_date:{f}"] = unread & ~empty(f)  # "12:30" alone is not a date either
+        else:
+            out[f] = pa.nulls(n, pa.date32())
+            flags[f"bad_date:{f}"] = none
         days[f] = out[f].to_numpy(zero_copy_only=False).astype("datetime64[D]")
     received = days["received_date"]
     for f in ("received_date", "due_date"):
@@ -1349,16 +1231,21 @@ def _type_block(
     mask = np.zeros(n, dtype=np.int64)
     for key, bad in flags.items():
         mask |= bad.astype(np.int64) * BIT[key]
-    out["row"] = pa.array(rows)
-    out["mask"] = pa.array(mask)
+    month = received.astype("datetime64[M]").astype("datetime64[D]")
+    out["received_month"] = pa.array(month, pa.date32(), from_pandas=True)  # NaT -> null
+    out["source_row"] = pa.array(rows)
     out["applicant_key"] = _keys(ids, n, ctx)
-    return pa.table({name: out[name] for name in TYPED_SCHEMA.names}, schema=TYPED_SCHEMA)
+    failed = mask != 0
+    table = pa.table({name: out[name] for name in OUTPUT_COLUMNS}, schema=OUTPUT_SCHEMA)
+    flagged = pa.table({"row": rows[failed], "mask": mask[failed]}, schema=FLAGS_SCHEMA)
+    return table, flagged
 
 
 # --- DuckDB: rows against each other, counts, outputs ---------------------------------------------
 
 
-def _connect(work: Path, typed: Path) -> duckdb.DuckDBPyConnection:
+def _connect(work: Path, typed: Path, flags: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB over the typed rows; table `bad` holds (row, m, dup_n, dup_first) of failing rows."""
     con = duckdb.connect(
         str(work / "dossiers.duckdb"),
         config={
@@ -1369,34 +1256,41 @@ def _connect(work: Path, typed: Path) -> duckdb.DuckDBPyConnection:
     )
     con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE VIEW typed AS SELECT * FROM read_parquet('{typed}')")
-    compared = ", ".join(c for c in TYPED_SCHEMA.names if c not in ("row", "mask", "dossier_id"))
+    con.execute(f"CREATE VIEW flags AS SELECT * FROM read_parquet('{flags}')")
+    compared = ", ".join(c for c in OUTPUT_COLUMNS if c not in ("source_row", "dossier_id"))
     # Two rows of one dossier id: identical (a repeat, the first is kept) or conflicting (both
     # rejected: which one is right cannot be known). min/max of a row hash tells them apart
     # without keeping the rows.
+    # First the ids' 64-bit hashes seen twice (8 bytes a group, not the id: 10 million groups
+    # fit in DuckDB's memory), then the exact ids among those few rows.
     con.execute(
-        "CREATE TABLE dup AS SELECT dossier_id, count(*) AS n, min(row) AS first_row, "
-        f"min(fp) <> max(fp) AS conflicting FROM (SELECT dossier_id, row, hash({compared}) AS fp "
-        "FROM typed WHERE dossier_id <> '') GROUP BY dossier_id HAVING count(*) > 1"
+        "CREATE TABLE twice AS SELECT hash(dossier_id) AS h FROM typed WHERE dossier_id <> '' "
+        "GROUP BY h HAVING count(*) > 1"
     )
     con.execute(
-        f"CREATE TABLE dupflag AS SELECT t.row, CASE WHEN d.conflicting THEN {BIT['duplicate_id']}"
-        f" WHEN t.row <> d.first_row THEN {BIT['repeated_row']} ELSE 0 END AS bits, "
-        "d.n AS dup_n, d.first_row AS dup_first FROM typed t JOIN dup d USING (dossier_id)"
+        "CREATE TABLE dup AS SELECT dossier_id, count(*) AS n, min(source_row) AS first_row, "
+        f"min(fp) <> max(fp) AS conflicting FROM (SELECT dossier_id, source_row, hash({compared})"
+        " AS fp FROM typed WHERE dossier_id <> '' AND hash(dossier_id) IN (SELECT h FROM twice)) "
+        "GROUP BY dossier_id HAVING count(*) > 1"
     )
     con.execute(
-        "CREATE VIEW final AS SELECT t.*, t.mask | coalesce(f.bits, 0) AS m, f.dup_n, f.dup_first "
-        "FROM typed t LEFT JOIN dupflag f USING (row)"
+        f"CREATE TABLE dupflag AS SELECT t.source_row AS row, CASE WHEN d.conflicting "
+        f"THEN {BIT['duplicate_id']} WHEN t.source_row <> d.first_row THEN {BIT['repeated_row']} "
+        "ELSE 0 END AS bits, d.n AS dup_n, d.first_row AS dup_first "
+        "FROM typed t JOIN dup d USING (dossier_id)"
+    )
+    con.execute(
+        "CREATE TABLE bad AS SELECT * FROM (SELECT row, coalesce(f.mask, 0) | coalesce(d.bits, 0)"
+        " AS m, d.dup_n, d.dup_first FROM flags f FULL JOIN dupflag d USING (row)) WHERE m <> 0"
     )
     return con
 
 
-def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int, int]:
-    """Problems by check, rows rejected, rows read (without the badly shaped ones)."""
+def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
+    """Problems by check, and rows rejected (without the badly shaped ones)."""
     per_check = ", ".join(f"count(*) FILTER (WHERE m & {BIT[c.key]} <> 0)" for c in CHECKS)
-    *counts, rejected, read = con.execute(
-        f"SELECT {per_check}, count(*) FILTER (WHERE m <> 0), count(*) FROM final"
-    ).fetchall()[0]
-    return {c.key: n for c, n in zip(CHECKS, counts, strict=True) if n}, rejected, read
+    *counts, rejected = con.execute(f"SELECT {per_check}, count(*) FROM bad").fetchall()[0]
+    return {c.key: n for c, n in zip(CHECKS, counts, strict=True) if n}, rejected
 
 
 def _raw_rows(
@@ -1426,8 +1320,9 @@ def _examples(
         if check.key not in counts:
             continue
         for row, received, n, first in con.execute(
-            f"SELECT row, strftime(received_date, '%d/%m/%Y'), dup_n, dup_first FROM final "
-            f"WHERE m & {BIT[check.key]} <> 0 ORDER BY row LIMIT {EXAMPLES_PER_CHECK}"
+            f"SELECT b.row, strftime(t.received_date, '%d/%m/%Y'), b.dup_n, b.dup_first FROM "
+            f"(SELECT * FROM bad WHERE m & {BIT[check.key]} <> 0 ORDER BY row "
+            f"LIMIT {EXAMPLES_PER_CHECK}) b JOIN typed t ON t.source_row = b.row ORDER BY b.row"
         ).fetchall():
             info = {"received": received, "n": n, "first": first}
             found.setdefault(int(row), []).append((check, info))
@@ -1486,95 +1381,35 @@ def _side(received: str | None) -> str | None:
     return "old63" if day < dt.date.fromisoformat(config.MERGER_DATE) else "new34"
 
 
-OUTPUT_COLUMNS = (
-    "dossier_id",
-    "boundary",
-    "province_code",
-    "province",
-    "unit",
-    "agency",
-    "level",
-    "procedure_code",
-    "procedure_name",
-    "received_date",
-    "received_month",
-    "channel",
-    "fully_online",
-    "due_date",
-    "finished_date",
-    "supplement_requests",
-    "fee_vnd",
-    "paid_online",
-    "e_result",
-    "issues_result",
-    "components_digitised",
-    "result_digitised",
-    "data_reused",
-    "synced",
-    "rating",
-    "applicant_key",
-    "source_row",
-)
+def _writer(path: Path, metadata: dict[str, str]) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        path, OUTPUT_SCHEMA.with_metadata(metadata), compression="zstd", use_dictionary=_DICTIONARY
+    )
 
 
-OUTPUT_SCHEMA = pa.schema(
-    [
-        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[:10]),
-        ("received_month", pa.date32()),
-        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[11:15]),
-        ("supplement_requests", pa.int32()),
-        *((c, TYPED_SCHEMA.field(c).type) for c in OUTPUT_COLUMNS[16:-1]),
-        ("source_row", pa.int64()),
-    ]
-)
-# Columns with few distinct values: dictionary-encoded in Parquet (ids and keys are unique).
-_DICTIONARY = [
-    "boundary",
-    "province_code",
-    "province",
-    "unit",
-    "agency",
-    "level",
-    "procedure_code",
-    "procedure_name",
-    "channel",
-    "rating",
-]
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection, typed: Path, target: Path, metadata: dict[str, str]
+) -> None:
+    """The accepted rows to ``target``, atomically.
 
-
-def _write_parquet(con: duckdb.DuckDBPyConnection, target: Path, name: str, digest: str) -> None:
-    """The accepted rows, streamed from DuckDB into pyarrow's Parquet writer.
-
-    pyarrow writes Parquet four times faster than DuckDB's COPY here; the stream keeps memory
-    to one batch.
+    Without a rejected row the typed file is the output and is moved into place; otherwise the
+    typed file is copied a row group at a time without the rejected rows.
     """
-    special = {
-        "received_month": "CAST(date_trunc('month', received_date) AS DATE)",
-        "supplement_requests": "CAST(supplement_requests AS INTEGER)",
-        "source_row": "row",
-    }
-    select = ", ".join(f"{special.get(c, c)} AS {c}" for c in OUTPUT_COLUMNS)
-    metadata = {
-        "source": Path(name).name,
-        "source_sha256": digest,
-        "schema": PARQUET_SCHEMA_VERSION,
-    }
-    schema = OUTPUT_SCHEMA.with_metadata(metadata)
-    reader = con.sql(f"SELECT {select} FROM final WHERE m = 0").to_arrow_reader(ROW_GROUP_ROWS // 4)
-    with (
-        atomic_path(target) as tmp,
-        pq.ParquetWriter(tmp, schema, compression="zstd", use_dictionary=_DICTIONARY) as writer,
-    ):
-        pending: list[pa.RecordBatch] = []
-        size = 0
-        for batch in reader:
-            pending.append(batch)
-            size += batch.num_rows
-            if size >= ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_batches(pending).cast(schema))
-                pending, size = [], 0
-        # Also for no rows at all: the file then holds the schema, so readers still work.
-        writer.write_table(pa.Table.from_batches(pending, schema=reader.schema).cast(schema))
+    rejected = con.execute("SELECT row FROM bad ORDER BY row").fetchnumpy()["row"]
+    rejected = np.asarray(rejected, dtype=np.int64)
+    with atomic_path(target) as tmp:
+        if not len(rejected):
+            shutil.move(typed, tmp)
+            return
+        source = pq.ParquetFile(typed)
+        with _writer(tmp, metadata) as writer:
+            for i in range(source.num_row_groups):
+                group = source.read_row_group(i)
+                rows = group.column("source_row").to_numpy()
+                keep = ~np.isin(rows, rejected, assume_unique=True)
+                writer.write_table(group.filter(pa.array(keep)))
+            if not source.num_row_groups:
+                writer.write_table(OUTPUT_SCHEMA.empty_table())
 
 
 def _reasons(layout: _Layout):
@@ -1644,6 +1479,47 @@ def _write_rejected(
                 writer.write_table(pa.Table.from_pylist(rest, schema=schema))
 
 
+def _first_pass(
+    src: Path,
+    name: str,
+    layout: _Layout,
+    report: ProblemReport,
+    ctx: _Context,
+    typed: Path,
+    flags: Path,
+    metadata: dict[str, str],
+    bad_shape: list[tuple[int, int]],
+    counted: dict[str, int],
+) -> None:
+    """Read, type and check every row: all rows to ``typed``, failing ones' masks to ``flags``.
+
+    ``counted`` receives the rows read (``read``) and the blank rows skipped (``blank``).
+    """
+    with _writer(typed, metadata) as writer, pq.ParquetWriter(flags, FLAGS_SCHEMA) as flagged:
+        pending: list[pa.Table] = []
+        size = 0
+        for fields, ids, rows in _batches(src, name, layout, report, bad_shape):
+            empty = _blank(fields, ids, len(rows))
+            if empty.any():
+                counted["blank"] += int(empty.sum())
+                keep = pa.array(~empty)
+                fields = {f: pc.filter(a, keep) for f, a in fields.items()}
+                ids = pc.filter(ids, keep) if ids is not None else None
+                rows = rows[~empty]
+            if len(rows):
+                table, failing = _type_block(fields, ids, rows, ctx)
+                pending.append(table)
+                size += len(rows)
+                counted["read"] += len(rows)
+                if failing.num_rows:
+                    flagged.write_table(failing)
+            if size >= ROW_GROUP_ROWS:  # few large row groups: much faster to write
+                writer.write_table(pa.concat_tables(pending))
+                pending, size = [], 0
+        writer.write_table(pa.concat_tables(pending) if pending else OUTPUT_SCHEMA.empty_table())
+        flagged.write_table(FLAGS_SCHEMA.empty_table())  # a file DuckDB can read, even empty
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -1709,50 +1585,44 @@ def ingest_dossiers(
         values=_Values(),
         today=np.datetime64(today, "D"),
         merger=np.datetime64(config.MERGER_DATE, "D"),
-        inner=hashlib.sha256(ipad),
-        outer=hashlib.sha256(opad),
+        ipad=ipad,
+        opad=opad,
     )
     bad_shape: list[tuple[int, int]] = []
-    blank = 0
+    counted = {"blank": 0, "read": 0}
+    metadata = {"source": src.name, "source_sha256": digest, "schema": PARQUET_SCHEMA_VERSION}
     with tempfile.TemporaryDirectory(prefix="workbench-dossiers-") as work:
-        typed = Path(work) / "typed.parquet"
-        # Typed rows only: personal values never reach this file, nor anything else on disk.
-        with pq.ParquetWriter(
-            typed, TYPED_SCHEMA, compression="snappy", use_dictionary=_DICTIONARY
-        ) as writer:
-            pending: list[pa.Table] = []
-            size = 0
-            for fields, ids, rows in _batches(src, name, layout, report, bad_shape):
-                empty = _blank(fields, ids, len(rows))
-                if empty.any():
-                    blank += int(empty.sum())
-                    keep = pa.array(~empty)
-                    fields = {f: pc.filter(a, keep) for f, a in fields.items()}
-                    ids = pc.filter(ids, keep) if ids is not None else None
-                    rows = rows[~empty]
-                if len(rows):
-                    pending.append(_type_block(fields, ids, rows, ctx))
-                    size += len(rows)
-                if size >= ROW_GROUP_ROWS:  # few large row groups: much faster to write
-                    writer.write_table(pa.concat_tables(pending))
-                    pending, size = [], 0
-            if pending:
-                writer.write_table(pa.concat_tables(pending))
-        con = _connect(Path(work), typed)
+        typed, flags = Path(work) / "typed.parquet", Path(work) / "flags.parquet"
+        # Typed values only: no personal value reaches these files, nor anything else on disk.
         try:
-            counts, rejected, read = _counts(con)
+            _first_pass(src, name, layout, report, ctx, typed, flags, metadata, bad_shape, counted)
+        except _NotProvincesError:
+            raise _fail(
+                report,
+                _problem(
+                    name,
+                    "unknown_province",
+                    f"more than {MAX_UNKNOWN_PROVINCES} different unknown province names",
+                    "check that the province column is the one the header says",
+                    column=_header(layout, "province"),
+                ),
+            ) from None
+        blank, read = counted["blank"], counted["read"]
+        read += len(bad_shape)
+        if read == 0:
+            raise _fail(
+                report,
+                _problem(
+                    name,
+                    "empty_file",
+                    "no dossier rows below the header",
+                    "give the export with its rows",
+                ),
+            )
+        con = _connect(Path(work), typed, flags)
+        try:
+            counts, rejected = _counts(con)
             rejected += len(bad_shape)
-            read += len(bad_shape)
-            if read == 0:
-                raise _fail(
-                    report,
-                    _problem(
-                        name,
-                        "empty_file",
-                        "no dossier rows below the header",
-                        "give the export with its rows",
-                    ),
-                )
             totals = Counter()
             for key, n in counts.items():
                 totals[next(c.kind for c in CHECKS if c.key == key)] += n
@@ -1761,7 +1631,7 @@ def ingest_dossiers(
             examples = _examples(con, counts)
             capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
             if quarantine and rejected:
-                rej = con.execute("SELECT row, m FROM final WHERE m <> 0 ORDER BY row").fetchnumpy()
+                rej = con.execute("SELECT row, m FROM bad ORDER BY row").fetchnumpy()
                 rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
                 raw = _raw_rows(src, name, layout, report, rows)
                 _write_rejected(rejected_target, layout, rows, masks, raw, bad_shape, capture)
@@ -1777,7 +1647,7 @@ def ingest_dossiers(
             if totals and not quarantine:
                 omitted = totals - Counter(p.kind for p in problems)
                 raise IngestError(CountedReport(problems=list(report.problems), omitted=omitted))
-            _write_parquet(con, target, name, digest)
+            _write_parquet(con, typed, target, metadata)
         finally:
             con.close()
     outputs = {"dossiers": target}

@@ -567,7 +567,7 @@ def merge(
     (pandas.DataFrame, list of dict, list of str)
         The merged panel (validated), one entry per replaced unit-month with the old and new
         value of each changed column (and the file and row it came from), and the count
-        columns filled with 0 for new unit-months.
+        columns left not reported (missing) for some unit-months.
 
     Raises
     ------
@@ -607,7 +607,8 @@ def merge(
                         "file": new_idx.at[key, "_file"],
                         "row": int(new_idx.at[key, "_row"]),
                         "changes": {
-                            c: [int(before.at[key, c]), int(after.at[key, c])] for c in cols
+                            c: [_plain_count(before.at[key, c]), _plain_count(after.at[key, c])]
+                            for c in cols
                         },
                     }
                 )
@@ -617,11 +618,15 @@ def merge(
     else:
         combined = new_idx[["province", *panel.COUNT_COLUMNS]]
     absent = [c for c in panel.COUNT_COLUMNS if combined[c].isna().any()]
-    for c in panel.COUNT_COLUMNS:
-        combined[c] = combined[c].fillna(0).astype("int64")
+    # Columns no file gave stay missing ("not reported"): a 0 would read as a 0 % rate.
     merged = combined.reset_index()[panel.KEY_COLUMNS + panel.COUNT_COLUMNS]
     merged = merged.sort_values(["boundary", "province_code", "level", "month"])
     return panel.validate(merged.reset_index(drop=True), source="merged panel"), replaced, absent
+
+
+def _plain_count(value) -> int | None:
+    """A count for the JSON manifest: None where it was not reported."""
+    return None if pd.isna(value) else int(value)
 
 
 def _empty_panel() -> pd.DataFrame:
@@ -644,8 +649,8 @@ def absent_note(file: str, provided: list[str], header_row: int) -> list[Problem
                     None,
                     "",
                     "absent_column",
-                    f"no column for {num}: new unit-months store 0, so the rate "
-                    f"{num} / {den} reads 0 % for them, not 'no data'",
+                    f"no column for {num}: it is stored as not reported, so the rate "
+                    f"{num} / {den} shows no data for these months",
                     "add the column if the source has it; the manifest lists absent columns",
                 )
             )

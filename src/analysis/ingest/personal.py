@@ -124,9 +124,11 @@ _PERSONAL_FRAGMENTS: dict[str, tuple[str, ...]] = {
 # Redaction, in the common subset of Python `re` (with re.ASCII) and RE2 (DuckDB), so both
 # engines redact the same text: no look-behind, ASCII `\b`, explicit [0-9].
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
-# 0 or +84 then 9-10 more digits, optionally split by single spaces, dots or dashes
-# ("0912 345 678", "+84 912.345.678"). `\b` keeps the zeros inside "10 000 000" intact.
-_PHONE = r"(?:\+84|\b0)(?:[ .\-]?[0-9]){9,10}[0-9]*"
+# +84 and 9-10 digits, or 0 / +84 then digits in groups of 3-4 split by single spaces, dots or
+# dashes ("0912 345 678", "091 234 5678", "+84 912.345.678"). Groups of 3-4 keep procedure codes
+# ("1.001234.000.00.00.H26") and dates intact; `\b` keeps the zeros inside "10 000 000" apart.
+# A phone without separators is a run of 9+ digits, taken by _DIGITS.
+_PHONE = r"\+84[0-9]{9,10}|(?:\+84[ .\-]?|\b0)[0-9]{1,3}(?:[ .\-][0-9]{3,4}){2,3}\b"
 # An ID number written in groups of three ("001 090 012 345", "123.456.789"). It also takes
 # amounts of a billion or more written the same way; procedure names rarely state them.
 _ID_GROUPED = r"\b[0-9]{3}(?:[ .][0-9]{3}){2,3}\b"
