@@ -299,6 +299,10 @@ def title(brief: MeasureBrief) -> str:
     )
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _outcome(brief: MeasureBrief, lower: bool = True) -> str:
     text = i18n.label(brief.outcome, brief.lang)
     return text[0].lower() + text[1:] if lower else text
@@ -381,8 +385,9 @@ def key_finding(brief: MeasureBrief) -> Paragraph:
         low=i18n.points(r.ci_low, lang),
         high=i18n.points(r.ci_high, lang),
     )
+    p = i18n.p_value(r.p_value, lang)
     sure = i18n.label("certain_yes" if r.significant else "certain_no", lang).format(
-        p=i18n.p_value(r.p_value, lang)
+        p=f"p {p}" if p.startswith("<") else f"p = {p}"
     )
     text = f"{sentence} {sure}"
     tri = brief.triangulation
@@ -390,7 +395,7 @@ def key_finding(brief: MeasureBrief) -> Paragraph:
         low, high = tri.table["estimate"].min(), tri.table["estimate"].max()
         text += " " + i18n.label("finding_designs", lang).format(
             n=len(tri.table),
-            headline=tri.headline.get(lang, ""),
+            headline=_lower_first(tri.headline.get(lang, "")),
             low=i18n.points(low, lang),
             high=i18n.points(high, lang),
         )
@@ -587,11 +592,17 @@ def validation(brief: MeasureBrief) -> tuple:
             (i18n.label("estimated_effect", lang), i18n.points(r.estimate, lang)),
             (
                 i18n.label("ci95", lang),
-                f"{i18n.number(r.ci_low, lang)} ; {i18n.number(r.ci_high, lang)}",
+                i18n.label("range", lang).format(
+                    low=i18n.number(r.ci_low, lang), high=i18n.number(r.ci_high, lang)
+                ),
             ),
             (i18n.label("covered", lang), i18n.label("yes" if covered else "no", lang)),
         ],
         columns=[i18n.label("quantity", lang), i18n.label("value", lang)],
     )
-    table = Table(frame, i18n.label("caption_validation", lang))
-    return (section("validation", brief), Paragraph(i18n.label("validation_text", lang)), table)
+    # The explanation rides as the table's note: a heading is then followed by the table
+    # itself, which the PDF keeps on one page with it.
+    table = Table(
+        frame, i18n.label("caption_validation", lang), note=i18n.label("validation_text", lang)
+    )
+    return (section("validation", brief), table)

@@ -760,8 +760,11 @@ def plot_gap(result: EffectResult, lang: str = "vi"):
     return fig
 
 
+SHOWN_WEIGHT = 0.005  # smallest weight drawn in the weights chart
+
+
 def plot_weights(result: EffectResult, lang: str = "vi", top: int = 10):
-    """The ``top`` largest donor weights as horizontal bars.
+    """The ``top`` largest donor weights (at least ``SHOWN_WEIGHT``) as horizontal bars.
 
     Parameters
     ----------
@@ -779,7 +782,9 @@ def plot_weights(result: EffectResult, lang: str = "vi", top: int = 10):
     from matplotlib.ticker import FuncFormatter
 
     i18n.check_lang(lang)
-    table = result.tables["weights"].head(top).iloc[::-1]
+    weights = result.tables["weights"]
+    # Donors with (numerically) zero weight are not part of the synthetic twin: leave them out.
+    table = weights[weights["weight"] >= SHOWN_WEIGHT].head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=(6.0, 0.35 * len(table) + 1.0), dpi=100)
     ax.barh(table["unit"], table["weight"], color="#1f4e79")
     for y_pos, w in enumerate(table["weight"]):
