@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast lint format lab bench clean
+.PHONY: help install sysdeps data demo test test-fast lint format lab bench bench-big clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,8 +55,14 @@ test: lint ## Lint and run every test (notebooks executed with papermill include
 lab: $(STAMP) ## Open JupyterLab on the project (kernel: this .venv)
 	$(BIN)/jupyter lab --notebook-dir=.
 
-bench: $(STAMP) ## Speed benchmarks (ratios against baselines, one run each)
+bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one run (benchmarks/results/)
 	$(BIN)/python benchmarks/bench_brief.py
+	$(BIN)/python benchmarks/bench_its.py
+	$(BIN)/python benchmarks/bench_did_cs.py
+	$(BIN)/python benchmarks/bench_synth_sdid.py --no-pysyncon
+
+bench-big: $(STAMP) ## Large-data benchmarks: 10 M dossier rows import (needs ~5 GB of disk in /tmp)
+	$(BIN)/python benchmarks/bench_ingest_dossiers.py
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/synthetic reports/briefs

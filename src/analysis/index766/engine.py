@@ -1,0 +1,1168 @@
+"""The Decision 766 index from dossier records: DuckDB over Parquet, rules from a YAML file.
+
+How a score is computed, and why this way
+-----------------------------------------
+A dossier's timeliness depends on the period it is judged in: one received in May and still open
+on 31 May is judged on that day against its due date, and again in June with June's last day. So
+a dossier cannot be reduced to one row of flags; but it can be reduced to a *cell*:
+
+1. **One pass over the dossiers** (DuckDB, ``SUM(CASE ...)``, grouped by unit and a cell key).
+   The key packs the months that matter - received ``r``, finished ``f`` (capped after the
+   range), the month after the due date ``d`` - and two bits: finished by the due date ``a``,
+   at most one supplement request ``b``. Every other condition a rules file uses (synchronised,
+   online, paid online, ...) becomes one ``SUM(CASE WHEN ... THEN 1 ELSE 0 END)`` column. A
+   national year of 100 million dossiers shrinks to about a million cells.
+2. **Periods on the cells.** For each period (a month, quarter, half-year or year; several in
+   one run with ``every``) and cell, whether the dossier is in scope (received in the period, or
+   handled: received by its last day and not finished before its first), finished, or on time
+   is a function of the key alone: finished ``f <= last``; on time ``b and (a if finished else
+   d > last)``. A condition mixing those with row conditions is split over the (at most four)
+   true/false cases of its period conditions, each case a stage-1 column.
+3. **Procedures and feedback** (small tables) are joined to the units and periods in DuckDB.
+4. **Points** per component from its rule (:mod:`analysis.index766.rules`), then group points
+   and the total, in pandas on the small per-unit table.
+
+Components whose input is missing (no procedure catalogue, no feedback table, a column the
+records lack) are "not_computed" and the total is partial: ``max_total`` is what the computed
+components could reach, never a zero in their place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from analysis import config
+from analysis.errors import WorkbenchError
+from analysis.files import atomic_path
+from analysis.index766.rules import (
+    CONDITIONS,
+    MEASURES,
+    Component,
+    Condition,
+    Rules,
+    atoms,
+    load_rules,
+)
+
+BY = ("province", "district", "commune", "agency")
+EVERY = ("month", "quarter", "half")
+MEMORY_LIMIT = "1GB"  # DuckDB spills to disk beyond this
+THREADS = 2
+
+# Statuses of a component for one unit and period.
+OK = "ok"
+NO_DATA = "no_data"  # zero denominator: no points, left out of the total and its maximum
+NO_DATA_FULL = "no_data_full_points"  # zero denominator where the rule gives full points
+NOT_APPLICABLE = "not_applicable"  # the component does not apply at the unit's level
+NOT_COMPUTED = "not_computed"  # its input table or column is missing
+TRACKING = "tracking"  # reported, worth no points
+COUNTED = (OK, NO_DATA_FULL, NOT_APPLICABLE)
+STATUSES = (OK, NO_DATA, NO_DATA_FULL, NOT_APPLICABLE, NOT_COMPUTED, TRACKING)
+
+UNIT_COLUMNS = ("unit", "province", "level", "period")
+
+# --- periods ---------------------------------------------------------------------------------------
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|Q([1-4])|H([12]))?$")
+_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month, quarter, half-year or year.
+
+    Attributes
+    ----------
+    label : str
+        ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``.
+    kind : {"month", "quarter", "half", "year"}
+    m0, m1 : int
+        First and last month as ``year * 12 + month - 1``.
+    """
+
+    label: str
+    kind: str
+    m0: int
+    m1: int
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.m0 // 12, self.m0 % 12 + 1, 1)
+
+    @property
+    def end(self) -> dt.date:
+        nxt = self.m1 + 1
+        return dt.date(nxt // 12, nxt % 12 + 1, 1) - dt.timedelta(days=1)
+
+    def previous(self) -> Period:
+        """The period of the same kind just before (2023-06 -> 2023-05, 2023Q1 -> 2022Q4)."""
+        return _make(self.kind, self.m0 - _MONTHS[self.kind])
+
+    def split(self, every: str | None) -> list[Period]:
+        """The periods of kind ``every`` that make up this one (itself when None)."""
+        if every is None:
+            return [self]
+        if every not in EVERY:
+            raise WorkbenchError(f"unknown 'every' {every!r}", hint=f"use {', '.join(EVERY)}")
+        step = _MONTHS[every]
+        if step > _MONTHS[self.kind]:
+            raise WorkbenchError(f"cannot split {self.label} into {every}s")
+        return [_make(every, m) for m in range(self.m0, self.m1 + 1, step)]
+
+
+def _make(kind: str, m0: int) -> Period:
+    year, month = divmod(m0, 12)
+    month += 1
+    label = {
+        "month": f"{year}-{month:02d}",
+        "quarter": f"{year}Q{(month - 1) // 3 + 1}",
+        "half": f"{year}H{(month - 1) // 6 + 1}",
+        "year": f"{year}",
+    }[kind]
+    return Period(label, kind, m0, m0 + _MONTHS[kind] - 1)
+
+
+def parse_period(text: str | Period) -> Period:
+    """Read ``2023-06`` | ``2023Q2`` | ``2023H1`` | ``2023``.
+
+    Raises
+    ------
+    WorkbenchError
+        For anything else.
+    """
+    if isinstance(text, Period):
+        return text
+    m = _PERIOD.match(str(text).strip())
+    if not m or (m.group(2) and not 1 <= int(m.group(2)) <= 12):
+        raise WorkbenchError(
+            f"period {text!r} is not a month, quarter, half-year or year",
+            hint="write 2023-06, 2023Q2, 2023H1 or 2023",
+        )
+    year = int(m.group(1))
+    if m.group(2):
+        return _make("month", year * 12 + int(m.group(2)) - 1)
+    if m.group(3):
+        return _make("quarter", year * 12 + 3 * (int(m.group(3)) - 1))
+    if m.group(4):
+        return _make("half", year * 12 + 6 * (int(m.group(4)) - 1))
+    return _make("year", year * 12)
+
+
+# --- the result --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Index scores per unit and period, with every component behind them.
+
+    Attributes
+    ----------
+    rules_version : str
+        Version of the rules file used (and ``rules_path``, the file).
+    period : str
+        The period asked for (its parts are in the tables' ``period`` column with ``every``).
+    by : str
+        ``province``, ``district``, ``commune`` or ``agency``.
+    units : pandas.DataFrame
+        One row per unit and period: ``unit``, ``province``, ``level``, ``period``,
+        ``dossiers_received``, ``total``, ``max_total`` (what the computed components could
+        reach; 100 when all are), ``complete``, ``band`` (rating word, complete totals only),
+        then each group's points and ``<group>_max``.
+    components : pandas.DataFrame
+        Long: ``unit``, ``province``, ``level``, ``period``, ``component``, ``group``,
+        ``numerator``, ``denominator``, ``rate``, ``points``, ``max_points``, ``status``
+        (:data:`STATUSES`), ``uncertain``, ``reason``.
+    notes : tuple of str
+        What the reader should know (dossiers left out for want of a unit, ...).
+    rules : Rules
+        The rules themselves, for :func:`analysis.index766.explain.what_if`.
+    """
+
+    rules_version: str
+    period: str
+    by: str
+    units: pd.DataFrame
+    components: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    rules: Rules | None = field(default=None, repr=False, compare=False)
+    rules_path: str = ""
+
+    def to_json(self) -> list[dict]:
+        """A list of units, each ``{unit, period, total, max_total, groups, components, ...}``.
+
+        Missing numbers (not computed, no data) are ``null``; ``uncertain`` marks components
+        whose rule the reference does not settle.
+        """
+        groups = [g.id for g in self.rules.groups] if self.rules else []
+        by_unit = {
+            key: frame for key, frame in self.components.groupby(list(UNIT_COLUMNS), sort=False)
+        }
+        out = []
+        for row in self.units.itertuples(index=False):
+            key = tuple(getattr(row, c) for c in UNIT_COLUMNS)
+            comps = by_unit.get(key, self.components.iloc[0:0])
+            out.append(
+                {
+                    "unit": row.unit,
+                    "province": row.province,
+                    "level": row.level,
+                    "period": row.period,
+                    "total": _num(row.total),
+                    "max_total": _num(row.max_total),
+                    "complete": bool(row.complete),
+                    "band": row.band if isinstance(row.band, str) else None,
+                    "dossiers_received": int(row.dossiers_received),
+                    "groups": {g: _num(getattr(row, g)) for g in groups},
+                    "components": [
+                        {
+                            "id": c.component,
+                            "numerator": _num(c.numerator),
+                            "denominator": _num(c.denominator),
+                            "rate": _num(c.rate),
+                            "points": _num(c.points),
+                            "max_points": _num(c.max_points),
+                            "status": c.status,
+                            "uncertain": bool(c.uncertain),
+                        }
+                        for c in comps.itertuples(index=False)
+                    ],
+                    "rules_version": self.rules_version,
+                }
+            )
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """The components table with each unit's total beside it (what CSV/Parquet hold)."""
+        keep = [*UNIT_COLUMNS, "total", "max_total", "complete"]
+        out = self.components.merge(self.units[keep], on=list(UNIT_COLUMNS), how="left")
+        out.insert(0, "rules_version", self.rules_version)
+        return out
+
+    def to_file(self, path: Path | str) -> Path:
+        """Write the result to ``.csv``, ``.parquet`` or ``.xlsx``, atomically.
+
+        CSV and Parquet hold :meth:`table` (one row per unit, period and component, with the
+        unit's total); an Excel workbook holds the sheets ``units`` and ``components``. Every
+        file records the rules version.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet", ".xlsx"):
+            raise WorkbenchError(
+                f"cannot write {path.name}", hint="write a .csv, .parquet or .xlsx file"
+            )
+        with atomic_path(path) as tmp:
+            if suffix == ".csv":
+                self.table().to_csv(tmp, index=False, encoding="utf-8")
+            elif suffix == ".parquet":
+                table = pa.Table.from_pandas(self.table(), preserve_index=False)
+                meta = dict(table.schema.metadata or {})
+                meta[b"index766_rules"] = f"{self.rules_version} {self.rules_path}".encode()
+                meta[b"index766_period"] = f"{self.period} by {self.by}".encode()
+                import pyarrow.parquet as pq
+
+                pq.write_table(table.replace_schema_metadata(meta), tmp)
+            else:
+                units = self.units.copy()
+                units.insert(0, "rules_version", self.rules_version)
+                with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                    units.to_excel(xl, sheet_name="units", index=False)
+                    self.table().to_excel(xl, sheet_name="components", index=False)
+        return path
+
+
+def _num(x):
+    if x is None:
+        return None
+    try:
+        if pd.isna(x):
+            return None
+    except (TypeError, ValueError):
+        pass
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 2**53 else round(x, 6)
+
+
+# --- inputs ------------------------------------------------------------------------------------------
+
+DOSSIER_DATES = ("received_date", "due_date", "finished_date")
+DOSSIER_REQUIRED = ("province", "received_date", "due_date", "finished_date")
+
+# The two optional tables: column -> kind. Required columns are listed apart.
+PROCEDURE_COLUMNS = {
+    "procedure_code": "text",
+    "procedure_name": "text",
+    "level": "level",
+    "province": "text",
+    "unit": "text",
+    "agency": "text",
+    "announce_due_date": "date",
+    "announced_date": "date",
+    "published_date": "date",
+    "content_complete": "bool",
+    "online_service": "service",
+    "fee_bearing": "bool",
+    "payment_integrated": "bool",
+    "issues_result": "bool",
+    "population_db": "bool",
+}
+PROCEDURE_REQUIRED = ("procedure_code", "level")
+FEEDBACK_COLUMNS = {
+    "feedback_id": "text",
+    "province": "text",
+    "unit": "text",
+    "agency": "text",
+    "level": "level",
+    "received_date": "date",
+    "due_date": "date",
+    "handled_date": "date",
+    "category": "text",
+    "disliked": "bool",
+    "repeat": "bool",
+}
+FEEDBACK_REQUIRED = ("received_date", "due_date")
+
+_TRUE = {"1", "true", "t", "yes", "y", "x", "co", "da"}
+_FALSE = {"", "0", "false", "f", "no", "n", "khong", "chua"}
+_SERVICE = {
+    "none": "none", "no": "none", "khong": "none", "": "none", "0": "none",
+    "partial": "partial", "motphan": "partial", "1": "partial", "partly": "partial",
+    "full": "full", "toantrinh": "full", "2": "full", "fully": "full",
+}  # fmt: skip
+
+
+def _fold(text: object) -> str:
+    from analysis.ingest.personal import fold
+
+    return fold(text)
+
+
+def _level_word(value: str) -> str | None:
+    from analysis.ingest.dossiers import LEVEL_WORDS
+
+    key = _fold(value)
+    for level, words in LEVEL_WORDS.items():
+        if key in words:
+            return level
+    return None
+
+
+def _read_table(obj, kind: str) -> tuple[pd.DataFrame, set[str], str]:
+    """A procedure catalogue or feedback table, typed; (frame, columns present, name)."""
+    spec, required = (
+        (PROCEDURE_COLUMNS, PROCEDURE_REQUIRED)
+        if kind == "procedures"
+        else (FEEDBACK_COLUMNS, FEEDBACK_REQUIRED)
+    )
+    if isinstance(obj, pd.DataFrame):
+        raw, name = obj.copy(), f"<{kind} table>"
+    else:
+        path = Path(obj)
+        name = str(path)
+        if not path.is_file():
+            raise WorkbenchError(f"{kind} file {path} not found")
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        elif suffix == ".parquet":
+            raw = pd.read_parquet(path)
+        elif suffix == ".xlsx":
+            raw = pd.read_excel(path, dtype=str, keep_default_na=False)
+        else:
+            raise WorkbenchError(f"cannot read {path.name}", hint="give a .csv, .parquet or .xlsx")
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise WorkbenchError(
+            f"{name}: column {missing[0]!r} is missing",
+            hint=f"a {kind} table needs {', '.join(required)}; see config/index766/README.md",
+        )
+    present = {c for c in spec if c in raw.columns}
+    out = pd.DataFrame(index=raw.index)
+    for col, typ in spec.items():
+        values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index)
+        out[col] = _typed(values, typ, name, col)
+    return out.reset_index(drop=True), present, name
+
+
+def _typed(values: pd.Series, typ: str, name: str, col: str) -> pd.Series:
+    def bad(i, v, what):
+        row = int(i) + 2  # spreadsheet row: header = 1
+        return WorkbenchError(
+            f"{name}: row {row}, column {col}: {v!r} is not {what}",
+            hint="fix the value or leave the cell empty",
+        )
+
+    if typ == "date":
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return values.dt.date.where(values.notna(), None)
+        out = []
+        for i, v in values.items():
+            if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "":
+                out.append(None)
+                continue
+            if isinstance(v, (dt.date, pd.Timestamp)):
+                out.append(pd.Timestamp(v).date())
+                continue
+            text = str(v).strip()
+            for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"):
+                try:
+                    out.append(dt.datetime.strptime(text, fmt).date())
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise bad(i, v, "a date (dd/mm/yyyy or yyyy-mm-dd)")
+        return pd.Series(out, index=values.index, dtype=object)
+    if typ == "bool":
+        out = []
+        for i, v in values.items():
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                out.append(None)
+            elif isinstance(v, (bool, np.bool_)):
+                out.append(bool(v))
+            else:
+                key = _fold(v)
+                if key in _TRUE:
+                    out.append(True)
+                elif key in _FALSE:
+                    out.append(None if key == "" else False)
+                else:
+                    raise bad(i, v, "yes/no (1/0, true/false, có/không)")
+        return pd.Series(out, index=values.index, dtype=object)
+    if typ == "level":
+        out = []
+        for i, v in values.items():
+            if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "":
+                out.append(None)
+                continue
+            level = _level_word(v)
+            if level is None:
+                raise bad(i, v, "a level (province, district, commune / tỉnh, huyện, xã)")
+            out.append(level)
+        return pd.Series(out, index=values.index, dtype=object)
+    if typ == "service":
+        out = []
+        for i, v in values.items():
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                out.append(None)
+                continue
+            key = _fold(v)
+            if key not in _SERVICE:
+                raise bad(i, v, "an online-service level (none, partial, full)")
+            out.append(_SERVICE[key])
+        return pd.Series(out, index=values.index, dtype=object)
+    out = [
+        None
+        if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == ""
+        else str(v).strip()
+        for v in values
+    ]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _arrow(frame: pd.DataFrame, dates: tuple[str, ...] = ()) -> pa.Table:
+    """A frame as Arrow, its date columns as date32 (DuckDB date arithmetic needs DATE)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in dates:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            col = table.column(i)
+            if pa.types.is_timestamp(col.type) or pa.types.is_null(col.type):
+                col = col.cast(pa.date32()) if not pa.types.is_null(col.type) else pa.nulls(
+                    len(col), pa.date32()
+                )
+                table = table.set_column(i, name, col)
+    return table
+
+
+def _lit(value) -> str:
+    """A SQL literal for a text or date (values come from data and rules, never from SQL)."""
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Inputs:
+    """A DuckDB connection with the dossiers (and the optional tables) registered.
+
+    Parameters
+    ----------
+    dossiers : path-like or pandas.DataFrame
+        A Parquet file, or a folder of them (searched recursively, Hive partitions read), in the
+        importer's schema; or a frame for tests.
+    procedures, feedback : path-like or pandas.DataFrame, optional
+    memory_limit, threads : DuckDB settings (it spills to a temporary folder past the limit).
+    """
+
+    def __init__(
+        self,
+        dossiers,
+        procedures=None,
+        feedback=None,
+        *,
+        memory_limit: str = MEMORY_LIMIT,
+        threads: int = THREADS,
+    ) -> None:
+        self.rules: Rules | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="index766-")
+        self.con = duckdb.connect()
+        self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+        self.con.execute(f"SET temp_directory = {_lit(self._tmp.name)}")
+        # Row order is never needed: without it DuckDB streams aggregates with less memory.
+        self.con.execute("SET preserve_insertion_order = false")
+        if isinstance(dossiers, pd.DataFrame):
+            self.dossiers_name = "<dossier table>"
+            self.con.register("dossiers_src", _arrow(dossiers, DOSSIER_DATES))
+        else:
+            path = Path(dossiers)
+            self.dossiers_name = str(path)
+            if path.is_dir():
+                if not any(path.rglob("*.parquet")):
+                    raise WorkbenchError(
+                        f"no Parquet files in {path}",
+                        hint="import dossier records first (workbench ingest) or point at their "
+                        "folder",
+                    )
+                pattern = str(path / "**" / "*.parquet")
+            elif path.is_file():
+                pattern = str(path)
+            else:
+                raise WorkbenchError(f"dossier records {path} not found")
+            self.con.execute(
+                "CREATE VIEW dossiers_src AS SELECT * FROM read_parquet("
+                f"{_lit(pattern)}, hive_partitioning = true, union_by_name = true)"
+            )
+        self.dossier_columns = {
+            r[0] for r in self.con.execute("DESCRIBE dossiers_src").fetchall()
+        }
+        missing = [c for c in DOSSIER_REQUIRED if c not in self.dossier_columns]
+        if missing:
+            raise WorkbenchError(
+                f"{self.dossiers_name}: the dossier records have no column {missing[0]!r}",
+                hint="import the export with `workbench ingest` so its columns are the schema's",
+            )
+        self.tables: dict[str, set[str]] = {"dossiers": self.dossier_columns}
+        self.frames: dict[str, pd.DataFrame] = {}
+        for kind, obj in (("procedures", procedures), ("feedback", feedback)):
+            if obj is None:
+                continue
+            frame, present, _ = _read_table(obj, kind)
+            self.frames[kind] = frame
+            self.tables[kind] = present
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def missing(self, component: Component) -> str:
+        """Why ``component`` cannot be computed from these inputs ('' when it can)."""
+        table = component.table
+        if table == "communes":
+            return "needs a list of communes with the service, which no input carries yet"
+        if table not in self.tables:
+            return f"no {table} table given"
+        used = atoms(component.numerator.where) | atoms(
+            component.denominator.where if component.denominator else None
+        )
+        for m in component.numerator.minus:
+            used |= atoms(m)
+        names = [CONDITIONS[a] for a in sorted(used)]
+        if component.numerator.sum:
+            names.append(MEASURES[component.numerator.sum])
+        for atom in names:
+            if atom.needs and atom.needs not in self.tables:
+                return f"condition {atom.name} needs the {atom.needs} table"
+            lacking = [c for c in atom.columns if c not in self.tables[table]]
+            if lacking:
+                return f"the {table} table has no column {lacking[0]}"
+        return ""
+
+
+# --- conditions -> SQL ---------------------------------------------------------------------------
+
+
+def condition_sql(cond: Condition | None) -> str:
+    """Row-level SQL of a condition (``TRUE`` for None)."""
+    if cond is None:
+        return "TRUE"
+    op = cond[0]
+    if op == "atom":
+        return CONDITIONS[cond[1]].sql
+    if op == "not":
+        return f"(NOT {condition_sql(cond[1])})"
+    joiner = " AND " if op == "all" else " OR "
+    return "(" + joiner.join(condition_sql(c) for c in cond[1]) + ")"
+
+
+def scope_sql(scope: str) -> str:
+    """Row-level SQL of a dossier scope, with ``_start`` / ``_end``."""
+    if scope == "received":
+        return "(received_date BETWEEN _start AND _end)"
+    return "(received_date <= _end AND (finished_date IS NULL OR finished_date >= _start))"
+
+
+# Period conditions reduce to two facts about a cell and a period: finished by its last day
+# (FIN) and on time on that day (ONT); the others are their negations.
+_PERIOD_BASE = {
+    "finished": ("FIN", False),
+    "in_progress": ("FIN", True),
+    "on_time": ("ONT", False),
+    "overdue": ("ONT", True),
+}
+_BASE_SQL = {
+    "FIN": "(c.f <= p.pm1)",
+    "ONT": "(c.b = 1 AND CASE WHEN c.f <= p.pm1 THEN c.a = 1 ELSE c.d > p.pm1 END)",
+}
+_SCOPE_CELL = {
+    "received": "(c.r BETWEEN p.pm0 AND p.pm1)",
+    "handled": "(c.r <= p.pm1 AND c.f >= p.pm0)",
+}
+
+
+def _residual(cond: Condition, assign: dict[str, bool]):
+    """``cond`` with its period conditions set by ``assign``: True, False or a row condition."""
+    op = cond[0]
+    if op == "atom":
+        if CONDITIONS[cond[1]].period:
+            base, negated = _PERIOD_BASE[cond[1]]
+            return assign[base] != negated
+        return cond
+    if op == "not":
+        inner = _residual(cond[1], assign)
+        return (not inner) if isinstance(inner, bool) else ("not", inner)
+    parts = [_residual(c, assign) for c in cond[1]]
+    absorbing = op == "any"  # True absorbs an `any`, False an `all`
+    if any(p is absorbing for p in parts):
+        return absorbing
+    rest = [p for p in parts if not isinstance(p, bool)]
+    if not rest:
+        return not absorbing
+    return rest[0] if len(rest) == 1 else (op, tuple(rest))
+
+
+class _Cells:
+    """The stage-1 columns a rule set needs, and the stage-2 expressions that sum them."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, str] = {}  # row SQL -> column
+        self.sums: dict[tuple[str, str], str] = {}  # (measure, row SQL) -> column
+
+    def _column(self, residual, measure: str | None) -> str:
+        if measure is None:
+            if residual is True:
+                return "c.n"
+            sql = condition_sql(residual)
+            return "c." + self.counts.setdefault(sql, f"k{len(self.counts)}")
+        sql = "TRUE" if residual is True else condition_sql(residual)
+        return "c." + self.sums.setdefault((measure, sql), f"s{len(self.sums)}")
+
+    def expression(self, cond: Condition | None, scope: str, measure: str | None = None) -> str:
+        """Stage-2 SQL summing, per unit and period, the dossiers in ``scope`` meeting ``cond``."""
+        period_atoms = {a for a in atoms(cond) if CONDITIONS[a].period}
+        bases = sorted({_PERIOD_BASE[a][0] for a in period_atoms} | ({"FIN"} if measure else set()))
+        whens = []
+        for values in itertools.product((True, False), repeat=len(bases)):
+            assign = dict(zip(bases, values))
+            if measure and not assign["FIN"]:
+                continue  # a handling time exists only for finished dossiers
+            residual = True if cond is None else _residual(cond, assign)
+            if residual is False:
+                continue
+            test = " AND ".join(
+                [_SCOPE_CELL[scope]]
+                + [_BASE_SQL[b] if v else f"NOT {_BASE_SQL[b]}" for b, v in assign.items()]
+            )
+            whens.append(f"WHEN {test} THEN {self._column(residual, measure)}")
+        if not whens:
+            return "0"
+        return f"SUM(CASE {' '.join(whens)} ELSE 0 END)"
+
+    def select(self) -> list[str]:
+        cols = [f"SUM(CASE WHEN {sql} THEN 1 ELSE 0 END) AS {name}" for sql, name in self.counts.items()]
+        for (measure, sql), name in self.sums.items():
+            value = MEASURES[measure].sql
+            cols.append(
+                f"SUM(CASE WHEN {sql} AND finished_date IS NOT NULL THEN {value} ELSE 0 END) "
+                f"AS {name}"
+            )
+        return cols
+
+
+# --- the engine ------------------------------------------------------------------------------------
+
+
+def _unit_keys(by: str) -> tuple[list[str], str]:
+    """Stage-1 key columns for ``by`` and the row filter that selects its dossiers."""
+    if by == "province":
+        return ["province AS u_province"], "TRUE"
+    if by in ("district", "commune"):
+        return ["province AS u_province", "unit AS u_unit"], f"level = {_lit(by)}"
+    return ["province AS u_province", "agency AS u_unit", "level AS u_level"], "TRUE"
+
+
+def _check_by(by: str, periods: list[Period], whole: Period, columns: set[str]) -> None:
+    if by not in BY:
+        raise WorkbenchError(f"unknown unit {by!r}", hint=f"use --by {' | '.join(BY)}")
+    need = {"district": ("unit", "level"), "commune": ("unit", "level"), "agency": ("agency",)}
+    for col in need.get(by, ()):
+        if col not in columns:
+            raise WorkbenchError(f"scoring by {by} needs the dossier column {col!r}")
+    merger = dt.date.fromisoformat(config.MERGER_DATE)
+    if by == "district" and whole.start >= merger:
+        raise WorkbenchError(
+            f"there are no districts in {whole.label}",
+            hint=f"districts were abolished on {merger:%d/%m/%Y}: score by province or commune",
+        )
+    if by != "agency":
+        for p in periods:
+            if p.start < merger <= p.end:
+                raise WorkbenchError(
+                    f"{p.label} spans the reform of {merger:%d/%m/%Y}, when provinces and "
+                    "communes changed",
+                    hint="score the halves on each side (…H1 and …H2), or use every='month'",
+                )
+
+
+def _dossier_stage(
+    inp: Inputs,
+    rules: Rules,
+    comps: list[Component],
+    periods: list[Period],
+    by: str,
+    unit_filter: str,
+) -> tuple[pd.DataFrame, int]:
+    """Stage 1 and 2 for the dossier components: one row per unit and period, counts wide."""
+    m0 = min(p.m0 for p in periods)
+    m1 = max(p.m1 for p in periods)
+    start, end = _make("month", m0).start, _make("month", m1).end
+    width = m1 - m0 + 3
+    cells = _Cells()
+    exprs: list[str] = []
+    for c in comps:
+        exprs.append(f'{cells.expression(c.numerator.where, c.scope, c.numerator.sum)} AS "n|{c.id}"')
+        for j, m in enumerate(c.numerator.minus):
+            exprs.append(f'{cells.expression(m, c.scope)} AS "m{j}|{c.id}"')
+        if c.denominator is not None:
+            exprs.append(f'{cells.expression(c.denominator.where, c.scope)} AS "d|{c.id}"')
+    exprs.append(f"{cells.expression(None, 'received')} AS dossiers_received")
+
+    keys, level_filter = _unit_keys(by)
+    key_names = [k.split(" AS ")[1] for k in keys]
+    cols = inp.dossier_columns
+    handled = any(c.scope == "handled" for c in comps)
+    window = f"received_date <= {_lit(end)} AND (finished_date IS NULL OR finished_date >= {_lit(start)})"
+    if not handled:
+        window += f" AND received_date >= {_lit(start)}"
+    supplements = "coalesce(supplement_requests, 0) <= 1" if "supplement_requests" in cols else "TRUE"
+    month = "(year({0}) * 12 + month({0}) - 1)"
+    key = (
+        f"(((greatest({month.format('received_date')}, {m0 - 1}) - {m0 - 1}) * {width}"
+        f" + (CASE WHEN finished_date IS NULL THEN {m1 + 1} "
+        f"ELSE least({month.format('finished_date')}, {m1 + 1}) END) - {m0 - 1}) * {width}"
+        f" + least(greatest(coalesce({month.format('(due_date + 1)')}, {m0}), {m0}), {m1 + 1})"
+        f" - {m0 - 1}) * 4"
+        " + CASE WHEN coalesce(finished_date <= due_date, false) THEN 2 ELSE 0 END"
+        f" + CASE WHEN {supplements} THEN 1 ELSE 0 END"
+    )
+    casts = ", ".join(f"CAST({d} AS DATE) AS {d}" for d in DOSSIER_DATES)
+    stage1 = (
+        f"SELECT {', '.join(key_names)}, {key} AS k, count(*) AS n"
+        + "".join(f", {s}" for s in cells.select())
+        + f" FROM (SELECT {', '.join(keys)}, * REPLACE ({casts}) FROM dossiers_src"
+        f" WHERE {window} AND {level_filter} AND {unit_filter})"
+        f" GROUP BY {', '.join(key_names)}, k"
+    )
+    inp.con.execute(f"CREATE OR REPLACE TEMP TABLE cells AS {stage1}")
+    dropped = 0
+    if by != "province":
+        null_keys = " OR ".join(f"{k} IS NULL" for k in key_names)
+        dropped = inp.con.execute(f"SELECT coalesce(sum(n), 0) FROM cells WHERE {null_keys}").fetchone()[0]
+        inp.con.execute(f"DELETE FROM cells WHERE {null_keys}")
+    else:
+        dropped = inp.con.execute("SELECT coalesce(sum(n), 0) FROM cells WHERE u_province IS NULL").fetchone()[0]
+        inp.con.execute("DELETE FROM cells WHERE u_province IS NULL")
+
+    values = ", ".join(f"({_lit(p.label)}, {i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
+    decoded = (
+        f"SELECT *, k // {4 * width * width} + {m0 - 1} AS r,"
+        f" (k // {4 * width}) % {width} + {m0 - 1} AS f,"
+        f" (k // 4) % {width} + {m0 - 1} AS d, (k // 2) % 2 AS a, k % 2 AS b FROM cells"
+    )
+    group = ", ".join(f"c.{k}" for k in key_names)
+    stage2 = (
+        f"SELECT {group}, p.label AS period, p.ord, {', '.join(exprs)}"
+        f" FROM ({decoded}) c JOIN (VALUES {values}) p(label, ord, pm0, pm1)"
+        " ON c.r <= p.pm1 AND (c.f >= p.pm0 OR c.r >= p.pm0)"
+        f" GROUP BY {group}, p.label, p.ord"
+    )
+    wide = inp.con.execute(stage2).df()
+    if by == "province":
+        wide["u_unit"] = wide["u_province"]
+    if "u_level" not in wide.columns:
+        wide["u_level"] = by if by != "agency" else None
+    return wide, int(dropped)
+
+
+def _units_table(wide: pd.DataFrame, periods: list[Period]) -> pa.Table:
+    bounds = {p.label: (p.start, p.end) for p in periods}
+    frame = wide[["u_province", "u_unit", "u_level", "period"]].copy()
+    frame["_start"] = [bounds[p][0] for p in frame["period"]]
+    frame["_end"] = [bounds[p][1] for p in frame["period"]]
+    return _arrow(frame, ("_start", "_end"))
+
+
+def _procedure_source(inp, comps, periods, by, wide, unit_filter) -> str:
+    """Register the catalogue (and per-procedure dossier counts); the FROM clause joining units."""
+    frame = inp.frames["procedures"].copy()
+    # Component 1.2's deadline in working days (Mon-Fri) after the announcement.
+    days = inp.rules.publish_working_days
+    announced = pd.to_datetime(frame["announced_date"]).to_numpy(dtype="datetime64[D]")
+    deadline = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnat(announced)
+    deadline[ok] = np.busday_offset(announced[ok], days, roll="forward")
+    frame["_publish_deadline"] = pd.Series(deadline).dt.date.where(ok, None)
+    dates = ("announce_due_date", "announced_date", "published_date", "_publish_deadline")
+    inp.con.register("procs", _arrow(frame, dates))
+    inp.con.register("units", _units_table(wide, periods))
+
+    need_counts = any(
+        CONDITIONS[a].needs == "dossiers"
+        for c in comps
+        for a in atoms(c.numerator.where) | atoms(c.denominator.where if c.denominator else None)
+    )
+    join_counts = ""
+    if need_counts and "procedure_code" in inp.dossier_columns:
+        keys, level_filter = _unit_keys(by)
+        key_names = [k.split(" AS ")[1] for k in keys]
+        m0 = min(p.m0 for p in periods)
+        m1 = max(p.m1 for p in periods)
+        start, end = _make("month", m0).start, _make("month", m1).end
+        values = ", ".join(f"({_lit(p.label)}, {p.m0}, {p.m1})" for p in periods)
+        online, paid = CONDITIONS["online"].sql, CONDITIONS["paid_online"].sql
+        casts = ", ".join(f"CAST({d} AS DATE) AS {d}" for d in DOSSIER_DATES)
+        inp.con.execute(
+            "CREATE OR REPLACE TEMP TABLE proc_dossiers AS "
+            f"SELECT {', '.join('x.' + k for k in key_names)}, p.label, x.pd_code,"
+            " SUM(x.n_online) AS _online_dossiers, SUM(x.n_paid) AS _paid_online_dossiers FROM ("
+            f" SELECT {', '.join(key_names)}, procedure_code AS pd_code,"
+            " year(received_date) * 12 + month(received_date) - 1 AS r,"
+            f" SUM(CASE WHEN {online} THEN 1 ELSE 0 END) AS n_online,"
+            f" SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS n_paid"
+            f" FROM (SELECT {', '.join(keys)}, * REPLACE ({casts}) FROM dossiers_src"
+            f" WHERE received_date BETWEEN {_lit(start)} AND {_lit(end)} AND {level_filter}"
+            f" AND {unit_filter}) GROUP BY ALL) x"
+            f" JOIN (VALUES {values}) p(label, pm0, pm1) ON x.r BETWEEN p.pm0 AND p.pm1"
+            f" GROUP BY ALL"
+        )
+        if by == "province":
+            on = "pc.u_province = u.u_province"
+        elif by == "agency":
+            on = "pc.u_province = u.u_province AND pc.u_unit = u.u_unit AND pc.u_level = u.u_level"
+        else:
+            on = "pc.u_province = u.u_province AND pc.u_unit = u.u_unit"
+        join_counts = (
+            f" LEFT JOIN proc_dossiers pc ON {on} AND pc.label = u.period"
+            " AND pc.pd_code = procs.procedure_code"
+        )
+    elif need_counts:
+        inp.con.execute(
+            "CREATE OR REPLACE TEMP TABLE proc_dossiers AS SELECT NULL::BIGINT AS "
+            "_online_dossiers, NULL::BIGINT AS _paid_online_dossiers"
+        )
+        join_counts = " LEFT JOIN proc_dossiers pc ON FALSE"
+
+    match = "(procs.province IS NULL OR procs.province = u.u_province)"
+    if by in ("district", "commune"):
+        match += " AND procs.level = u.u_level AND (procs.unit IS NULL OR procs.unit = u.u_unit)"
+    elif by == "agency":
+        match += " AND procs.agency = u.u_unit"
+    return f"units u JOIN procs ON {match}{join_counts}"
+
+
+def _feedback_source(inp, comps, periods, by, wide, unit_filter) -> str:
+    """Register the feedback table; the FROM clause joining it to the units and periods."""
+    dates = ("received_date", "due_date", "handled_date")
+    inp.con.register("fb", _arrow(inp.frames["feedback"], dates))
+    inp.con.register("units", _units_table(wide, periods))
+    match = "(fb.province IS NULL OR fb.province = u.u_province)"
+    if by in ("district", "commune"):
+        match += " AND fb.level = u.u_level AND fb.unit = u.u_unit"
+    elif by == "agency":
+        match += " AND fb.agency = u.u_unit"
+    match += " AND fb.received_date BETWEEN u._start AND u._end"
+    return f"units u JOIN fb ON {match}"
+
+
+SOURCES = {"procedures": _procedure_source, "feedback": _feedback_source}
+
+
+def _small_stage(inp, comps, source: str) -> pd.DataFrame:
+    exprs = []
+    for c in comps:
+        num = condition_sql(c.numerator.where)
+        exprs.append(f'SUM(CASE WHEN {num} THEN 1 ELSE 0 END) AS "n|{c.id}"')
+        for j, m in enumerate(c.numerator.minus):
+            exprs.append(f'SUM(CASE WHEN {condition_sql(m)} THEN 1 ELSE 0 END) AS "m{j}|{c.id}"')
+        if c.denominator is not None:
+            den = condition_sql(c.denominator.where)
+            exprs.append(f'SUM(CASE WHEN {den} THEN 1 ELSE 0 END) AS "d|{c.id}"')
+    sql = (
+        f"SELECT u.u_province, u.u_unit, u.u_level, u.period, {', '.join(exprs)}"
+        f" FROM {source} GROUP BY u.u_province, u.u_unit, u.u_level, u.period"
+    )
+    return inp.con.execute(sql).df()
+
+
+def _run(
+    inp: Inputs,
+    rules: Rules,
+    periods: list[Period],
+    by: str,
+    unit_filter: str = "TRUE",
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Units and components tables for ``periods`` (see :class:`ScoreResult`)."""
+    inp.rules = rules
+    whole = Period("", "", min(p.m0 for p in periods), max(p.m1 for p in periods))
+    _check_by(by, periods, whole, inp.dossier_columns)
+    why = {c.id: inp.missing(c) for c in rules.components}
+    computable = [c for c in rules.components if not why[c.id]]
+    notes = []
+
+    by_table = {t: [c for c in computable if c.table == t] for t in ("dossiers", "procedures", "feedback")}
+    wide, dropped = _dossier_stage(inp, rules, by_table["dossiers"], periods, by, unit_filter)
+    if dropped:
+        column = {"district": "unit", "commune": "unit", "agency": "agency"}.get(by, "province")
+        notes.append(f"{dropped} dossiers without a {column} were left out")
+    keys = ["u_province", "u_unit", "u_level", "period"]
+    for table in ("procedures", "feedback"):
+        if by_table[table] and len(wide):
+            source = SOURCES[table](inp, by_table[table], periods, by, wide, unit_filter)
+            extra = _small_stage(inp, by_table[table], source)
+            wide = wide.merge(extra, on=keys, how="left")
+            cols = [c for c in extra.columns if "|" in c]
+            wide[cols] = wide[cols].fillna(0)
+    if by == "province":
+        wide["u_level"] = "province"
+    wide = wide.sort_values(["ord", "u_province", "u_unit"], kind="stable").reset_index(drop=True)
+
+    units = pd.DataFrame(
+        {
+            "unit": wide["u_unit"].astype(object),
+            "province": wide["u_province"].astype(object),
+            "level": wide["u_level"].astype(object),
+            "period": wide["period"].astype(object),
+            "dossiers_received": wide["dossiers_received"].astype("int64"),
+        }
+    )
+    parts = []
+    for c in rules.components:
+        parts.append(_component_frame(units, wide, c, why[c.id]))
+    components = pd.concat(parts, ignore_index=True)
+    order = {c.id: i for i, c in enumerate(rules.components)}
+    components["_ord"] = components["component"].map(order)
+    components["_unit"] = np.tile(np.arange(len(units)), len(rules.components))
+    components = (
+        components.sort_values(["_unit", "_ord"], kind="stable")
+        .drop(columns=["_ord", "_unit"])
+        .reset_index(drop=True)
+    )
+    units = _totals(units, components, rules)
+    return units, components, notes
+
+
+def _component_frame(units: pd.DataFrame, wide: pd.DataFrame, c: Component, missing: str):
+    n = len(units)
+    out = units[list(UNIT_COLUMNS)].copy()
+    out["component"] = c.id
+    out["group"] = c.group
+    num = np.full(n, np.nan)
+    den = np.full(n, np.nan)
+    if not missing:
+        num = wide[f"n|{c.id}"].to_numpy(dtype=float, copy=True)
+        for j in range(len(c.numerator.minus)):
+            num = num - wide[f"m{j}|{c.id}"].to_numpy(dtype=float)
+        num = np.maximum(num, 0.0)
+        if c.denominator is not None:
+            den = wide[f"d|{c.id}"].to_numpy(dtype=float, copy=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / den, np.nan)
+    if c.denominator is not None and not c.numerator.sum:
+        rate = np.clip(rate, 0.0, 1.0)
+    applies = units["level"].isin(c.levels).to_numpy()
+    points = np.full(n, np.nan)
+    max_points = np.full(n, c.points)
+    status = np.empty(n, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    if c.tracking:
+        status[:] = TRACKING if not missing else NOT_COMPUTED
+        reason[:] = missing
+        points[:] = 0.0
+        max_points[:] = 0.0
+    elif missing:
+        status[:] = NOT_COMPUTED
+        reason[:] = missing
+    else:
+        mapped = np.array([c.mapping.points(r, c.points) for r in rate], dtype=float)
+        zero = ~(den > 0)
+        status[:] = OK
+        points[:] = mapped
+        if c.zero_denominator == "full_points":
+            status[zero] = NO_DATA_FULL
+            points[zero] = c.points
+            reason[zero] = "nothing to count: full points by rule"
+        else:
+            status[zero] = NO_DATA
+            points[zero] = np.nan
+            reason[zero] = "nothing to count (zero denominator)"
+    if not c.tracking:
+        # The reference: an indicator that does not apply at a level gives full points there.
+        status[~applies] = NOT_APPLICABLE
+        points[~applies] = c.points
+        num[~applies] = np.nan
+        den[~applies] = np.nan
+        rate = np.where(applies, rate, np.nan)
+        reason[~applies] = "does not apply at this level: full points by rule"
+    out["numerator"] = num
+    out["denominator"] = den
+    out["rate"] = rate
+    out["points"] = points
+    out["max_points"] = max_points
+    out["status"] = status
+    out["uncertain"] = c.uncertain
+    out["reason"] = reason
+    return out
+
+
+def _totals(units: pd.DataFrame, components: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    comp = components.copy()
+    counted = comp["status"].isin(COUNTED)
+    comp["_pts"] = comp["points"].where(counted, 0.0)
+    comp["_max"] = comp["max_points"].where(counted, 0.0)
+    comp["_scored"] = counted & (comp["max_points"] > 0)
+    comp["_open"] = ~counted & (comp["max_points"] > 0)
+    keys = list(UNIT_COLUMNS)
+    agg = comp.groupby(keys, sort=False).agg(
+        total=("_pts", "sum"), max_total=("_max", "sum"), open=("_open", "sum")
+    )
+    by_group = comp.groupby([*keys, "group"], sort=False).agg(
+        pts=("_pts", "sum"), mx=("_max", "sum"), scored=("_scored", "sum")
+    )
+    out = units.merge(agg.reset_index(), on=keys, how="left")
+    out["complete"] = out.pop("open").eq(0)
+    out["band"] = [
+        rules.band(t) if done else None
+        for t, done in zip(out["total"], out["complete"])
+    ]
+    present = set(by_group.index.get_level_values("group"))
+    for g in rules.groups:
+        if g.id not in present:
+            out[g.id] = np.nan
+            out[f"{g.id}_max"] = np.nan
+            continue
+        sub = by_group.xs(g.id, level="group").reset_index()
+        sub.loc[sub["scored"] == 0, ["pts", "mx"]] = np.nan
+        sub = sub.rename(columns={"pts": g.id, "mx": f"{g.id}_max"}).drop(columns="scored")
+        out = out.merge(sub, on=keys, how="left")
+    return out
+
+
+def score(
+    dossiers,
+    *,
+    procedures=None,
+    feedback=None,
+    period: str,
+    by: str = "province",
+    rules: Rules | Path | str | None = None,
+    every: str | None = None,
+    memory_limit: str = MEMORY_LIMIT,
+    threads: int = THREADS,
+) -> ScoreResult:
+    """Score every unit on the Decision 766 index for a period.
+
+    Parameters
+    ----------
+    dossiers : path-like or pandas.DataFrame
+        Dossier records in the importer's schema (``analysis.ingest.dossiers.OUTPUT_SCHEMA``):
+        a Parquet file or a folder of them, or a frame.
+    procedures, feedback : path-like or pandas.DataFrame, optional
+        The procedure catalogue and the feedback (PAKN) table (schemas in
+        ``config/index766/README.md``). Without them their components are "not_computed".
+    period : str
+        ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``.
+    by : {"province", "district", "commune", "agency"}
+        The unit. District and commune use the ``unit`` column of dossiers at that level;
+        agency the ``agency`` column (with its level).
+    rules : Rules or path-like, optional
+        Default ``config/index766/rules-2026.1.yaml``.
+    every : {"month", "quarter", "half"}, optional
+        Score each such part of ``period`` (one pass over the data for all of them).
+    memory_limit, threads : DuckDB's memory cap (it spills past it) and worker threads.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    WorkbenchError
+        A bad period, unit, rules file or input table.
+    """
+    rules = load_rules(rules)
+    whole = parse_period(period)
+    periods = whole.split(every)
+    with Inputs(
+        dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads
+    ) as inp:
+        units, components, notes = _run(inp, rules, periods, by)
+    return ScoreResult(
+        rules_version=rules.version,
+        period=whole.label,
+        by=by,
+        units=units,
+        components=components,
+        notes=tuple(notes),
+        rules=rules,
+        rules_path=rules.path,
+    )
+
+
+def unit_filter_sql(by: str, unit: str, province: str | None) -> str:
+    """Row filter selecting one unit's dossiers (used by the explanation)."""
+    column = {"province": "province", "district": "unit", "commune": "unit", "agency": "agency"}[by]
+    sql = f"{column} = {_lit(unit)}"
+    if province is not None and by != "province":
+        sql += f" AND province = {_lit(province)}"
+    return sql
+
+
+__all__ = [
+    "BY",
+    "COUNTED",
+    "Inputs",
+    "Period",
+    "STATUSES",
+    "ScoreResult",
+    "condition_sql",
+    "parse_period",
+    "score",
+    "scope_sql",
+]
