@@ -366,12 +366,13 @@ def test_bad_arguments_are_explained(tmp_path, data):
     assert not (tmp_path / "dossiers").exists()
 
 
-def test_demo_helper(tmp_path):
-    paths = sd.dossiers_for_demo(tmp_path, n=2_000)
-    assert paths["dossiers"] == tmp_path / "dossiers"
-    manifest = json.loads(paths["manifest"].read_text(encoding="utf-8"))
+def test_whole_span_covers_both_maps(tmp_path):
+    # What `workbench synth --dossiers N` writes: the whole span, old and new provinces.
+    folder = sd.write_dossiers(tmp_path, 2_000)
+    assert folder == tmp_path / "dossiers"
+    manifest = json.loads((tmp_path / sd.MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["rows"] == 2_000 and manifest["seed"] == 766
-    table = _read(paths["dossiers"])
+    table = _read(folder)
     assert set(table.column("boundary").to_pylist()) == {"old63", "new34"}
 
 

@@ -36,6 +36,9 @@ def synth(
     ] = 766,
     out: Annotated[Path, typer.Option(help="Output folder.")] = config.SYNTH_DIR,
     end: Annotated[str, typer.Option(help="Last month (YYYY-MM).")] = "2026-09",
+    dossiers: Annotated[
+        int, typer.Option(help="Also write this many dossier records consistent with the panel.")
+    ] = 0,
 ) -> None:
     """Write the embedded synthetic panel and its ground truth (labelled synthetic)."""
     from analysis import synth as synthetic
@@ -43,9 +46,14 @@ def synth(
     t0 = time.perf_counter()
     data = synthetic.generate(seed=seed, end=end)
     paths = synthetic.write(data, out)
-    _say(
-        f"synthetic data (seed {seed}): {len(data.panel):,} rows in {time.perf_counter() - t0:.1f} s"
-    )
+    took = time.perf_counter() - t0
+    _say(f"synthetic data (seed {seed}): {len(data.panel):,} rows in {took:.1f} s")
+    if dossiers:
+        from analysis.synth_dossiers import write_dossiers
+
+        t0 = time.perf_counter()
+        paths["dossiers"] = write_dossiers(out, dossiers, seed=seed, data=data)
+        _say(f"synthetic dossiers: {dossiers:,} records in {time.perf_counter() - t0:.1f} s")
     for name, path in paths.items():
         print(f"{name}\t{path}")
 

@@ -84,7 +84,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analysis import config, registry
+from analysis import registry
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write, sha256
 from analysis.ingest.dossiers import OUTPUT_SCHEMA, PARQUET_SCHEMA_VERSION
@@ -996,19 +996,3 @@ def write_dossiers(
     }
     atomic_write(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return target
-
-
-def dossiers_for_demo(
-    out_dir: Path | str = config.SYNTH_DIR, n: int = 200_000, seed: int = 766
-) -> dict[str, Path]:
-    """Synthetic dossiers beside the synthetic panel, for ``workbench synth --dossiers N``.
-
-    Consistent with ``analysis.synth.generate(seed=seed)`` over its whole span.
-
-    Returns
-    -------
-    dict
-        ``{"dossiers": folder, "manifest": path}``.
-    """
-    folder = write_dossiers(out_dir, n, seed=seed)
-    return {"dossiers": folder, "manifest": Path(out_dir) / MANIFEST_FILE}
