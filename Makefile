@@ -31,12 +31,13 @@ sysdeps: ## Install Pango and fonts for PDF output with apt, only when missing
 data: $(STAMP) ## Write the embedded synthetic panel to data/processed/synthetic/
 	$(BIN)/workbench synth
 
-demo: $(STAMP) ## Synthetic data, then the measure briefs of Thái Nguyên and Bắc Ninh (HTML + PDF)
-	$(BIN)/workbench synth
+demo: $(STAMP) ## Synthetic data, the measure briefs of Thái Nguyên and Bắc Ninh, an index scorecard
+	$(BIN)/workbench synth --dossiers 300000
 	$(BIN)/workbench brief --province "Thái Nguyên" --measure thai-nguyen-fee-50
 	$(BIN)/workbench brief --province "Bắc Ninh" --measure bac-ninh-directive-10
+	$(BIN)/workbench scorecard --unit "Thái Nguyên" --period 2024Q2
 	@echo
-	@echo "Briefs written under reports/briefs/ (open the .html in a browser, or the .pdf)."
+	@echo "Briefs are under reports/briefs/, the scorecard under reports/2024Q2/ (.html and .pdf)."
 
 lint: $(STAMP) ## ruff: lint and format check (code and notebooks)
 	$(BIN)/ruff check src tests benchmarks notebooks

@@ -175,6 +175,99 @@ def ingest(
         print(f"{name}\t{path}")
 
 
+@app.command()
+def score(
+    dossiers: Annotated[
+        Path, typer.Argument(metavar="DOSSIERS", help="Dossier Parquet file or folder (imported).")
+    ],
+    period: Annotated[str, typer.Option(help="2023-06, 2023Q2, 2023H1 or 2023.")],
+    procedures: Annotated[Path | None, typer.Option(help="Procedure catalogue (optional).")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Feedback table (optional).")] = None,
+    by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
+    rules: Annotated[
+        Path | None, typer.Option(help="Rules file (default: the shipped one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the table: .csv, .parquet or .xlsx.")
+    ] = None,
+) -> None:
+    """Compute the Decision 766 index per unit from dossier records."""
+    import json
+
+    from analysis.index766 import score as compute
+
+    result = compute(
+        dossiers, procedures=procedures, feedback=feedback, period=period, by=by, rules=rules
+    )
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if out is not None:
+        print(f"scores\t{result.to_file(out)}")
+    if not as_json and out is None:
+        for row in result.units.itertuples(index=False):
+            print(f"{row.unit}\t{row.period}\t{row.total:.1f}/{row.max_total:.0f}")
+
+
+@app.command()
+def scorecard(
+    unit: Annotated[str, typer.Option(help="Unit as the dossier records name it.")],
+    period: Annotated[str, typer.Option(help="2024-06, 2024Q2, 2024H1 or 2024.")],
+    by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    dossiers: Annotated[
+        Path | None, typer.Option(help="Dossier Parquet file or folder (default: synthetic).")
+    ] = None,
+    procedures: Annotated[Path | None, typer.Option(help="Procedure catalogue.")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Feedback table.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, ipynb.")
+    ] = "html,pdf",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+) -> None:
+    """Write the index scorecard (HTML and PDF) of one unit for one period."""
+    from analysis import i18n
+    from analysis.index766 import parse_period
+    from analysis.report.render import render
+
+    i18n.check_lang(lang)
+    label = parse_period(period).label
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    slug = _slug(unit)
+    out_dir = out or config.REPORTS_DIR / label / slug
+    _say(f"scorecard: {unit} × {label} ({by}, {lang}) …")
+    done = render(
+        config.NOTEBOOKS_DIR / "31_index_scorecard.ipynb",
+        {
+            "unit": unit,
+            "period": label,
+            "by": by,
+            "lang": lang,
+            "dossiers_path": str(dossiers or ""),
+            "procedures": str(procedures or ""),
+            "feedback": str(feedback or ""),
+        },
+        out_dir,
+        f"scorecard_{label}_{lang}",
+        formats,
+    )
+    _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")
+    for kind, path in done.outputs.items():
+        print(f"{kind}\t{path}")
+
+
+def _slug(name: str) -> str:
+    """A file-system name for a unit: the registry's slug for a province, else ASCII-folded."""
+    import re
+
+    from analysis import registry
+
+    try:
+        return registry.resolve(name).slug
+    except WorkbenchError:
+        return re.sub(r"[^a-z0-9]+", "-", registry.normalise(name)).strip("-") or "unit"
+
+
 @app.command("measures")
 def list_measures() -> None:
     """List the measures of config/measures.csv."""

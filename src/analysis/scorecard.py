@@ -1,0 +1,326 @@
+"""The index scorecard: one unit's Decision 766 score for a period, explained.
+
+``notebooks/31_index_scorecard.ipynb`` calls :func:`prepare` once and then one function per
+part; each returns a block of :mod:`analysis.report.blocks`. The numbers come from
+:mod:`analysis.index766` (scores, explanation, what-if); the words from :mod:`analysis.i18n`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis import __version__, config, i18n
+from analysis.errors import WorkbenchError
+from analysis.files import sha256
+from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
+from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table
+
+DEFAULT_DOSSIERS = config.SYNTH_DIR / "dossiers"
+TREND_MONTHS = 12  # months of group points shown in the trend chart
+CULPRITS_SHOWN = 25  # dossiers listed for the component that lost the most points
+WHAT_IF_TARGETS = (0.8, 1.0)
+# What an agency needs to find a dossier and see why it cost points (the PDF page is narrow).
+CULPRIT_COLUMNS = (
+    "dossier_id",
+    "procedure_name",
+    "agency",
+    "unit",
+    "received_date",
+    "due_date",
+    "finished_date",
+    "supplement_requests",
+    "failed",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Scorecard:
+    """Everything a scorecard shows, computed once.
+
+    Attributes
+    ----------
+    unit, by, period, lang : str
+    peers : ScoreResult
+        Every unit of the same kind in the period (the ranking).
+    explanation : Explanation
+        The unit's points lost, change on the previous period and the dossiers behind them.
+    trend : DataFrame
+        Unit scores month by month over the ``TREND_MONTHS`` months up to the period's end.
+    source : Path
+        The dossier records read; ``synthetic`` says whether they are synthetic.
+    """
+
+    unit: str
+    by: str
+    period: str
+    lang: str
+    peers: ScoreResult
+    explanation: Explanation
+    trend: pd.DataFrame
+    source: Path
+    synthetic: bool
+    files: dict
+
+
+def prepare(
+    unit: str,
+    period: str,
+    by: str = "province",
+    lang: str = "vi",
+    dossiers_path: str | None = None,
+    procedures: str | None = None,
+    feedback: str | None = None,
+) -> Scorecard:
+    """Score the period for every peer, explain the unit, and score the months before.
+
+    Parameters
+    ----------
+    unit : str
+        The unit as the dossier records name it (a province, a commune, an agency).
+    period : str
+        ``2024-06``, ``2024Q2``, ``2024H1`` or ``2024``.
+    by : {"province", "district", "commune", "agency"}
+    lang : {"vi", "en"}
+    dossiers_path : str, optional
+        Dossier Parquet file or folder; default the synthetic dossiers
+        (``workbench synth --dossiers N``).
+    procedures, feedback : str, optional
+        Procedure catalogue and feedback table; without them their components are
+        "not computed" and totals are partial.
+    """
+    i18n.check_lang(lang)
+    source = Path(dossiers_path) if dossiers_path else DEFAULT_DOSSIERS
+    if not source.exists():
+        raise WorkbenchError(
+            f"dossier records not found: {source}",
+            hint="run `workbench synth --dossiers 300000` or import records with `workbench ingest`",
+        )
+    extra = {"procedures": procedures or None, "feedback": feedback or None}
+    peers = score(source, period=period, by=by, **extra)
+    explanation = explain(source, unit, period, by=by, **extra)
+    trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
+    manifest = source.parent / "dossiers_manifest.json"
+    synthetic = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get(
+        "synthetic", False
+    )
+    files = (
+        {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
+        if source.is_dir()
+        else {source.name: sha256(source)}
+    )
+    return Scorecard(unit, by, period, lang, peers, explanation, trend, source, synthetic, files)
+
+
+def _trend(source: Path, last: pd.Period, by: str, extra: dict) -> pd.DataFrame:
+    """Unit scores month by month over the ``TREND_MONTHS`` months ending with ``last``.
+
+    One scoring pass per calendar year touched (the engine splits a year into months in one
+    pass over the data), then the months outside the window are dropped.
+    """
+    first = last - (TREND_MONTHS - 1)
+    units = pd.concat(
+        [
+            score(source, period=str(year), by=by, every="month", **extra).units
+            for year in range(first.year, last.year + 1)
+        ],
+        ignore_index=True,
+    )
+    months = pd.PeriodIndex(units["period"], freq="M")
+    return units[(months >= first) & (months <= last)].reset_index(drop=True)
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+
+def _row(card: Scorecard) -> pd.Series:
+    units = card.peers.units
+    mine = units[units["unit"] == card.unit]
+    if mine.empty:
+        raise WorkbenchError(
+            f"{card.unit!r} has no dossiers in {card.period}",
+            hint=f"units in the data: {', '.join(units['unit'].head(8))} …",
+        )
+    return mine.iloc[0]
+
+
+def section(key: str, card: Scorecard) -> Section:
+    """A numbered section heading from the translation table."""
+    return Section(i18n.label(f"section_{key}", card.lang))
+
+
+def meta(card: Scorecard) -> Meta:
+    """Title block and provenance for the template."""
+    lang = card.lang
+    title = i18n.label("scorecard_title", lang).format(unit=card.unit, period=card.period)
+    provenance = [(i18n.label("data_source", lang), str(card.source))]
+    provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
+    provenance += [
+        ("rules", f"{card.peers.rules_version} ({card.peers.rules_path})"),
+        (i18n.label("software", lang), f"analysis {__version__}"),
+        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+    ]
+    return Meta(
+        {
+            "lang": lang,
+            "kind": i18n.label("report_kind_scorecard", lang),
+            "title": title,
+            "subtitle": i18n.label("scorecard_subtitle", lang),
+            "facts": [
+                (i18n.label("unit", lang), card.unit),
+                (i18n.label("period", lang), card.period),
+                (i18n.label("rules", lang), card.peers.rules_version),
+                (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+            ],
+            "synthetic": card.synthetic,
+            "banner": i18n.label("synthetic_banner", lang),
+            "watermark": i18n.label("synthetic_watermark", lang),
+            "provenance_title": i18n.label("provenance_title", lang),
+            "provenance": provenance,
+            "data_files": card.files,
+            "software": f"analysis {__version__}",
+        }
+    )
+
+
+def headline(card: Scorecard) -> Paragraph:
+    """The notice's sentence: total, change, lowest group, reasons."""
+    return Paragraph(card.explanation.text.get(card.lang, ""), kind="finding")
+
+
+def groups_table(card: Scorecard) -> Table:
+    """Points by group against the maximum and the previous period."""
+    lang, change = card.lang, card.explanation.change
+    name = "name_vi" if lang == "vi" else "name_en"
+    frame = pd.DataFrame(
+        {
+            i18n.label("group", lang): change[name],
+            i18n.label("points", lang): [
+                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
+                for p, m in zip(change["points"], change["max_points"], strict=True)
+            ],
+            i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
+            i18n.label("change", lang): [
+                i18n.points(x, lang).replace("\u00a0điểm\u00a0%", "").replace("\u00a0pp", "")
+                for x in change["change"]
+            ],
+        }
+    )
+    return Table(frame, i18n.label("caption_groups", lang))
+
+
+def ranking(card: Scorecard) -> Table:
+    """Where the unit stands among its peers (rank of the total, partial totals marked)."""
+    lang = card.lang
+    units = card.peers.units.sort_values("total", ascending=False).reset_index(drop=True)
+    units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
+    mine = units.index[units["unit"] == card.unit]
+    shown = units.head(5)
+    if len(mine) and mine[0] >= 5:
+        shown = pd.concat([shown, units.iloc[[mine[0]]]])
+    frame = pd.DataFrame(
+        {
+            i18n.label("rank", lang): shown["rank"],
+            i18n.label("unit", lang): [f"{u} ◀" if u == card.unit else u for u in shown["unit"]],
+            i18n.label("points", lang): [
+                f"{i18n.number(t, lang)} / {i18n.number(m, lang, 0)}"
+                for t, m in zip(shown["total"], shown["max_total"], strict=True)
+            ],
+        }
+    )
+    note = i18n.label("ranking_note", lang).format(n=len(units))
+    return Table(frame, i18n.label("caption_ranking", lang), note=note)
+
+
+def trend_chart(card: Scorecard) -> Chart:
+    """Group points of the unit month by month."""
+    lang = card.lang
+    rules = card.peers.rules
+    units = card.trend[card.trend["unit"] == card.unit].copy()
+    units["month"] = pd.PeriodIndex(units["period"], freq="M").to_timestamp()
+    fig, ax = plt.subplots(figsize=(7.2, 3.2), dpi=100)
+    for g in rules.groups:
+        if g.id in units:
+            ax.plot(
+                units["month"],
+                units[g.id],
+                marker="o",
+                markersize=2.5,
+                linewidth=1.4,
+                label=g.name_vi if lang == "vi" else g.name_en,
+            )
+    ax.set_ylabel(i18n.label("points", lang), fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.12))
+    fig.tight_layout()
+    return Chart.from_figure(fig, i18n.label("caption_trend", lang))
+
+
+def lost_table(card: Scorecard) -> Table:
+    """Components by points lost, with their rate and status (uncertain rules marked)."""
+    lang, lost = card.lang, card.explanation.lost
+    name = "name_vi" if lang == "vi" else "name_en"
+    shown = lost[lost["max_points"] > 0]
+    frame = pd.DataFrame(
+        {
+            i18n.label("component", lang): [
+                f"{c} {n}{' *' if u else ''}"
+                for c, n, u in zip(shown["component"], shown[name], shown["uncertain"], strict=True)
+            ],
+            i18n.label("rate", lang): [i18n.percent(r, lang) for r in shown["rate"]],
+            i18n.label("points", lang): [
+                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
+                for p, m in zip(shown["points"], shown["max_points"], strict=True)
+            ],
+            i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
+        }
+    )
+    return Table(frame, i18n.label("caption_lost", lang), note=i18n.label("uncertain_note", lang))
+
+
+def culprits(card: Scorecard) -> tuple:
+    """The dossiers behind the dossier component that lost the most points (for the agency)."""
+    lang, lost = card.lang, card.explanation.lost
+    dossier_rows = lost[(lost["lost"] > 0) & lost["component"].isin(_dossier_components(card))]
+    if dossier_rows.empty:
+        return ()
+    top = dossier_rows.iloc[0]
+    rows = card.explanation.culprits(top["component"]).head(CULPRITS_SHOWN)
+    rows = rows[[c for c in CULPRIT_COLUMNS if c in rows.columns]]
+    rows = rows.astype(object).where(rows.notna(), "—").astype(str)
+    name = top["name_vi"] if lang == "vi" else top["name_en"]
+    caption = i18n.label("caption_culprits", lang).format(component=f"{top['component']} {name}")
+    return (Table(rows, caption),)
+
+
+def _dossier_components(card: Scorecard) -> set[str]:
+    return {c.id for c in card.peers.rules.components if c.table == "dossiers"}
+
+
+def what_ifs(card: Scorecard) -> Table:
+    """Points each losing component would add at 80 % and 100 %."""
+    lang, lost = card.lang, card.explanation.lost
+    name = "name_vi" if lang == "vi" else "name_en"
+    rows = []
+    for r in lost[(lost["lost"] > 0) & lost["rate"].notna()].itertuples(index=False):
+        added = [
+            what_if(card.peers, card.unit, r.component, t) if t > r.rate else 0.0
+            for t in WHAT_IF_TARGETS
+        ]
+        rows.append(
+            (f"{r.component} {getattr(r, name)}", i18n.percent(r.rate, lang))
+            + tuple(
+                i18n.points(a, lang).replace("\u00a0điểm\u00a0%", "").replace("\u00a0pp", "")
+                for a in added
+            )
+        )
+    columns = [i18n.label("component", lang), i18n.label("rate", lang)] + [
+        i18n.label("if_rate", lang).format(rate=i18n.percent(t, lang, 0)) for t in WHAT_IF_TARGETS
+    ]
+    return Table(pd.DataFrame(rows, columns=columns), i18n.label("caption_what_if", lang))
