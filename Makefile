@@ -62,8 +62,9 @@ bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one ru
 	$(BIN)/python benchmarks/bench_did_cs.py
 	$(BIN)/python benchmarks/bench_synth_sdid.py --no-pysyncon
 
-bench-big: $(STAMP) ## Large-data benchmarks: 10 M dossier rows import (needs ~5 GB of disk in /tmp)
+bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (~10 GB of disk in /tmp)
 	$(BIN)/python benchmarks/bench_ingest_dossiers.py
+	$(BIN)/python benchmarks/bench_index766.py
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/synthetic reports/briefs

@@ -266,22 +266,24 @@ def test_overdue_culprits_say_why():
             "channel": "direct",
             "received_date": pd.Timestamp("2023-06-05"),
             "due_date": pd.Timestamp("2023-06-15"),
-            "finished_date": pd.to_datetime(["2023-06-20", "2023-06-10", None] + ["2023-06-10"] * 7),
+            "finished_date": pd.to_datetime(
+                ["2023-06-20", "2023-06-10", None] + ["2023-06-10"] * 7
+            ),
             "supplement_requests": [0, 2, 0] + [0] * 7,
             "rating": [None] * 9 + ["not_satisfied"],
         }
     )
-    e = explain(df, "Xã A", "2023-06", by="commune", previous=None)
+    e = explain(df, "Xã A", "2023-06", by="commune", compare=False)
     assert e.previous is None and "so với" not in e.text["vi"]
     overdue = e.culprits("2.1")
     assert list(overdue["dossier_id"]) == ["D01", "D03", "D02"]  # by procedure code
-    why = dict(zip(overdue["dossier_id"], overdue["overdue_because"]))
+    why = dict(zip(overdue["dossier_id"], overdue["overdue_because"], strict=True))
     assert why == {
         "D01": "finished_late",
         "D02": "supplemented_more_than_once",
         "D03": "in_progress_past_due",
     }
-    days = dict(zip(overdue["dossier_id"], overdue["days_late"]))
+    days = dict(zip(overdue["dossier_id"], overdue["days_late"], strict=True))
     assert days["D01"] == 5 and days["D03"] == 15
     # 5.4 counts against the unit the overdue dossiers and the one rated not satisfied.
     against = e.culprits("5.4")
@@ -345,3 +347,15 @@ def test_same_commune_name_in_two_provinces_needs_the_province():
 def test_period_words(period, vi, en):
     assert period_text(period, "vi") == vi
     assert period_text(period, "en") == en
+
+
+def test_previous_period_without_data_is_said_not_zero():
+    e = explain(thanh_tan_dossiers(), UNIT, "2023-06", by="commune", previous="2023-04")
+    assert e.previous == "2023-04" and e.previous_total is None
+    assert "chưa có số liệu 04/2023 để so sánh" in e.text["vi"]
+    assert e.change.set_index("group").loc["total", "change"] != e.total  # NaN, not total - 0
+    # Without the catalogue and feedback the total is partial and the sentence says so.
+    assert e.max_total == 100 - 6 - 4 - 2 - 2 - 4 - 2 - 2 - 2 - 6 - 6
+    assert "chưa tính được 1.1, 1.2, 1.3, 3.1, 3.2, 3.5, 3.5b, 4.5a, 5.2, 5.3" in e.text["vi"]
+    with pytest.raises(WorkbenchError, match="tracking only"):
+        e.culprits("2.2")

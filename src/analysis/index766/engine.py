@@ -29,6 +29,7 @@ components could reach, never a zero in their place.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
@@ -221,6 +222,7 @@ class ScoreResult:
                     "max_total": _num(row.max_total),
                     "complete": bool(row.complete),
                     "band": row.band if isinstance(row.band, str) else None,
+                    "band_uncertain": bool(self.rules.bands_uncertain) if self.rules else True,
                     "dossiers_received": int(row.dossiers_received),
                     "groups": {g: _num(getattr(row, g)) for g in groups},
                     "components": [
@@ -479,8 +481,10 @@ def _arrow(frame: pd.DataFrame, dates: tuple[str, ...] = ()) -> pa.Table:
             i = table.column_names.index(name)
             col = table.column(i)
             if pa.types.is_timestamp(col.type) or pa.types.is_null(col.type):
-                col = col.cast(pa.date32()) if not pa.types.is_null(col.type) else pa.nulls(
-                    len(col), pa.date32()
+                col = (
+                    col.cast(pa.date32())
+                    if not pa.types.is_null(col.type)
+                    else pa.nulls(len(col), pa.date32())
                 )
                 table = table.set_column(i, name, col)
     return table
@@ -522,6 +526,10 @@ class Inputs:
         self.con.execute(f"SET temp_directory = {_lit(self._tmp.name)}")
         # Row order is never needed: without it DuckDB streams aggregates with less memory.
         self.con.execute("SET preserve_insertion_order = false")
+        # A bar on stdout would corrupt `workbench score --json`; in Jupyter without
+        # ipywidgets DuckDB refuses the setting (and shows no bar anyway).
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("SET enable_progress_bar = false")
         if isinstance(dossiers, pd.DataFrame):
             self.dossiers_name = "<dossier table>"
             self.con.register("dossiers_src", _arrow(dossiers, DOSSIER_DATES))
@@ -544,9 +552,7 @@ class Inputs:
                 "CREATE VIEW dossiers_src AS SELECT * FROM read_parquet("
                 f"{_lit(pattern)}, hive_partitioning = true, union_by_name = true)"
             )
-        self.dossier_columns = {
-            r[0] for r in self.con.execute("DESCRIBE dossiers_src").fetchall()
-        }
+        self.dossier_columns = {r[0] for r in self.con.execute("DESCRIBE dossiers_src").fetchall()}
         missing = [c for c in DOSSIER_REQUIRED if c not in self.dossier_columns]
         if missing:
             raise WorkbenchError(
@@ -680,7 +686,7 @@ class _Cells:
         bases = sorted({_PERIOD_BASE[a][0] for a in period_atoms} | ({"FIN"} if measure else set()))
         whens = []
         for values in itertools.product((True, False), repeat=len(bases)):
-            assign = dict(zip(bases, values))
+            assign = dict(zip(bases, values, strict=True))
             if measure and not assign["FIN"]:
                 continue  # a handling time exists only for finished dossiers
             residual = True if cond is None else _residual(cond, assign)
@@ -696,7 +702,9 @@ class _Cells:
         return f"SUM(CASE {' '.join(whens)} ELSE 0 END)"
 
     def select(self) -> list[str]:
-        cols = [f"SUM(CASE WHEN {sql} THEN 1 ELSE 0 END) AS {name}" for sql, name in self.counts.items()]
+        cols = [
+            f"SUM(CASE WHEN {sql} THEN 1 ELSE 0 END) AS {name}" for sql, name in self.counts.items()
+        ]
         for (measure, sql), name in self.sums.items():
             value = MEASURES[measure].sql
             cols.append(
@@ -757,7 +765,9 @@ def _dossier_stage(
     cells = _Cells()
     exprs: list[str] = []
     for c in comps:
-        exprs.append(f'{cells.expression(c.numerator.where, c.scope, c.numerator.sum)} AS "n|{c.id}"')
+        exprs.append(
+            f'{cells.expression(c.numerator.where, c.scope, c.numerator.sum)} AS "n|{c.id}"'
+        )
         for j, m in enumerate(c.numerator.minus):
             exprs.append(f'{cells.expression(m, c.scope)} AS "m{j}|{c.id}"')
         if c.denominator is not None:
@@ -768,10 +778,15 @@ def _dossier_stage(
     key_names = [k.split(" AS ")[1] for k in keys]
     cols = inp.dossier_columns
     handled = any(c.scope == "handled" for c in comps)
-    window = f"received_date <= {_lit(end)} AND (finished_date IS NULL OR finished_date >= {_lit(start)})"
+    window = (
+        f"received_date <= {_lit(end)}"
+        f" AND (finished_date IS NULL OR finished_date >= {_lit(start)})"
+    )
     if not handled:
         window += f" AND received_date >= {_lit(start)}"
-    supplements = "coalesce(supplement_requests, 0) <= 1" if "supplement_requests" in cols else "TRUE"
+    supplements = (
+        "coalesce(supplement_requests, 0) <= 1" if "supplement_requests" in cols else "TRUE"
+    )
     month = "(year({0}) * 12 + month({0}) - 1)"
     key = (
         f"(((greatest({month.format('received_date')}, {m0 - 1}) - {m0 - 1}) * {width}"
@@ -794,10 +809,14 @@ def _dossier_stage(
     dropped = 0
     if by != "province":
         null_keys = " OR ".join(f"{k} IS NULL" for k in key_names)
-        dropped = inp.con.execute(f"SELECT coalesce(sum(n), 0) FROM cells WHERE {null_keys}").fetchone()[0]
+        dropped = inp.con.execute(
+            f"SELECT coalesce(sum(n), 0) FROM cells WHERE {null_keys}"
+        ).fetchone()[0]
         inp.con.execute(f"DELETE FROM cells WHERE {null_keys}")
     else:
-        dropped = inp.con.execute("SELECT coalesce(sum(n), 0) FROM cells WHERE u_province IS NULL").fetchone()[0]
+        dropped = inp.con.execute(
+            "SELECT coalesce(sum(n), 0) FROM cells WHERE u_province IS NULL"
+        ).fetchone()[0]
         inp.con.execute("DELETE FROM cells WHERE u_province IS NULL")
 
     values = ", ".join(f"({_lit(p.label)}, {i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
@@ -946,7 +965,9 @@ def _run(
     computable = [c for c in rules.components if not why[c.id]]
     notes = []
 
-    by_table = {t: [c for c in computable if c.table == t] for t in ("dossiers", "procedures", "feedback")}
+    by_table = {
+        t: [c for c in computable if c.table == t] for t in ("dossiers", "procedures", "feedback")
+    }
     wide, dropped = _dossier_stage(inp, rules, by_table["dossiers"], periods, by, unit_filter)
     if dropped:
         column = {"district": "unit", "commune": "unit", "agency": "agency"}.get(by, "province")
@@ -972,27 +993,46 @@ def _run(
             "dossiers_received": wide["dossiers_received"].astype("int64"),
         }
     )
-    parts = []
-    for c in rules.components:
-        parts.append(_component_frame(units, wide, c, why[c.id]))
-    components = pd.concat(parts, ignore_index=True)
-    order = {c.id: i for i, c in enumerate(rules.components)}
-    components["_ord"] = components["component"].map(order)
-    components["_unit"] = np.tile(np.arange(len(units)), len(rules.components))
-    components = (
-        components.sort_values(["_unit", "_ord"], kind="stable")
-        .drop(columns=["_ord", "_unit"])
-        .reset_index(drop=True)
-    )
-    units = _totals(units, components, rules)
-    return units, components, notes
+    levels = units["level"].to_numpy(dtype=object)
+    applies = {lv: levels == lv for lv in ("province", "district", "commune")}
+    arrays = [_component_arrays(units, wide, c, why[c.id], applies) for c in rules.components]
+    units = _totals(units, arrays, rules)
+    return units, _long(units, arrays, rules), notes
 
 
-def _component_frame(units: pd.DataFrame, wide: pd.DataFrame, c: Component, missing: str):
+@dataclass
+class _Arrays:
+    """One component's values for every unit-period (vectors of the units table's length)."""
+
+    component: Component
+    numerator: np.ndarray
+    denominator: np.ndarray
+    rate: np.ndarray
+    points: np.ndarray
+    max_points: np.ndarray
+    status: np.ndarray  # codes into STATUSES
+    reason: np.ndarray  # codes into REASONS + [missing]
+    missing: str
+
+    @property
+    def counted(self) -> np.ndarray:
+        return np.isin(self.status, [STATUSES.index(s) for s in COUNTED])
+
+
+REASONS = (
+    "",
+    "nothing to count: full points by rule",
+    "nothing to count (zero denominator)",
+    "does not apply at this level: full points by rule",
+)
+
+
+def _component_arrays(units, wide, c: Component, missing: str, at_level: dict) -> _Arrays:
+    """Numerator, denominator, rate, points and status of one component, vectorised.
+
+    ``at_level`` maps each level to a mask of the units at it.
+    """
     n = len(units)
-    out = units[list(UNIT_COLUMNS)].copy()
-    out["component"] = c.id
-    out["group"] = c.group
     num = np.full(n, np.nan)
     den = np.full(n, np.nan)
     if not missing:
@@ -1002,85 +1042,143 @@ def _component_frame(units: pd.DataFrame, wide: pd.DataFrame, c: Component, miss
         num = np.maximum(num, 0.0)
         if c.denominator is not None:
             den = wide[f"d|{c.id}"].to_numpy(dtype=float, copy=True)
+    has_den = den > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(den > 0, num / den, np.nan)
+        rate = np.where(has_den, num / np.where(has_den, den, 1.0), np.nan)
     if c.denominator is not None and not c.numerator.sum:
         rate = np.clip(rate, 0.0, 1.0)
-    applies = units["level"].isin(c.levels).to_numpy()
+    applies = np.zeros(n, dtype=bool)
+    for level in c.levels:
+        applies |= at_level[level]
     points = np.full(n, np.nan)
-    max_points = np.full(n, c.points)
-    status = np.empty(n, dtype=object)
-    reason = np.full(n, "", dtype=object)
+    max_points = np.full(n, float(c.points))
+    status = np.full(n, STATUSES.index(OK), dtype=np.int8)
+    reason = np.zeros(n, dtype=np.int8)
+    missing_code = len(REASONS)
     if c.tracking:
-        status[:] = TRACKING if not missing else NOT_COMPUTED
-        reason[:] = missing
+        status[:] = STATUSES.index(TRACKING if not missing else NOT_COMPUTED)
+        reason[:] = missing_code if missing else 0
         points[:] = 0.0
         max_points[:] = 0.0
     elif missing:
-        status[:] = NOT_COMPUTED
-        reason[:] = missing
+        status[:] = STATUSES.index(NOT_COMPUTED)
+        reason[:] = missing_code
     else:
-        mapped = np.array([c.mapping.points(r, c.points) for r in rate], dtype=float)
-        zero = ~(den > 0)
-        status[:] = OK
-        points[:] = mapped
-        if c.zero_denominator == "full_points":
-            status[zero] = NO_DATA_FULL
-            points[zero] = c.points
-            reason[zero] = "nothing to count: full points by rule"
+        r = np.clip(rate, 0.0, 1.0)
+        if c.mapping.kind == "full_at":
+            t = c.mapping.threshold
+            points = np.where(r >= t, float(c.points), c.points * r / t)
         else:
-            status[zero] = NO_DATA
+            points = c.points * r
+        zero = ~has_den
+        if c.zero_denominator == "full_points":
+            status[zero] = STATUSES.index(NO_DATA_FULL)
+            points[zero] = c.points
+            reason[zero] = 1
+        else:
+            status[zero] = STATUSES.index(NO_DATA)
             points[zero] = np.nan
-            reason[zero] = "nothing to count (zero denominator)"
+            reason[zero] = 2
     if not c.tracking:
         # The reference: an indicator that does not apply at a level gives full points there.
-        status[~applies] = NOT_APPLICABLE
+        status[~applies] = STATUSES.index(NOT_APPLICABLE)
         points[~applies] = c.points
         num[~applies] = np.nan
         den[~applies] = np.nan
         rate = np.where(applies, rate, np.nan)
-        reason[~applies] = "does not apply at this level: full points by rule"
-    out["numerator"] = num
-    out["denominator"] = den
-    out["rate"] = rate
-    out["points"] = points
-    out["max_points"] = max_points
-    out["status"] = status
-    out["uncertain"] = c.uncertain
-    out["reason"] = reason
+        reason[~applies] = 3
+    return _Arrays(c, num, den, rate, points, max_points, status, reason, missing)
+
+
+def _totals(units: pd.DataFrame, arrays: list[_Arrays], rules: Rules) -> pd.DataFrame:
+    """Group points, total and maximum from the components that count (see COUNTED)."""
+    out = units.copy()
+    n = len(out)
+    total = np.zeros(n)
+    max_total = np.zeros(n)
+    open_ = np.zeros(n, dtype=bool)
+    groups = {}
+    for g in rules.groups:
+        pts, mx, scored = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
+        for a in arrays:
+            if a.component.group != g.id:
+                continue
+            counted = a.counted
+            pts += np.where(counted, a.points, 0.0)
+            mx += np.where(counted, a.max_points, 0.0)
+            scored |= counted & (a.max_points > 0)
+            open_ |= ~counted & (a.max_points > 0)
+        total += pts
+        max_total += mx
+        groups[g.id] = np.where(scored, pts, np.nan)
+        groups[f"{g.id}_max"] = np.where(scored, mx, np.nan)
+    out["total"] = total
+    out["max_total"] = max_total
+    out["complete"] = ~open_
+    out["band"] = pd.Series(
+        [rules.band(t) if done else None for t, done in zip(total, ~open_, strict=True)],
+        index=out.index,
+        dtype=object,
+    )
+    for name, values in groups.items():
+        out[name] = values
     return out
 
 
-def _totals(units: pd.DataFrame, components: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    comp = components.copy()
-    counted = comp["status"].isin(COUNTED)
-    comp["_pts"] = comp["points"].where(counted, 0.0)
-    comp["_max"] = comp["max_points"].where(counted, 0.0)
-    comp["_scored"] = counted & (comp["max_points"] > 0)
-    comp["_open"] = ~counted & (comp["max_points"] > 0)
-    keys = list(UNIT_COLUMNS)
-    agg = comp.groupby(keys, sort=False).agg(
-        total=("_pts", "sum"), max_total=("_max", "sum"), open=("_open", "sum")
+def _long(units: pd.DataFrame, arrays: list[_Arrays], rules: Rules) -> pd.DataFrame:
+    """The long components table, unit by unit in the rules file's order.
+
+    Built from the arrays in one go, the text columns categorical: a national year by commune
+    and month is millions of rows, and per-row Python would dominate the run.
+    """
+    n, k = len(units), len(arrays)
+
+    def stack(name: str) -> np.ndarray:
+        # Unit-major: row u * k + j is component j of unit u.
+        first = getattr(arrays[0], name) if arrays else np.array([])
+        out = np.empty(n * k, dtype=first.dtype)
+        for j, a in enumerate(arrays):
+            out[j::k] = getattr(a, name)
+        return out
+
+    def repeat(col: str) -> pd.Categorical:
+        cat = pd.Categorical(units[col].astype(object))
+        return pd.Categorical.from_codes(np.repeat(cat.codes, k), categories=cat.categories)
+
+    ids = [a.component.id for a in arrays]
+    group_ids = [g.id for g in rules.groups]
+    group_codes = np.array([group_ids.index(a.component.group) for a in arrays])
+    reasons = list(REASONS)
+    codes = []
+    for a in arrays:
+        # Per component, the "missing" reason gets its own category.
+        code = a.reason.astype(np.int16)
+        if a.missing:
+            if a.missing not in reasons:
+                reasons.append(a.missing)
+            code = np.where(code == len(REASONS), reasons.index(a.missing), code)
+        codes.append(code)
+    reason_codes = np.empty(n * k, dtype=np.int16)
+    for j, code in enumerate(codes):
+        reason_codes[j::k] = code
+    out = pd.DataFrame(
+        {
+            "unit": repeat("unit"),
+            "province": repeat("province"),
+            "level": repeat("level"),
+            "period": repeat("period"),
+            "component": pd.Categorical.from_codes(np.tile(np.arange(k), n), categories=ids),
+            "group": pd.Categorical.from_codes(np.tile(group_codes, n), categories=group_ids),
+            "numerator": stack("numerator"),
+            "denominator": stack("denominator"),
+            "rate": stack("rate"),
+            "points": stack("points"),
+            "max_points": stack("max_points"),
+            "status": pd.Categorical.from_codes(stack("status").astype(np.int16), STATUSES),
+            "uncertain": np.tile(np.array([a.component.uncertain for a in arrays]), n),
+            "reason": pd.Categorical.from_codes(reason_codes, categories=reasons),
+        }
     )
-    by_group = comp.groupby([*keys, "group"], sort=False).agg(
-        pts=("_pts", "sum"), mx=("_max", "sum"), scored=("_scored", "sum")
-    )
-    out = units.merge(agg.reset_index(), on=keys, how="left")
-    out["complete"] = out.pop("open").eq(0)
-    out["band"] = [
-        rules.band(t) if done else None
-        for t, done in zip(out["total"], out["complete"])
-    ]
-    present = set(by_group.index.get_level_values("group"))
-    for g in rules.groups:
-        if g.id not in present:
-            out[g.id] = np.nan
-            out[f"{g.id}_max"] = np.nan
-            continue
-        sub = by_group.xs(g.id, level="group").reset_index()
-        sub.loc[sub["scored"] == 0, ["pts", "mx"]] = np.nan
-        sub = sub.rename(columns={"pts": g.id, "mx": f"{g.id}_max"}).drop(columns="scored")
-        out = out.merge(sub, on=keys, how="left")
     return out
 
 
@@ -1129,9 +1227,7 @@ def score(
     rules = load_rules(rules)
     whole = parse_period(period)
     periods = whole.split(every)
-    with Inputs(
-        dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads
-    ) as inp:
+    with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
         units, components, notes = _run(inp, rules, periods, by)
     return ScoreResult(
         rules_version=rules.version,

@@ -35,7 +35,7 @@ from analysis.index766.engine import (
     scope_sql,
     unit_filter_sql,
 )
-from analysis.index766.rules import CONDITIONS, Component, Condition, Rules, atoms, load_rules
+from analysis.index766.rules import Component, Condition, Rules, atoms, load_rules
 
 REASONS_SHOWN = 3  # components named in the sentence; the table has them all
 
@@ -211,6 +211,8 @@ class Explanation:
         ctx = self._context
         rules: Rules = ctx["rules"]
         c = rules.component(component_id)
+        if c.tracking:
+            raise WorkbenchError(f"component {c.id} is tracking only: it loses no points")
         period = parse_period(self.period)
         with Inputs(
             ctx["dossiers"],
@@ -235,10 +237,9 @@ class Explanation:
                 }
             )
             source = SOURCES[c.table](inp, [c], [period], self.by, units, ctx["filter"])
-            columns = PROCEDURE_CULPRIT_COLUMNS if c.table == "procedures" else (
-                FEEDBACK_CULPRIT_COLUMNS
-            )
-            alias = "procs" if c.table == "procedures" else "fb"
+            procedures = c.table == "procedures"
+            columns = PROCEDURE_CULPRIT_COLUMNS if procedures else FEEDBACK_CULPRIT_COLUMNS
+            alias = "procs" if procedures else "fb"
             return _rows(inp, c, source, [f"{alias}.{col}" for col in columns], columns)
 
 
@@ -255,7 +256,7 @@ def _rows(inp: Inputs, c: Component, source: str, select: list[str], names) -> p
     where, terms = _failed_sql(c)
     den = condition_sql(c.denominator.where if c.denominator else None)
     flags = [f'({sql}) AS "_f{i}"' for i, (_, sql) in enumerate(terms)]
-    cols = ", ".join(f'{s} AS "{n}"' for s, n in zip(select, names))
+    cols = ", ".join(f'{s} AS "{n}"' for s, n in zip(select, names, strict=True))
     sql = f"SELECT {cols}{''.join(', ' + f for f in flags)} FROM {source} WHERE {den} AND {where}"
     frame = inp.con.execute(sql).df()
     return _finish(frame, terms, sort=[n for n in ("agency", "procedure_code") if n in names])
@@ -266,7 +267,11 @@ def _finish(frame: pd.DataFrame, terms, sort) -> pd.DataFrame:
     flag_cols = [f"_f{i}" for i in range(len(terms))]
     for row in frame[flag_cols].itertuples(index=False):
         failed.append(
-            ", ".join(name for (name, _), hit in zip(terms, row) if pd.notna(hit) and bool(hit))
+            ", ".join(
+                name
+                for (name, _), hit in zip(terms, row, strict=True)
+                if pd.notna(hit) and bool(hit)
+            )
         )
     frame = frame.drop(columns=flag_cols)
     frame["failed"] = failed
@@ -320,7 +325,8 @@ def _pick_unit(result: ScoreResult, unit: str, province: str | None) -> pd.DataF
         rows = rows[rows["province"] == province]
     if rows.empty:
         raise WorkbenchError(
-            f"no {result.by} {unit!r}" + (f" in {province}" if province else "")
+            f"no {result.by} {unit!r}"
+            + (f" in {province}" if province else "")
             + f" with dossiers in {result.period}",
             hint="check the name as the dossier records write it",
         )
@@ -340,7 +346,8 @@ def explain(
     period: str,
     *,
     by: str = "province",
-    previous: str | None = "auto",
+    previous: str | None = None,
+    compare: bool = True,
     procedures=None,
     feedback=None,
     rules: Rules | str | None = None,
@@ -358,9 +365,11 @@ def explain(
         The unit's name as the records write it (a province, a commune, an agency).
     period : str
         ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``.
-    previous : str or None, default "auto"
-        The period to compare with; "auto" = the one just before (2023-06 -> 2023-05), None
-        = no comparison.
+    previous : str, optional
+        The period to compare with; default the one just before (2023-06 -> 2023-05,
+        2023Q1 -> 2022Q4).
+    compare : bool, default True
+        False: no comparison (the sentence then has no "down x points").
     province : str, optional
         Needed when several provinces have a unit of that name.
 
@@ -370,16 +379,15 @@ def explain(
     """
     rules = load_rules(rules)
     current = parse_period(period)
-    prev = current.previous() if previous == "auto" else (
-        parse_period(previous) if previous is not None else None
-    )
+    if not compare:
+        prev = None
+    else:
+        prev = current.previous() if previous is None else parse_period(previous)
     periods = [current] if prev is None else [prev, current]
     if prev is not None and prev.label == current.label:
         raise WorkbenchError("the previous period is the period itself")
     unit_filter = unit_filter_sql(by, unit, province)
-    with Inputs(
-        dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads
-    ) as inp:
+    with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
         units, components, notes = _run(inp, rules, periods, by, unit_filter)
     result = ScoreResult(
         rules_version=rules.version,
@@ -532,7 +540,9 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
         g = change[change["group"] == e["lowest_group"]].iloc[0]
         clauses.append(
             i18n.label("idx_lowest", lang).format(
-                group=g[f"name_{lang}"], points=_pts(g["points"], lang), max=_pts(g["max_points"], lang)
+                group=g[f"name_{lang}"],
+                points=_pts(g["points"], lang),
+                max=_pts(g["max_points"], lang),
             )
         )
     lost: pd.DataFrame = e["lost"]

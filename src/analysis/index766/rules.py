@@ -462,7 +462,7 @@ def parse_condition(value, table: str, ctx: _Context, where: str) -> Condition:
             raise ctx.fail(where, f"condition {value!r} tests {atom.table}, not {table}")
         return ("atom", value)
     if isinstance(value, dict) and len(value) == 1:
-        (op, arg), = value.items()
+        ((op, arg),) = value.items()
         if op in ("all", "any"):
             if not isinstance(arg, list) or not arg:
                 raise ctx.fail(where, f"{op}: needs a non-empty list of conditions")
@@ -558,8 +558,10 @@ def _component(ctx: _Context, raw, index: int, groups: dict[str, Group]) -> Comp
     denominator = raw.get("denominator")
     if denominator is None:
         if points > 0:
-            raise ctx.fail(f"{where}", "field 'denominator' is missing (only 0-point tracking "
-                           "components may omit it)")
+            raise ctx.fail(
+                f"{where}",
+                "field 'denominator' is missing (only 0-point tracking components may omit it)",
+            )
     else:
         denominator = _count(
             ctx, f"{where}: field 'denominator'", denominator, scope_table=numerator.table
