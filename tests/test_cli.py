@@ -123,3 +123,22 @@ def test_ingest_template_round_trip_prints_counts(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "read 1 = accepted 1 + rejected 0" in result.stderr
     assert (tmp_path / "out" / "panel.parquet").exists()
+
+
+def test_score_json_shape(tmp_path):
+    from analysis import synth
+    from analysis.synth_dossiers import write_dossiers
+
+    data = synth.generate(seed=766)
+    folder = write_dossiers(tmp_path, 20_000, seed=766, data=data, provinces=["Thái Nguyên"])
+    result = run("score", str(folder), "--period", "2024Q2", "--json")
+    assert result.returncode == 0, result.stderr
+    units = json.loads(result.stdout)
+    assert [u["unit"] for u in units] == ["Thái Nguyên"]
+    unit = units[0]
+    assert {"unit", "period", "total", "max_total", "groups", "components"} <= set(unit)
+    # Without a procedure catalogue and feedback the total is partial, and says so.
+    assert unit["max_total"] < 100
+    statuses = {c["status"] for c in unit["components"]}
+    assert "not_computed" in statuses
+    assert sum(unit["groups"].values()) == pytest.approx(unit["total"], abs=0.05)

@@ -206,7 +206,9 @@ def score(
         print(f"scores\t{result.to_file(out)}")
     if not as_json and out is None:
         for row in result.units.itertuples(index=False):
-            print(f"{row.unit}\t{row.period}\t{row.total:.1f}/{row.max_total:.0f}")
+            # Commune names repeat across provinces ("Phường 1"): say whose it is.
+            where = row.unit if row.unit == row.province else f"{row.province}\t{row.unit}"
+            print(f"{where}\t{row.period}\t{row.total:.1f}/{row.max_total:.0f}")
 
 
 @app.command()
