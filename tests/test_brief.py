@@ -47,7 +47,18 @@ def rendered(synthetic_dir, tmp_path_factory):
 
 
 def test_cli_prints_what_it_wrote(rendered):
-    assert set(rendered) == {"html", "pdf", "manifest"}
+    assert set(rendered) == {"html", "pdf", "xlsx", "manifest"}
+
+
+def test_every_table_shown_is_in_the_workbook(rendered):
+    from openpyxl import load_workbook
+
+    html = Path(rendered["html"]).read_text(encoding="utf-8")
+    book = load_workbook(rendered["xlsx"])
+    tables = [name for name in book.sheetnames if name != "README"]
+    assert len(tables) == html.count('<figure class="table">') > 0
+    # The first table's header row is the HTML table's header, in Vietnamese.
+    assert book[tables[0]]["A2"].value == "Chỉ tiêu"
 
 
 def test_html_has_results_but_no_code(rendered):
@@ -78,7 +89,7 @@ def test_manifest_records_parameters_and_hashes(rendered):
     assert manifest["parameters"]["measure"] == "thai-nguyen-fee-50"
     assert manifest["synthetic"] is True
     assert all(len(h) == 64 for h in manifest["data"].values())
-    assert set(manifest["outputs"]) == {"html", "pdf"}
+    assert set(manifest["outputs"]) == {"html", "pdf", "xlsx"}
 
 
 def test_english_brief(synthetic_dir, tmp_path):

@@ -46,3 +46,12 @@ def test_labels_have_both_languages_and_diacritics():
 def test_bad_language_is_a_user_error():
     with pytest.raises(WorkbenchError, match="--lang vi"):
         i18n.check_lang("fr")
+
+
+def test_small_numbers_show_a_dash_never_0_or_100_percent():
+    # 3 of 3 dossiers is "100 %" on paper, but three cases say nothing: below 20, a dash.
+    assert i18n.share_of(3, 3, "vi") == "—"
+    assert i18n.share_of(0, 19, "en") == "—"
+    assert i18n.share_of(10, 20, "vi") == f"50,0{NBSP}%"
+    assert i18n.share_of(1, 4, "en", minimum=2) == "25.0%"
+    assert i18n.share_of(None, 100) == "—"

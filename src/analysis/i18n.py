@@ -74,6 +74,25 @@ def percent(share: float | None, lang: str = "vi", digits: int = 1) -> str:
     return f"{value}\u00a0%" if lang == "vi" else f"{value}%"
 
 
+def share_of(numerator, denominator, lang: str = "vi", minimum: int | None = None) -> str:
+    """A rate from its counts, or "—" when the denominator is below ``minimum`` dossiers.
+
+    A rate on a handful of dossiers swings between 0 % and 100 % on one case: it is not shown
+    (default minimum: ``config.MIN_DENOMINATOR``, 20); the caller adds the note saying so.
+    """
+    from analysis.config import MIN_DENOMINATOR
+
+    floor = MIN_DENOMINATOR if minimum is None else minimum
+    try:
+        den = float(denominator)
+        num = float(numerator)
+    except (TypeError, ValueError):
+        return MISSING
+    if math.isnan(den) or math.isnan(num) or den < floor or den <= 0:
+        return MISSING
+    return percent(num / den, lang)
+
+
 def points(pp: float | None, lang: str = "vi", digits: int = 1, signed: bool = True) -> str:
     """Format a difference in percentage points: ``+8,1 điểm %`` / ``+8.1 pp``."""
     if pp is None or (isinstance(pp, float) and math.isnan(pp)):

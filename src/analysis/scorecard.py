@@ -273,7 +273,10 @@ def lost_table(card: Scorecard) -> Table:
                 f"{c} {n}{' *' if u else ''}"
                 for c, n, u in zip(shown["component"], shown[name], shown["uncertain"], strict=True)
             ],
-            i18n.label("rate", lang): [i18n.percent(r, lang) for r in shown["rate"]],
+            i18n.label("rate", lang): [
+                i18n.share_of(n, d, lang)
+                for n, d in zip(shown["numerator"], shown["denominator"], strict=True)
+            ],
             i18n.label("points", lang): [
                 f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
                 for p, m in zip(shown["points"], shown["max_points"], strict=True)
@@ -281,7 +284,12 @@ def lost_table(card: Scorecard) -> Table:
             i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
         }
     )
-    return Table(frame, i18n.label("caption_lost", lang), note=i18n.label("uncertain_note", lang))
+    note = i18n.label("uncertain_note", lang) + " " + _small_note(lang)
+    return Table(frame, i18n.label("caption_lost", lang), note=note)
+
+
+def _small_note(lang: str) -> str:
+    return i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
 
 
 def culprits(card: Scorecard) -> tuple:
@@ -314,7 +322,7 @@ def what_ifs(card: Scorecard) -> Table:
             for t in WHAT_IF_TARGETS
         ]
         rows.append(
-            (f"{r.component} {getattr(r, name)}", i18n.percent(r.rate, lang))
+            (f"{r.component} {getattr(r, name)}", i18n.share_of(r.numerator, r.denominator, lang))
             + tuple(
                 i18n.points(a, lang).replace("\u00a0điểm\u00a0%", "").replace("\u00a0pp", "")
                 for a in added
@@ -323,4 +331,8 @@ def what_ifs(card: Scorecard) -> Table:
     columns = [i18n.label("component", lang), i18n.label("rate", lang)] + [
         i18n.label("if_rate", lang).format(rate=i18n.percent(t, lang, 0)) for t in WHAT_IF_TARGETS
     ]
-    return Table(pd.DataFrame(rows, columns=columns), i18n.label("caption_what_if", lang))
+    return Table(
+        pd.DataFrame(rows, columns=columns),
+        i18n.label("caption_what_if", lang),
+        note=_small_note(lang),
+    )

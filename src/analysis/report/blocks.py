@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 META_MIMETYPE = "application/vnd.workbench.meta+json"
+# A table's cells as data, beside its HTML: the renderer writes every table to a spreadsheet.
+TABLE_MIMETYPE = "application/vnd.workbench.table+json"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class Table:
     frame: pd.DataFrame
     caption: str
     note: str = ""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {
+            "caption": self.caption,
+            "note": self.note,
+            "columns": [str(c) for c in self.frame.columns],
+            "rows": [[str(v) for v in row] for row in self.frame.itertuples(index=False)],
+        }
+        return {"text/html": self._repr_html_(), TABLE_MIMETYPE: data}
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{escape(str(c))}</th>" for c in self.frame.columns)

@@ -27,7 +27,7 @@ from analysis import __version__, i18n
 from analysis.config import ROOT
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write, sha256
-from analysis.report.blocks import META_MIMETYPE
+from analysis.report.blocks import META_MIMETYPE, TABLE_MIMETYPE
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf", "ipynb")
@@ -137,6 +137,51 @@ def document_meta(nb: nbformat.NotebookNode) -> dict:
     raise RuntimeError("the notebook displayed no analysis.report.blocks.Meta: nothing to title")
 
 
+def document_tables(nb: nbformat.NotebookNode) -> list[dict]:
+    """Every :class:`analysis.report.blocks.Table` the notebook displayed, in order."""
+    return [
+        dict(output["data"][TABLE_MIMETYPE])
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if TABLE_MIMETYPE in output.get("data", {})
+    ]
+
+
+def to_xlsx(tables: list[dict], meta: dict) -> bytes:
+    """The document's tables as a workbook: one sheet per table, caption and note with it."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    word = "Bảng" if meta.get("lang", "vi") == "vi" else "Table"
+    book = Workbook()
+    book.remove(book.active)
+    for number, table in enumerate(tables, start=1):
+        sheet = book.create_sheet(f"{word} {number}")
+        sheet.append([f"{word} {number}. {table['caption']}"])
+        sheet["A1"].font = Font(bold=True)
+        sheet.append(table["columns"])
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        for row in table["rows"]:
+            sheet.append(row)
+        if table.get("note"):
+            sheet.append([])
+            sheet.append([table["note"]])
+        if meta.get("synthetic"):
+            sheet.append([])
+            sheet.append([meta.get("banner", "")])
+    info = book.create_sheet("README", 0)
+    info.append([meta.get("title", "")])
+    info.append([meta.get("banner", "")] if meta.get("synthetic") else [])
+    for key, value in meta.get("provenance", []):
+        info.append([key, value])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
 def _css(meta: dict) -> str:
     lang = meta.get("lang", "vi")
     words = {
@@ -221,6 +266,10 @@ def render(
         seconds["pdf"] = time.perf_counter() - t
     if "ipynb" in formats:
         payloads["ipynb"] = nbformat.writes(nb)
+    tables = document_tables(nb)
+    if tables:
+        # Every table a reader sees, as numbers they can reuse (issue: tables also as XLSX).
+        payloads["xlsx"] = to_xlsx(tables, meta)
 
     outputs: dict[str, Path] = {}
     for fmt, data in payloads.items():
