@@ -87,7 +87,7 @@ import pyarrow.parquet as pq
 from analysis import registry
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write, sha256
-from analysis.ingest.dossiers import OUTPUT_SCHEMA, PARQUET_SCHEMA_VERSION
+from analysis.ingest.dossiers import DICTIONARY_COLUMNS, OUTPUT_SCHEMA, PARQUET_SCHEMA_VERSION
 from analysis.ingest.personal import KEY_HEX_DIGITS
 from analysis.panel import COUNT_COLUMNS, KEY_COLUMNS
 from analysis.synth import SynthData
@@ -100,19 +100,6 @@ FILE_PATTERN = "synthetic-{:05d}.parquet"
 CHUNK_ROWS = 1 << 18  # rows generated at a time (262,144): also the Parquet row-group size
 DEFAULT_ROW_GROUP = 1_000_000  # rows per file
 
-# Columns with few distinct values, dictionary-encoded in Parquet (as the importer does).
-DICTIONARY_COLUMNS = [
-    "boundary",
-    "province_code",
-    "province",
-    "unit",
-    "agency",
-    "level",
-    "procedure_code",
-    "procedure_name",
-    "channel",
-    "rating",
-]
 
 # --- behaviour constants (shares not in the panel) ---
 POSTAL_SHARE = 0.04  # of the dossiers not submitted online

@@ -936,7 +936,7 @@ OUTPUT_SCHEMA = pa.schema(
 )
 OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA.names)
 # Columns with few distinct values: dictionary-encoded in Parquet (ids and keys are unique).
-_DICTIONARY = [
+DICTIONARY_COLUMNS = [
     "boundary",
     "province_code",
     "province",
@@ -1383,7 +1383,10 @@ def _side(received: str | None) -> str | None:
 
 def _writer(path: Path, metadata: dict[str, str]) -> pq.ParquetWriter:
     return pq.ParquetWriter(
-        path, OUTPUT_SCHEMA.with_metadata(metadata), compression="zstd", use_dictionary=_DICTIONARY
+        path,
+        OUTPUT_SCHEMA.with_metadata(metadata),
+        compression="zstd",
+        use_dictionary=DICTIONARY_COLUMNS,
     )
 
 
