@@ -55,10 +55,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis import i18n
-from analysis.designs.data import PanelInput, panel_input
+from analysis.designs.data import PanelInput, panel_input, period_timestamp
 from analysis.designs.did import (
     NEVER,
-    as_timestamp,
     outcome_name,
     rate_article,
     time_step_words,
@@ -777,8 +776,10 @@ def fit_cs(
         method="cs",
         outcome=name,
         treated=treated_units,
-        start=as_timestamp(periods[first]),
-        window=Window(*(as_timestamp(periods[i]) for i in (0, first - 1, first, n_periods - 1))),
+        start=period_timestamp(periods[first]),
+        window=Window(
+            *(period_timestamp(periods[i]) for i in (0, first - 1, first, n_periods - 1))
+        ),
         n_pre=first,
         n_post=n_periods - first,
         estimate=estimate,

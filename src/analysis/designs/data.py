@@ -65,6 +65,20 @@ class PanelInput:
         return int(np.searchsorted(np.asarray(self.periods), p, side="left"))
 
 
+def period_timestamp(period):
+    """A panel period as a Timestamp for results: a month stays, an integer year (1000–9999)
+    becomes 1 January of that year; anything else (e.g. an event time) is returned as is.
+
+    One rule for every design, so ``EffectResult.start``/``window``/``by_period`` of a yearly
+    panel are dates and ``to_dict`` never reads a year as nanoseconds since 1970.
+    """
+    if isinstance(period, pd.Timestamp):
+        return period
+    if isinstance(period, (int, np.integer)) and 1000 <= int(period) <= 9999:
+        return pd.Timestamp(year=int(period), month=1, day=1)
+    return period
+
+
 def _as_period(value, periods: pd.Index):
     """Read ``value`` in the panel's time type: an integer year or a month Timestamp."""
     if pd.api.types.is_integer_dtype(periods.dtype) or pd.api.types.is_float_dtype(periods.dtype):

@@ -40,7 +40,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.designs.data import PanelInput, check_controls, check_pre_periods, panel_input
+from analysis.designs.data import (
+    PanelInput,
+    check_controls,
+    check_pre_periods,
+    panel_input,
+    period_timestamp,
+)
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
 from analysis.errors import WorkbenchError
 from analysis.panel import RATES
@@ -58,16 +64,6 @@ ZERO_SE = 1e-10  # relative to the outcome's spread: a standard error this small
 
 
 # --- validate ---------------------------------------------------------------------------------
-
-
-def as_timestamp(period: Any) -> Any:
-    """A period as a Timestamp for ``EffectResult.start``/``window``: months stay, a year
-    (an integer 1000–9999) becomes 1 January of that year, anything else is returned as is."""
-    if isinstance(period, pd.Timestamp):
-        return period
-    if isinstance(period, (int, np.integer)) and 1000 <= int(period) <= 9999:
-        return pd.Timestamp(year=int(period), month=1, day=1)
-    return period
 
 
 def outcome_name(outcome: str, denominator: str | None) -> str:
@@ -563,8 +559,8 @@ def fit_did(
         method="did",
         outcome=name,
         treated=tuple(str(u) for u in pi.units[treated_rows]),
-        start=as_timestamp(periods[first]),
-        window=Window(*(as_timestamp(periods[i]) for i in (0, first - 1, first, -1))),
+        start=period_timestamp(periods[first]),
+        window=Window(*(period_timestamp(periods[i]) for i in (0, first - 1, first, -1))),
         n_pre=first,
         n_post=len(periods) - first,
         estimate=b,

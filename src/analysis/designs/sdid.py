@@ -48,9 +48,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.designs.data import PanelInput, check_controls, check_pre_periods, panel_input
+from analysis.designs.data import (
+    PanelInput,
+    check_controls,
+    check_pre_periods,
+    panel_input,
+    period_timestamp,
+)
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
-from analysis.designs.synth_control import period_stamp
 from analysis.errors import WorkbenchError
 
 METHOD_LABEL = {
@@ -530,7 +535,7 @@ def fit_sdid(
         .reset_index(drop=True)
     )
     time_weights = pd.DataFrame({"period": list(pi.periods[:t0]), "weight": lam})
-    periods = [period_stamp(p) for p in pi.periods]
+    periods = [period_timestamp(p) for p in pi.periods]
     treated_names = tuple(str(pi.units[r]) for r in rows)
     observed = y[n0:].mean(axis=0)
     post = np.arange(len(periods)) >= t0

@@ -61,6 +61,7 @@ from analysis.designs.data import (
     check_controls,
     check_pre_periods,
     panel_input,
+    period_timestamp,
 )
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
 from analysis.errors import WorkbenchError
@@ -303,13 +304,6 @@ def placebo_weights(controls: np.ndarray) -> tuple[np.ndarray, bool]:
 # --- validate ---------------------------------------------------------------------------------
 
 
-def period_stamp(period: Any) -> pd.Timestamp:
-    """A period as a Timestamp: an integer year is read as 1 January of that year."""
-    if isinstance(period, (int, np.integer)):
-        return pd.Timestamp(year=int(period), month=1, day=1)
-    return pd.Timestamp(period)
-
-
 def _check_options(n_starts: Any, level: Any, min_pre: Any) -> None:
     if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
         raise WorkbenchError(f"n_starts must be a whole number ≥ 1, got {n_starts!r}", "e.g. 5")
@@ -527,7 +521,7 @@ def fit_synth(
     if placebo_table is not None:
         tables["placebos"] = placebo_table
     by_period = _by_period(pi, y[row], synthetic, gap, s, placebo_gaps, level)
-    periods = [period_stamp(p) for p in pi.periods]
+    periods = [period_timestamp(p) for p in pi.periods]
     return EffectResult(
         method="synth",
         outcome=outcome,
@@ -576,7 +570,7 @@ def _by_period(
     effect_high = np.where(post, gap - q_lo, np.nan)
     return pd.DataFrame(
         {
-            "period": [period_stamp(p) for p in pi.periods],
+            "period": [period_timestamp(p) for p in pi.periods],
             "post": post,
             "observed": observed,
             "counterfactual": synthetic,
