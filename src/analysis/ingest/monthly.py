@@ -274,15 +274,7 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
         problems: list[Problem] = []
         record, derived = _parse_row(table, row, number, today, conv, shares, problems, out.notes)
         if problems:
-            out.errors.extend(problems)
-            out.rejected.append(
-                Rejected(
-                    table.file,
-                    number,
-                    reading.row_cells(table, row),
-                    [_reason(p) for p in problems],
-                )
-            )
+            reading.reject(out, table, number, row, problems)
             continue
         records.append(record)
         out.derived.extend(derived)
@@ -295,12 +287,6 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
     frame["month"] = pd.to_datetime(frame["month"]).astype(panel.MONTH_DTYPE)
     out.frame = frame
     return out
-
-
-def _reason(problem: Problem) -> str:
-    column = f"{problem.column}: " if problem.column else ""
-    value = f" ({problem.value!r})" if problem.value else ""
-    return f"{column}{problem.message}{value} [{problem.kind}]"
 
 
 def _parse_row(table, row, number, today, conv, shares, problems, notes):
@@ -529,7 +515,7 @@ def check_duplicates(parts: list[MonthlyRows]) -> None:
             part.errors.append(problem)
             row = int(this["_row"])
             part.rejected.append(
-                Rejected(this["_file"], row, part.cells.get(row, {}), [_reason(problem)])
+                Rejected(this["_file"], row, part.cells.get(row, {}), [reading.reason(problem)])
             )
             rejected.setdefault(int(this["_part"]), set()).add(row)
     for i, part in enumerate(parts):

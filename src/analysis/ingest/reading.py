@@ -956,6 +956,25 @@ class Rejected:
     reasons: list[str] = field(default_factory=list)
 
 
+def reason(problem: Problem) -> str:
+    """One line of the quarantine file's reason column: column, message, value, kind."""
+    column = f"{problem.column}: " if problem.column else ""
+    value = f" ({problem.value!r})" if problem.value else ""
+    return f"{column}{problem.message}{value} [{problem.kind}]"
+
+
+def reject(out, table: Table, number: int, row: list[object], problems: list[Problem]) -> None:
+    """Turn a data row away: its problems join ``out.errors``, the row ``out.rejected``.
+
+    ``out`` is an importer's per-table result (monthly or scores rows): both keep the same
+    two lists so the quarantine file and the strict report are built the same way.
+    """
+    out.errors.extend(problems)
+    out.rejected.append(
+        Rejected(table.file, number, row_cells(table, row), [reason(p) for p in problems])
+    )
+
+
 def row_cells(table: Table, row: list[object]) -> dict[str, str]:
     """A row as header -> cell text, for the quarantine file."""
     return {

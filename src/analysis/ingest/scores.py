@@ -240,12 +240,6 @@ def _problem(table, number, column, value, bad: values.Bad) -> Problem:
     return Problem(table.file, number, column, values.shown(value), bad.kind, bad.message, bad.hint)
 
 
-def _reason(problem: Problem) -> str:
-    column = f"{problem.column}: " if problem.column else ""
-    value = f" ({problem.value!r})" if problem.value else ""
-    return f"{column}{problem.message}{value} [{problem.kind}]"
-
-
 def _check_columns(table: Table, settings: PortalColumns, period: object) -> None:
     problems: list[Problem] = []
     for i, header in enumerate(table.headers):
@@ -357,15 +351,7 @@ def parse(
         problems: list[Problem] = []
         record = _parse_row(table, row, number, settings, today, period, conv, problems)
         if problems:
-            out.errors.extend(problems)
-            out.rejected.append(
-                Rejected(
-                    table.file,
-                    number,
-                    reading.row_cells(table, row),
-                    [_reason(p) for p in problems],
-                )
-            )
+            reading.reject(out, table, number, row, problems)
             continue
         records.append(record)
         out.cells[number] = reading.row_cells(table, row)
@@ -544,7 +530,7 @@ def check_duplicates(parts: list[ScoreRows]) -> None:
                 )
                 part.errors.append(problem)
                 part.rejected.append(
-                    Rejected(this["_file"], row, part.cells.get(row, {}), [_reason(problem)])
+                    Rejected(this["_file"], row, part.cells.get(row, {}), [reading.reason(problem)])
                 )
                 rejected.setdefault(int(this["_part"]), set()).add(row)
     for i, part in enumerate(parts):
