@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import synth
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +19,21 @@ def synthetic_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic")
     synth.write(synth.generate(seed=766), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def prop99() -> pd.DataFrame:
+    """California Proposition 99: 39 states, 1970–2000, packs per capita (tests/data/README.md)."""
+    return pd.read_csv(DATA / "california_prop99.csv")
+
+
+def long_panel(y: np.ndarray, names: list[str], first: int = 2000) -> pd.DataFrame:
+    """A (units × periods) matrix as a long panel with integer years from ``first``."""
+    n, t = y.shape
+    return pd.DataFrame(
+        {
+            "unit": np.repeat(names, t),
+            "time": np.tile(np.arange(first, first + t), n),
+            "outcome": y.ravel(),
+        }
+    )

@@ -34,6 +34,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import long_panel
 from scipy import stats
 
 from analysis.designs.sdid import (
@@ -45,29 +46,12 @@ from analysis.designs.sdid import (
 )
 from analysis.errors import WorkbenchError
 
-DATA = __import__("pathlib").Path(__file__).parent / "data" / "california_prop99.csv"
 PROP99_SDID = (-15.60, 0.1)
 TIME_WEIGHTS = 0.01
 PROP99_DID = (-27.35, 0.01)
 PROP99_SC = (-19.6, 0.1)
 EXACT = 1e-9
 COVERAGE = (0.88, 0.99)
-
-
-def _long(y: np.ndarray, names: list[str], first: int = 2000) -> pd.DataFrame:
-    n, t = y.shape
-    return pd.DataFrame(
-        {
-            "unit": np.repeat(names, t),
-            "time": np.tile(np.arange(first, first + t), n),
-            "outcome": y.ravel(),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def prop99() -> pd.DataFrame:
-    return pd.read_csv(DATA)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +150,7 @@ def _additive(n_units: int, n_periods: int, treated: list[int], start: int, effe
 def test_additive_panel_gives_the_effect_exactly():
     y = _additive(12, 20, [11], 14, 3.0)
     names = [f"u{i:02d}" for i in range(12)]
-    result = fit_sdid(_long(y, names), treated="u11", start=2014, placebo_reps=50)
+    result = fit_sdid(long_panel(y, names), treated="u11", start=2014, placebo_reps=50)
     assert result.estimate == pytest.approx(3.0, abs=EXACT)
     assert result.diagnostics["did_estimate"] == pytest.approx(3.0, abs=EXACT)
     assert result.se < 1e-8  # every placebo estimate is 0 up to rounding
@@ -175,7 +159,7 @@ def test_additive_panel_gives_the_effect_exactly():
 def test_several_treated_units():
     y = _additive(12, 20, [3, 8], 14, -2.0)
     names = [f"u{i:02d}" for i in range(12)]
-    result = fit_sdid(_long(y, names), treated=["u03", "u08"], start=2014, placebo_reps=20)
+    result = fit_sdid(long_panel(y, names), treated=["u03", "u08"], start=2014, placebo_reps=20)
     assert result.treated == ("u03", "u08")
     assert result.estimate == pytest.approx(-2.0, abs=EXACT)
     assert result.diagnostics["n_treated"] == 2
@@ -225,12 +209,12 @@ def test_noise_level_by_hand():
 def test_no_placebo_replications():
     y = _additive(8, 16, [7], 12, 1.0) + np.random.default_rng(1).normal(0, 0.1, (8, 16))
     names = [f"u{i}" for i in range(8)]
-    result = fit_sdid(_long(y, names), treated="u7", start=2012, placebo_reps=0)
+    result = fit_sdid(long_panel(y, names), treated="u7", start=2012, placebo_reps=0)
     assert math.isnan(result.se) and math.isnan(result.ci_low) and math.isnan(result.p_value)
     assert result.diagnostics["placebo_reps"] == 0
     assert "No standard error" in result.assumptions["en"]
     # more treated than controls: the placebo method cannot run
-    result = fit_sdid(_long(y, names), treated=names[3:], start=2012, placebo_reps=10)
+    result = fit_sdid(long_panel(y, names), treated=names[3:], start=2012, placebo_reps=10)
     assert math.isnan(result.se)
     assert "more controls" in result.diagnostics["placebo_skipped_reason"]
 
@@ -249,7 +233,7 @@ def _simulated(rng: np.random.Generator, effect: float) -> pd.DataFrame:
         + rng.normal(0, 1, (n, t))
     )
     y[0, t0:] += effect
-    return _long(y, [f"u{i:02d}" for i in range(n)])
+    return long_panel(y, [f"u{i:02d}" for i in range(n)])
 
 
 @pytest.mark.slow

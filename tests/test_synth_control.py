@@ -34,6 +34,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import long_panel
 from scipy import optimize
 
 from analysis.designs.synth_control import (
@@ -51,29 +52,11 @@ from analysis.errors import WorkbenchError
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-DATA = __import__("pathlib").Path(__file__).parent / "data" / "california_prop99.csv"
 PROP99_SC = (-19.5, 1.0)
 PROP99_MAX_P = 0.10
 WEIGHTS = 1e-4
 EXACT = 1e-8
 SOLVER = 1e-9
-
-
-def _long(y: np.ndarray, names: list[str], first: int = 2000) -> pd.DataFrame:
-    """A (units × periods) matrix as a long panel with integer years."""
-    n, t = y.shape
-    return pd.DataFrame(
-        {
-            "unit": np.repeat(names, t),
-            "time": np.tile(np.arange(first, first + t), n),
-            "outcome": y.ravel(),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def prop99() -> pd.DataFrame:
-    return pd.read_csv(DATA)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +165,7 @@ def test_copy_of_a_donor_plus_a_constant():
     donors = _sinusoid_donors()
     treated = donors[1].copy()
     treated[12:] += 10.0
-    data = _long(np.vstack([donors, treated]), ["A", "B", "C", "D", "T"])
+    data = long_panel(np.vstack([donors, treated]), ["A", "B", "C", "D", "T"])
     result = fit_synth(data, treated="T", start=2012, min_pre=12)
     weights = result.tables["weights"].set_index("unit")["weight"]
     assert weights["B"] == pytest.approx(1.0, abs=1e-9)
@@ -209,7 +192,7 @@ def test_exact_convex_combination_is_recovered():
     treated = truth @ donors
     treated[30:] += 5.0
     names = [f"d{i}" for i in range(8)]
-    data = _long(np.vstack([donors, treated]), names + ["treated"])
+    data = long_panel(np.vstack([donors, treated]), names + ["treated"])
     result = fit_synth(data, treated="treated", start=2030, seed=3)
     got = result.tables["weights"].set_index("unit")["weight"].reindex(names).to_numpy()
     assert np.abs(got - truth).max() < WEIGHTS
@@ -426,7 +409,9 @@ def test_bad_options(prop99, options):
 def test_one_donor_skips_placebos():
     donors = _sinusoid_donors()[:1]
     treated = donors[0] + np.where(np.arange(20) >= 12, 1.0, 0.0)
-    result = fit_synth(_long(np.vstack([donors, treated]), ["A", "T"]), treated="T", start=2012)
+    result = fit_synth(
+        long_panel(np.vstack([donors, treated]), ["A", "T"]), treated="T", start=2012
+    )
     assert result.diagnostics["placebo_skipped"]
     assert math.isnan(result.p_value) and math.isnan(result.ci_low)
     assert result.estimate == pytest.approx(1.0)
