@@ -55,3 +55,11 @@ def test_small_numbers_show_a_dash_never_0_or_100_percent():
     assert i18n.share_of(10, 20, "vi") == f"50,0{NBSP}%"
     assert i18n.share_of(1, 4, "en", minimum=2) == "25.0%"
     assert i18n.share_of(None, 100) == "—"
+
+
+def test_changes_and_intervals():
+    assert i18n.change(2.84, "vi") == "+2,8"
+    assert i18n.change(-0.7, "en") == "−0.7"
+    assert i18n.change(0.0, "vi") == "0,0"
+    assert i18n.interval(-0.49, 13.72, "vi") == "-0,5 đến 13,7"
+    assert i18n.interval(4.56, 22.75, "en") == "4.6 to 22.8"

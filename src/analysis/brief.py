@@ -405,7 +405,6 @@ def key_finding(brief: MeasureBrief) -> Paragraph:
 def designs_table(brief: MeasureBrief) -> Table:
     """Every design's estimate side by side, with the warnings its diagnostics raise."""
     lang, tri = brief.lang, brief.triangulation
-    rng = i18n.label("range", lang)
     frame = pd.DataFrame(
         {
             i18n.label("method", lang): tri.table["label"],
@@ -413,7 +412,7 @@ def designs_table(brief: MeasureBrief) -> Table:
                 i18n.points(x, lang) for x in tri.table["estimate"]
             ],
             i18n.label("ci95", lang): [
-                rng.format(low=i18n.number(lo, lang), high=i18n.number(hi, lang))
+                i18n.interval(lo, hi, lang)
                 for lo, hi in zip(tri.table["ci_low"], tri.table["ci_high"], strict=True)
             ],
             i18n.label("p_value", lang): [i18n.p_value(p, lang) for p in tri.table["p_value"]],
@@ -502,9 +501,7 @@ def estimates(brief: MeasureBrief) -> Table:
     d = r.diagnostics
 
     def ci(low, high):
-        return i18n.label("range", lang).format(
-            low=i18n.number(low, lang), high=i18n.number(high, lang)
-        )
+        return i18n.interval(low, high, lang)
 
     rows = [
         (
@@ -592,9 +589,7 @@ def validation(brief: MeasureBrief) -> tuple:
             (i18n.label("estimated_effect", lang), i18n.points(r.estimate, lang)),
             (
                 i18n.label("ci95", lang),
-                i18n.label("range", lang).format(
-                    low=i18n.number(r.ci_low, lang), high=i18n.number(r.ci_high, lang)
-                ),
+                i18n.interval(r.ci_low, r.ci_high, lang),
             ),
             (i18n.label("covered", lang), i18n.label("yes" if covered else "no", lang)),
         ],

@@ -93,13 +93,21 @@ def share_of(numerator, denominator, lang: str = "vi", minimum: int | None = Non
     return percent(num / den, lang)
 
 
+def change(x: float | None, lang: str = "vi", digits: int = 1) -> str:
+    """A signed change without a unit: ``+2,8`` / ``−0.7`` (index points, counts)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return MISSING
+    sign = "+" if x > 0 else ("−" if x < 0 else "")
+    return f"{sign}{number(abs(x), lang, digits)}"
+
+
 def points(pp: float | None, lang: str = "vi", digits: int = 1, signed: bool = True) -> str:
     """Format a difference in percentage points: ``+8,1 điểm %`` / ``+8.1 pp``."""
     if pp is None or (isinstance(pp, float) and math.isnan(pp)):
         return MISSING
-    sign = "+" if signed and pp > 0 else ("−" if pp < 0 else "")
     unit = "điểm\u00a0%" if lang == "vi" else "pp"
-    return f"{sign}{number(abs(pp), lang, digits)}\u00a0{unit}"
+    value = change(pp, lang, digits) if signed else number(abs(pp), lang, digits)
+    return f"{value}\u00a0{unit}"
 
 
 def p_value(p: float | None, lang: str = "vi") -> str:
@@ -109,6 +117,13 @@ def p_value(p: float | None, lang: str = "vi") -> str:
     if p < 0.001:
         return "< " + number(0.001, lang, 3)
     return number(p, lang, 3)
+
+
+def interval(low: float | None, high: float | None, lang: str = "vi", digits: int = 1) -> str:
+    """A confidence interval as ``-0,5 đến 13,7`` / ``-0.5 to 13.7``."""
+    return label("range", lang).format(
+        low=number(low, lang, digits), high=number(high, lang, digits)
+    )
 
 
 def date(d, lang: str = "vi") -> str:

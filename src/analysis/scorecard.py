@@ -205,10 +205,7 @@ def groups_table(card: Scorecard) -> Table:
                 for p, m in zip(change["points"], change["max_points"], strict=True)
             ],
             i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
-            i18n.label("change", lang): [
-                i18n.points(x, lang).replace("\u00a0điểm\u00a0%", "").replace("\u00a0pp", "")
-                for x in change["change"]
-            ],
+            i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
         }
     )
     return Table(frame, i18n.label("caption_groups", lang))
@@ -323,10 +320,7 @@ def what_ifs(card: Scorecard) -> Table:
         ]
         rows.append(
             (f"{r.component} {getattr(r, name)}", i18n.share_of(r.numerator, r.denominator, lang))
-            + tuple(
-                i18n.points(a, lang).replace("\u00a0điểm\u00a0%", "").replace("\u00a0pp", "")
-                for a in added
-            )
+            + tuple(i18n.change(a, lang) for a in added)
         )
     columns = [i18n.label("component", lang), i18n.label("rate", lang)] + [
         i18n.label("if_rate", lang).format(rate=i18n.percent(t, lang, 0)) for t in WHAT_IF_TARGETS
