@@ -22,6 +22,21 @@ def synthetic_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def synthetic_full(tmp_path_factory):
+    """Like ``synthetic_dir`` plus 60,000 synthetic dossiers in ``dossiers/`` (the demo layout).
+
+    Reports that score the index read the dossiers from the panel's folder.
+    """
+    from analysis.synth_dossiers import write_dossiers
+
+    out = tmp_path_factory.mktemp("synthetic_full")
+    data = synth.generate(seed=766)
+    synth.write(data, out)
+    write_dossiers(out, 60_000, seed=766, data=data)
+    return out
+
+
+@pytest.fixture(scope="session")
 def prop99() -> pd.DataFrame:
     """California Proposition 99: 39 states, 1970–2000, packs per capita (tests/data/README.md)."""
     return pd.read_csv(DATA / "california_prop99.csv")

@@ -27,6 +27,7 @@ from analysis.sources import Source, open_panel
 __all__ = [
     "MeasureBrief",
     "prepare",
+    "fit_measure",
     "meta",
     "section",
     "key_finding",
@@ -124,29 +125,7 @@ def prepare(
     panel.check_rate(outcome)
     the_measure, place = measures.target(measure, province)
     source = open_panel(data_path)
-    frame = source.frame
-    if place.boundary == "new34":
-        # Old provinces are summed into the new one so the series runs across July 2025.
-        frame = panel.aggregate(frame, freq="M", levels="keep", boundary="new34")
-    series = panel.series(frame, place, outcome, level="all", freq="M")
-    if series.empty:
-        raise WorkbenchError(
-            f"no {outcome} data for {place.name} in {source.path}",
-            hint="check the province and the data file",
-        )
-    start = the_measure.start.to_period("M").to_timestamp()
-    last = series["month"].max()
-    if the_measure.end is not None:
-        last = min(last, the_measure.end.to_period("M").to_timestamp())
-    post = int((last.year - start.year) * 12 + last.month - start.month + 1)
-    result = fit_its(
-        series[["month", "numerator", "denominator"]],
-        start,
-        outcome=outcome,
-        treated=place.name,
-        post_months=min(post_months, post),
-        breaks=_earlier_measures(the_measure, place, series["month"].min()),
-    )
+    result, series = fit_measure(source, the_measure, place, outcome, post_months)
     window = result.window
     shown = series[(series["month"] >= window.pre_start) & (series["month"] <= window.post_end)]
     observed = pd.DataFrame(
@@ -175,6 +154,72 @@ def prepare(
         triangulation=triangulate([result, *comparisons], lang=lang),
         donors=donors,
     )
+
+
+def fit_measure(
+    source: Source,
+    measure: Measure,
+    place: Province,
+    outcome: str = "online_rate",
+    post_months: int = 24,
+    until: pd.Timestamp | None = None,
+) -> tuple[EffectResult, pd.DataFrame]:
+    """The interrupted-time-series estimate of one measure in one province.
+
+    The one way every document estimates a measure's effect on its own province: the whole
+    province's monthly series (old provinces summed into a new one, so it runs across July
+    2025), the province's own earlier measures as known breaks, a post window that stops at
+    ``post_months``, at the measure's end, at ``until`` and at the end of the data.
+
+    Parameters
+    ----------
+    source : Source
+        The panel and its provenance (:func:`analysis.sources.open_panel`).
+    measure : Measure
+    place : Province
+        The province on the boundary valid when the measure started (:func:`measures.target`).
+    outcome : str, default "online_rate"
+    post_months : int, default 24
+    until : Timestamp, optional
+        Last month to use (e.g. the end of a report's quarter).
+
+    Returns
+    -------
+    (EffectResult, DataFrame)
+        The estimate and the province's monthly series (``month``, ``numerator``,
+        ``denominator``).
+
+    Raises
+    ------
+    WorkbenchError
+        When the data hold no series for the province, or too few months around the start.
+    """
+    frame = source.frame
+    if place.boundary == "new34":
+        # Old provinces are summed into the new one so the series runs across July 2025.
+        frame = panel.aggregate(frame, freq="M", levels="keep", boundary="new34")
+    series = panel.series(frame, place, outcome, level="all", freq="M")
+    if series.empty:
+        raise WorkbenchError(
+            f"no {outcome} data for {place.name} in {source.path}",
+            hint="check the province and the data file",
+        )
+    start = measure.start.to_period("M").to_timestamp()
+    last = series["month"].max()
+    if until is not None:
+        last = min(last, pd.Timestamp(until).to_period("M").to_timestamp())
+    if measure.end is not None:
+        last = min(last, measure.end.to_period("M").to_timestamp())
+    post = int((last.year - start.year) * 12 + last.month - start.month + 1)
+    result = fit_its(
+        series[["month", "numerator", "denominator"]],
+        start,
+        outcome=outcome,
+        treated=place.name,
+        post_months=min(post_months, post),
+        breaks=_earlier_measures(measure, place, series["month"].min()),
+    )
+    return result, series
 
 
 # Designs that compare the province with others, in the order the brief shows them.

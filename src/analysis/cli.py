@@ -258,6 +258,93 @@ def scorecard(
         print(f"{kind}\t{path}")
 
 
+@app.command()
+def report(
+    province: Annotated[str, typer.Option(help="Province, any common spelling.")],
+    quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
+    ] = "html,pdf,xlsx",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
+    ] = None,
+) -> None:
+    """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
+    from analysis import i18n, quarterly
+    from analysis.sources import panel_path
+
+    i18n.check_lang(lang)
+    q = quarterly.parse_quarter(quarter)
+    place = quarterly.resolve_province(province, q)
+    panel_path(data)
+    _render(
+        "30_quarterly_report.ipynb",
+        {"province": place.name, "quarter": str(q), "lang": lang, "data_path": str(data or "")},
+        out or config.REPORTS_DIR / str(q) / place.slug,
+        f"quarterly_{q}_{lang}",
+        fmt,
+        f"quarterly report: {place.name} × {q} ({lang})",
+    )
+
+
+@app.command()
+def overview(
+    quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    outcome: Annotated[str, typer.Option(help="Rate ranked and mapped.")] = "online_rate",
+    measure_kind: Annotated[
+        str, typer.Option(help="Kind of measure whose effects are compared.")
+    ] = "fee_cut",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
+    ] = "html,pdf,xlsx",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
+    ] = None,
+) -> None:
+    """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
+    from analysis import i18n, panel, quarterly
+    from analysis.sources import panel_path
+
+    i18n.check_lang(lang)
+    panel.check_rate(outcome)
+    q = quarterly.parse_quarter(quarter)
+    panel_path(data)
+    _render(
+        "40_national_overview.ipynb",
+        {
+            "quarter": str(q),
+            "lang": lang,
+            "data_path": str(data or ""),
+            "outcome": outcome,
+            "measure_kind": measure_kind,
+        },
+        out or config.REPORTS_DIR / str(q) / "viet-nam",
+        f"overview_{q}_{lang}",
+        fmt,
+        f"national overview: {q} ({lang})",
+    )
+
+
+def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str, what: str):
+    """Run one document notebook, then list what was written (stdout) and how long it took."""
+    from analysis.report.render import render
+
+    # XLSX beside every document that shows tables is always written; the name is accepted so
+    # that `--format html,pdf,xlsx` reads as the user means it.
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip() and f.strip() != "xlsx")
+    _say(f"{what} …")
+    done = render(config.NOTEBOOKS_DIR / notebook, parameters, out_dir, stem, formats)
+    _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")
+    for kind, path in done.outputs.items():
+        print(f"{kind}\t{path}")
+
+
 def _slug(name: str) -> str:
     """A file-system name for a unit: the registry's slug for a province, else ASCII-folded."""
     import re

@@ -1,0 +1,234 @@
+"""The quarterly report: numbers worked out from the panel by hand, the rules, the rendering."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from analysis import config, panel, quarterly, synth
+from analysis.errors import WorkbenchError
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def raw(synthetic_full) -> pd.DataFrame:
+    frame = pd.read_parquet(synthetic_full / "panel.parquet")
+    frame["month"] = pd.PeriodIndex(pd.to_datetime(frame["month"]), freq="M")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def tn_2023q3(synthetic_full):
+    return quarterly.prepare("thai nguyen", "2023Q3", data_path=str(synthetic_full))
+
+
+def _quarter_counts(raw, boundary, codes, quarter, num, den):
+    rows = raw[
+        (raw["boundary"] == boundary)
+        & raw["province_code"].isin(codes)
+        & (raw["month"].dt.asfreq("Q") == pd.Period(quarter, "Q"))
+    ]
+    return int(rows[num].sum()), int(rows[den].sum())
+
+
+def test_indicators_are_the_quarter_counts_summed_by_hand(tn_2023q3, raw):
+    code = tn_2023q3.province.code
+    ind = tn_2023q3.indicators.set_index("indicator")
+    for rate, (num, den) in panel.RATES.items():
+        n, d = _quarter_counts(raw, "old63", {code}, "2023Q3", num, den)
+        assert (ind.loc[rate, "numerator"], ind.loc[rate, "denominator"]) == (n, d)
+        pn, pd_ = _quarter_counts(raw, "old63", {code}, "2023Q2", num, den)
+        assert ind.loc[rate, "previous"] == pytest.approx(pn / pd_)
+
+
+def test_rank_counts_provinces_with_a_higher_rate(tn_2023q3, raw):
+    rows = raw[(raw["boundary"] == "old63") & (raw["month"].dt.asfreq("Q") == "2023Q3")]
+    by = rows.groupby("province_code")[["dossiers_online", "dossiers_received"]].sum()
+    rates = by["dossiers_online"] / by["dossiers_received"]
+    mine = rates[tn_2023q3.province.code]
+    row = tn_2023q3.indicators.set_index("indicator").loc["online_rate"]
+    assert row["rank"] == int((rates > mine).sum()) + 1
+    assert row["ranked"] == 63
+
+
+def test_pre_merger_quarter_of_a_merged_province_is_the_sum_of_its_old_ones(synthetic_full, raw):
+    crosswalk = pd.read_csv(REFERENCE / "provinces_2025.csv", dtype=str)
+    report = quarterly.prepare("Thái Nguyên", "2025Q3", data_path=str(synthetic_full))
+    old_codes = set(crosswalk.loc[crosswalk["new_province_name"] == "Thái Nguyên", "old_code"])
+    assert old_codes == {"06", "19"}  # Bắc Kạn + Thái Nguyên, from the reference file
+    ind = report.indicators.set_index("indicator")
+    n, d = _quarter_counts(
+        raw, "old63", old_codes, "2025Q2", "dossiers_online", "dossiers_received"
+    )
+    assert (
+        ind.loc["online_rate", "previous_numerator"],
+        ind.loc["online_rate", "previous_denominator"],
+    ) == (n, d)
+    n, d = _quarter_counts(
+        raw, "new34", {report.province.code}, "2025Q3", "dossiers_online", "dossiers_received"
+    )
+    assert ind.loc["online_rate", "numerator"] == n
+    # Scores do not add up like counts: across the merger the index is not compared.
+    assert report.index["comparable"] is False
+
+
+def test_trend_and_months_to_target_on_an_exact_line():
+    # 12 months on the line 30 % + 0.5 pp per month, 1,000 dossiers a month.
+    months = pd.period_range("2024-01", "2024-12", freq="M")
+    rate = (30 + 0.5 * np.arange(12)) / 100
+    frame = pd.DataFrame({"period": months, "online_rate": rate, "dossiers_received": 1000})
+    q = pd.Period("2024Q4", "Q")
+    slope, low, high = quarterly.trend(frame, "online_rate", "dossiers_received", q)
+    assert slope == pytest.approx(0.5)
+    assert low == pytest.approx(0.5) and high == pytest.approx(0.5)
+    target = quarterly.Target("online_rate", 0.5, pd.Period("2025-12", "M"), {})
+    # 35.5 % now: 14.5 pp to go at 0.5 pp a month = 29 months, past the 12 months left.
+    months_, status = quarterly.to_target(0.355, 1000, target, slope, low, high, q)
+    assert months_ == pytest.approx(29) and status == "late"
+    target = quarterly.Target("online_rate", 0.4, pd.Period("2025-12", "M"), {})
+    assert quarterly.to_target(0.355, 1000, target, slope, low, high, q) == (
+        pytest.approx(9),
+        "on_track",
+    )
+    assert quarterly.to_target(0.6, 1000, target, slope, low, high, q)[1] == "met"
+    assert quarterly.to_target(0.3, 1000, target, -0.2, -0.3, -0.1, q)[1] == "not_improving"
+    assert quarterly.to_target(0.3, 1000, target, 0.2, -0.1, 0.5, q)[1] == "unclear"
+    assert quarterly.to_target(0.3, 12, target, slope, low, high, q)[1] == "no_data"
+
+
+def test_own_measure_effect_covers_the_injected_truth(tn_2023q3, synthetic_full):
+    effects = tn_2023q3.effects.set_index(tn_2023q3.effects["measure"].map(lambda m: m.measure_id))
+    row = effects.loc["thai-nguyen-fee-50"]
+    truth = pd.read_csv(synthetic_full / "ground_truth.csv", dtype={"province_code": str})
+    months = pd.date_range("2022-07-01", periods=int(row["post_months"]), freq="MS")
+    true = synth.true_average_effect(truth, "thai-nguyen-fee-50", "online_rate", months)
+    assert row["low"] <= true <= row["high"]
+    assert row["verdict"] == ("raised" if row["low"] > 0 else "no_effect")
+
+
+def test_recommendations_follow_the_rules_on_the_numbers(tn_2023q3):
+    fired = {rule.id for rule, _ in tn_2023q3.recommendations}
+    statuses = dict(
+        zip(tn_2023q3.indicators["indicator"], tn_2023q3.indicators["status"], strict=True)
+    )
+    if "indicator-late" in fired:
+        assert "late" in statuses.values()
+    # Every rule that fired holds on the facts it was given; none fired twice on one item.
+    texts = [t for _, t in tn_2023q3.recommendations]
+    assert len(texts) == len(set(texts)) and texts
+    priorities = [rule.priority for rule, _ in tn_2023q3.recommendations]
+    assert priorities == sorted(priorities)
+
+
+def test_a_small_province_shows_a_dash_and_is_not_ranked(synthetic_full, tmp_path):
+    frame = panel.load(synthetic_full / "panel.parquet")
+    small = (frame["boundary"] == "old63") & (frame["province"] == "Bắc Kạn")
+    # Keep 1 dossier in 10,000: a quarter then holds fewer than 20.
+    for column in panel.COUNT_COLUMNS:
+        frame.loc[small, column] = frame.loc[small, column] // 10_000
+    panel.save(frame, tmp_path / "panel.parquet")
+    report = quarterly.prepare("Bắc Kạn", "2023Q3", data_path=str(tmp_path))
+    row = report.indicators.set_index("indicator").loc["online_rate"]
+    assert row["denominator"] < config.MIN_DENOMINATOR
+    assert row["rank"] is None or (isinstance(row["rank"], float) and math.isnan(row["rank"]))
+    table = quarterly.indicators_table(report).frame
+    assert table.iloc[0, 1] == "—"
+    assert "0,0 %" not in table.to_string()
+
+
+def test_bad_inputs_are_clear_errors(synthetic_full):
+    with pytest.raises(WorkbenchError, match="not a quarter"):
+        quarterly.prepare("Thái Nguyên", "2023-13", data_path=str(synthetic_full))
+    with pytest.raises(WorkbenchError, match="Thái Nguyên"):  # Bắc Kạn joined Thái Nguyên
+        quarterly.prepare("Bắc Kạn", "2025Q4", data_path=str(synthetic_full))
+    with pytest.raises(WorkbenchError, match="last month is 2026-09"):
+        quarterly.prepare("Thái Nguyên", "2026Q4", data_path=str(synthetic_full))
+
+
+def test_rule_and_target_files_are_checked(tmp_path):
+    rules = tmp_path / "recommendations.yaml"
+    rules.write_text(
+        "rules:\n  - id: x\n    subject: indicator\n    when: [[colour, ==, red]]\n"
+        "    priority: 1\n    vi: a\n    en: b\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(WorkbenchError, match=r"rule 1 \(x\).*field 'colour'"):
+        quarterly.load_recommendations(rules)
+    rules.write_text(
+        "rules:\n  - id: y\n    subject: measure\n    when: [[verdict, ==, raised]]\n"
+        "    priority: 1\n    vi: '{measure} {colour}'\n    en: b\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(WorkbenchError, match="placeholder {colour}"):
+        quarterly.load_recommendations(rules)
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("targets:\n  - {indicator: online_rate, value: 50}\n", encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="target 1: value 50 is not a share"):
+        quarterly.load_targets(targets)
+    rule = quarterly.Rule("z", "indicator", (("gap_pp", ">=", 10),), 1, {})
+    assert rule.holds({"gap_pp": 12.0}) and not rule.holds({"gap_pp": 9.0})
+    assert not rule.holds({"gap_pp": float("nan")})
+
+
+@pytest.fixture(scope="module")
+def rendered(synthetic_full, tmp_path_factory):
+    out = tmp_path_factory.mktemp("quarterly")
+    done = {}
+    for lang, quarter in (("vi", "2023Q3"), ("en", "2025Q4")):
+        result = _cli(
+            "report",
+            "--province",
+            "Thái Nguyên",
+            "--quarter",
+            quarter,
+            "--lang",
+            lang,
+            "--data",
+            str(synthetic_full),
+            "--out",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        done[lang] = dict(line.split("\t") for line in result.stdout.splitlines())
+    return done
+
+
+def test_report_renders_html_pdf_xlsx_without_code(rendered):
+    vi = rendered["vi"]
+    assert set(vi) == {"html", "pdf", "xlsx", "manifest"}
+    html = Path(vi["html"]).read_text(encoding="utf-8")
+    for marker in ("from analysis import", "qr.prepare", "display(", "<script", "data_path ="):
+        assert marker not in html
+    assert "Dữ liệu mô phỏng" in html
+    text = " ".join(page.extract_text() for page in PdfReader(vi["pdf"]).pages)
+    flat = " ".join(text.split())
+    assert "Báo cáo đánh giá quý — Thái Nguyên, Quý 3/2023" in flat
+    assert "Quý 3/2023, Thái Nguyên:" in flat  # the key finding's lead
+    assert "Khuyến nghị" in flat
+
+
+def test_language_switch_changes_labels_and_numbers(rendered):
+    vi = Path(rendered["vi"]["html"]).read_text(encoding="utf-8")
+    en = Path(rendered["en"]["html"]).read_text(encoding="utf-8")
+    assert "Tỷ lệ hồ sơ nộp trực tuyến" in vi and "Share of dossiers submitted online" in en
+    assert re.search(r"\d+,\d\xa0%", vi) and not re.search(r"\d+\.\d%", vi)
+    assert re.search(r"\d+\.\d%", en) and not re.search(r"\d+,\d\xa0%", en)
+    assert "34 provinces" in en  # the new map after July 2025
