@@ -28,16 +28,23 @@ sysdeps: ## Install Pango and fonts for PDF output with apt, only when missing
 	  $(SUDO) apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
 	fi
 
-data: $(STAMP) ## Write the embedded synthetic panel to data/processed/synthetic/
-	$(BIN)/workbench synth
+DEMO_DATA := data/processed/synthetic/dossiers_manifest.json
 
-demo: $(STAMP) ## Synthetic data, the measure briefs of Thái Nguyên and Bắc Ninh, an index scorecard
+data: $(DEMO_DATA) ## Write the embedded synthetic panel and 300,000 dossiers (data/processed/synthetic/)
+
+$(DEMO_DATA): $(STAMP)
+	$(BIN)/workbench synth --dossiers 300000
+
+demo: $(STAMP) ## Synthetic data, two measure briefs, a quarterly report, the national overview, a scorecard
 	$(BIN)/workbench synth --dossiers 300000
 	$(BIN)/workbench brief --province "Thái Nguyên" --measure thai-nguyen-fee-50
 	$(BIN)/workbench brief --province "Bắc Ninh" --measure bac-ninh-directive-10
+	$(BIN)/workbench report --province "Thái Nguyên" --quarter 2023Q3
+	$(BIN)/workbench overview --quarter 2023Q3
 	$(BIN)/workbench scorecard --unit "Thái Nguyên" --period 2024Q2
 	@echo
-	@echo "Briefs are under reports/briefs/, the scorecard under reports/2024Q2/ (.html and .pdf)."
+	@echo "Briefs are under reports/briefs/, the quarterly report and overview under reports/2023Q3/,"
+	@echo "the scorecard under reports/2024Q2/ (.html, .pdf, .xlsx and a .manifest.json each)."
 
 lint: $(STAMP) ## ruff: lint and format check (code and notebooks)
 	$(BIN)/ruff check src tests benchmarks notebooks
@@ -53,8 +60,8 @@ test-fast: $(STAMP) ## Tests without those marked slow
 test: lint ## Lint and run every test (notebooks executed with papermill included)
 	$(BIN)/pytest -q
 
-lab: $(STAMP) ## Open JupyterLab on the project (kernel: this .venv)
-	$(BIN)/jupyter lab --notebook-dir=.
+lab: $(DEMO_DATA) ## Open JupyterLab on notebooks/ (kernel: this .venv; synthetic data made if missing)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one run (benchmarks/results/)
 	$(BIN)/python benchmarks/bench_brief.py
@@ -67,4 +74,5 @@ bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (
 	$(BIN)/python benchmarks/bench_index766.py
 
 clean: ## Remove generated data and reports (keeps .venv)
-	rm -rf data/processed/synthetic reports/briefs
+	rm -rf data/processed/synthetic
+	find reports -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
