@@ -64,7 +64,7 @@ lab: $(DEMO_DATA) ## Open JupyterLab on notebooks/ (kernel: this .venv; syntheti
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one run (benchmarks/results/)
-	$(BIN)/python benchmarks/bench_brief.py
+	$(BIN)/python benchmarks/bench_documents.py
 	$(BIN)/python benchmarks/bench_its.py
 	$(BIN)/python benchmarks/bench_did_cs.py
 	$(BIN)/python benchmarks/bench_synth_sdid.py --no-pysyncon
