@@ -232,3 +232,22 @@ def test_language_switch_changes_labels_and_numbers(rendered):
     assert re.search(r"\d+,\d\xa0%", vi) and not re.search(r"\d+\.\d%", vi)
     assert re.search(r"\d+\.\d%", en) and not re.search(r"\d+,\d\xa0%", en)
     assert "34 provinces" in en  # the new map after July 2025
+
+
+def test_rerun_with_the_same_data_gives_the_same_document(rendered, synthetic_full, tmp_path):
+    from openpyxl import load_workbook
+
+    result = _cli(
+        "report", "--province", "Thái Nguyên", "--quarter", "2023Q3",
+        "--data", str(synthetic_full), "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    again = dict(line.split("\t") for line in result.stdout.splitlines())
+    first = rendered["vi"]
+    assert Path(again["html"]).read_bytes() == Path(first["html"]).read_bytes()
+
+    def cells(path):
+        book = load_workbook(path)
+        return [[c.value for c in row] for sheet in book for row in sheet.iter_rows()]
+
+    assert cells(again["xlsx"]) == cells(first["xlsx"])
