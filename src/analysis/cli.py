@@ -259,6 +259,49 @@ def scorecard(
 
 
 @app.command()
+def explore(
+    province: Annotated[str, typer.Option(help="Province, any common spelling (old or new).")],
+    start: Annotated[str, typer.Option(help="First month (YYYY-MM).")] = "2021-01",
+    end: Annotated[str, typer.Option(help="Last month (YYYY-MM; default: the data's last).")] = "",
+    freq: Annotated[str, typer.Option(help="Trends by month (M) or by quarter (Q).")] = "Q",
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
+    ] = "html,pdf,xlsx",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
+    ] = None,
+) -> None:
+    """Write the exploration of one province: every indicator against the national and
+    regional medians, by level, across the 2025 merger."""
+    from analysis import i18n, registry
+    from analysis.sources import panel_path
+
+    # Light checks before a kernel starts; months against the data are checked in the kernel.
+    i18n.check_lang(lang)
+    if freq not in ("M", "Q"):
+        raise WorkbenchError(f"unknown frequency {freq!r}", hint="use --freq M or --freq Q")
+    place = registry.resolve(province)
+    panel_path(data)
+    _render(
+        "10_explore_province.ipynb",
+        {
+            "province": place.name,
+            "start": start,
+            "end": end,
+            "lang": lang,
+            "data_path": str(data or ""),
+            "freq": freq,
+        },
+        out or config.REPORTS_DIR / "explore" / place.slug,
+        f"explore_{start}_{end or 'latest'}_{freq}_{lang}",
+        fmt,
+        f"exploration: {place.name} ({start} – {end or 'latest'}, {freq}, {lang})",
+    )
+
+
+@app.command()
 def report(
     province: Annotated[str, typer.Option(help="Province, any common spelling.")],
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
