@@ -29,6 +29,14 @@ def run(*args, timeout=120):
         (["brief", "--measure", "thai-nguyen-fee-50", "--province", "Bắc Ninh"], "Thái Nguyên"),
         (["brief", "--measure", "national-zero-fee"], "--province"),
         (["brief", "--measure", "thai-nguyen-fee-50", "--outcome", "happiness"], "online_rate"),
+        (["report", "--province", "Thái Nguyên", "--quarter", "2023-Q5"], "2024Q2"),
+        (["report", "--province", "Bắc Kạn", "--quarter", "2025Q4"], "Thái Nguyên"),
+        (["report", "--province", "Atlantis", "--quarter", "2023Q3"], "workbench provinces"),
+        (["report", "--province", "Thái Nguyên", "--quarter", "2026Q4"], "2026-09"),
+        (["overview", "--quarter", "2023Q3", "--outcome", "happiness"], "online_rate"),
+        (["overview", "--quarter", "Q3"], "2024Q2"),
+        (["explore", "--province", "Atlantis"], "workbench provinces"),
+        (["explore", "--province", "Thái Nguyên", "--freq", "W"], "--freq"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, expected, synthetic_dir):

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis import __version__, config, i18n, measures, panel
+from analysis import __version__, config, i18n, measures, panel, registry
 from analysis.designs.its import fit_its
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
@@ -125,7 +125,7 @@ def prepare(
     panel.check_rate(outcome)
     the_measure, place = measures.target(measure, province)
     source = open_panel(data_path)
-    result, series = fit_measure(source, the_measure, place, outcome, post_months)
+    result, series = fit_measure(source.frame, the_measure, place, outcome, post_months)
     window = result.window
     shown = series[(series["month"] >= window.pre_start) & (series["month"] <= window.post_end)]
     observed = pd.DataFrame(
@@ -157,7 +157,7 @@ def prepare(
 
 
 def fit_measure(
-    source: Source,
+    frame: pd.DataFrame,
     measure: Measure,
     place: Province,
     outcome: str = "online_rate",
@@ -173,8 +173,8 @@ def fit_measure(
 
     Parameters
     ----------
-    source : Source
-        The panel and its provenance (:func:`analysis.sources.open_panel`).
+    frame : DataFrame
+        The monthly count panel (``Source.frame``).
     measure : Measure
     place : Province
         The province on the boundary valid when the measure started (:func:`measures.target`).
@@ -194,14 +194,16 @@ def fit_measure(
     WorkbenchError
         When the data hold no series for the province, or too few months around the start.
     """
-    frame = source.frame
+    # Only the province's rows (its own, and a new province's old parts): a series then
+    # validates a few hundred rows, not the whole panel once per measure.
+    mine = (frame["boundary"] == place.boundary) & (frame["province_code"] == place.code)
     if place.boundary == "new34":
-        # Old provinces are summed into the new one so the series runs across July 2025.
-        frame = panel.aggregate(frame, freq="M", levels="keep", boundary="new34")
-    series = panel.series(frame, place, outcome, level="all", freq="M")
+        old = [p.code for p in registry.predecessors(place)]
+        mine |= (frame["boundary"] == "old63") & frame["province_code"].isin(old)
+    series = panel.series(frame[mine], place, outcome, level="all", freq="M")
     if series.empty:
         raise WorkbenchError(
-            f"no {outcome} data for {place.name} in {source.path}",
+            f"no {outcome} data for {place.name} in the panel",
             hint="check the province and the data file",
         )
     start = measure.start.to_period("M").to_timestamp()

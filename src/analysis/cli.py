@@ -317,12 +317,13 @@ def report(
 ) -> None:
     """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
     from analysis import i18n, quarterly
-    from analysis.sources import panel_path
+    from analysis.quarters import check_complete, parse_quarter
+    from analysis.sources import last_month
 
     i18n.check_lang(lang)
-    q = quarterly.parse_quarter(quarter)
+    q = parse_quarter(quarter)
     place = quarterly.resolve_province(province, q)
-    panel_path(data)
+    check_complete(q, last_month(data))
     _render(
         "30_quarterly_report.ipynb",
         {"province": place.name, "quarter": str(q), "lang": lang, "data_path": str(data or "")},
@@ -351,13 +352,17 @@ def overview(
     ] = None,
 ) -> None:
     """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
-    from analysis import i18n, panel, quarterly
-    from analysis.sources import panel_path
+    from analysis import i18n, panel
+    from analysis.overview import check_kind
+    from analysis.quarters import boundary_of, check_complete, parse_quarter
+    from analysis.sources import last_month
 
     i18n.check_lang(lang)
     panel.check_rate(outcome)
-    q = quarterly.parse_quarter(quarter)
-    panel_path(data)
+    check_kind(measure_kind)
+    q = parse_quarter(quarter)
+    boundary_of(q)
+    check_complete(q, last_month(data))
     _render(
         "40_national_overview.ipynb",
         {
@@ -419,6 +424,52 @@ def list_provinces(
 
     for p in registry.provinces(boundary):
         print(f"{p.code}\t{p.name}\t{p.slug}")
+
+
+@app.command()
+def batch(
+    runlist: Annotated[
+        Path, typer.Argument(metavar="RUNLIST", help="Run list (YAML), e.g. runs/2023Q3.yaml.")
+    ],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: one per core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler, tcp://HOST:PORT: run on that cluster instead."),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Only the runs matching this pattern (run id, kind or province)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rerun even documents that are up to date.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Reports folder (default: reports/).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Make every document of a run list: resumable, on warm kernels, locally or on Dask."""
+    from analysis import batch as batches
+
+    if workers is not None and workers < 1:
+        raise WorkbenchError(f"--workers {workers}", hint="give at least 1 worker")
+    if scheduler and "://" not in scheduler:
+        raise WorkbenchError(
+            f"--scheduler {scheduler!r} is not an address",
+            hint="give the Dask scheduler's address, e.g. tcp://10.0.0.5:8786",
+        )
+    runs = batches.load(runlist, reports=out)
+    result = batches.run_batch(
+        runs,
+        only=only,
+        workers=workers,
+        scheduler=scheduler,
+        force=force,
+        reports=out,
+        progress=progress,
+        say=_say,
+    )
+    print(batches.summary(result))
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

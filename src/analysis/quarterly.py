@@ -34,6 +34,7 @@ from analysis import __version__, config, i18n, measures, panel, registry
 from analysis.brief import fit_measure, measure_name
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
+from analysis.quarters import boundary_of, check_complete, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.sources import Source, open_panel
@@ -47,7 +48,6 @@ WEAKEST_SHOWN = 3  # components listed with their agencies
 AGENCIES_NAMED = 3  # agencies named per component
 MIN_PRE_MONTHS = 12  # an ITS needs a year before the measure …
 MIN_POST_MONTHS = 6  # … and half a year after it to say anything
-_QUARTER = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*[Qq]([1-4])\s*$")
 SUBJECT_FIELDS = {
     "indicator": {"status", "gap_pp", "slope_pp", "months_to_target", "current_pct"},
     "component": {"lost", "points", "max_points", "rate_pct", "dossiers_failed"},
@@ -270,19 +270,6 @@ class QuarterlyReport:
     dossier_files: dict
 
 
-def parse_quarter(text: str) -> pd.Period:
-    """``"2023Q3"`` (also ``2023-Q3``, ``2023 q3``) -> quarterly Period, or a WorkbenchError."""
-    m = _QUARTER.match(str(text))
-    if not m:
-        raise WorkbenchError(f"not a quarter: {text!r}", hint="write the quarter as 2023Q3")
-    return pd.Period(f"{m.group(1)}Q{m.group(2)}", "Q")
-
-
-def boundary_of(quarter: pd.Period) -> str:
-    """The map in force in a quarter: old63 before July 2025, new34 from then."""
-    return "old63" if quarter.end_time < pd.Timestamp(config.MERGER_DATE) else "new34"
-
-
 def resolve_province(name: str, quarter: pd.Period) -> Province:
     """The province on the map in force in ``quarter`` (an old name after 2025 is an error)."""
     return registry.resolve(name, boundary=boundary_of(quarter))
@@ -327,12 +314,7 @@ def prepare(
         frame = panel.aggregate(frame, freq="M", levels="sum", boundary="new34")
     else:
         frame = panel.aggregate(frame[frame["boundary"] == "old63"], freq="M", levels="sum")
-    last_month = frame["period"].max()
-    if q.end_time.to_period("M") > last_month:
-        raise WorkbenchError(
-            f"{q} is not complete in the data: the last month is {last_month}",
-            hint=f"choose a quarter up to {(last_month + 1).asfreq('Q') - 1}",
-        )
+    check_complete(q, frame["period"].max())
     indicators, monthly = _indicators(frame, place, q)
     folder = dossiers_folder(source)
     index = _index(folder, place, q) if folder is not None else None
@@ -554,7 +536,11 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             target_place = place if m.is_national else registry.resolve(own, on=m.start)
             try:
                 result, _ = fit_measure(
-                    source, m, target_place, "online_rate", until=q.asfreq("M", "end").end_time
+                    source.frame,
+                    m,
+                    target_place,
+                    "online_rate",
+                    until=q.asfreq("M", "end").end_time,
                 )
             except WorkbenchError:
                 row["verdict"] = "not_estimable"
@@ -731,11 +717,6 @@ def _rank(report: QuarterlyReport) -> tuple[int, int]:
 # --- blocks -------------------------------------------------------------------------------
 
 
-def quarter_text(q: pd.Period, lang: str) -> str:
-    """``Quý 3/2023`` or ``2023 Q3``."""
-    return f"Quý {q.quarter}/{q.year}" if lang == "vi" else f"{q.year} Q{q.quarter}"
-
-
 def section(key: str, report: QuarterlyReport) -> Section:
     """A numbered section heading from the translation table."""
     return Section(i18n.label(f"quarterly_section_{key}", report.lang))
@@ -745,7 +726,7 @@ def meta(report: QuarterlyReport) -> Meta:
     """Title block and provenance for the template."""
     lang, q = report.lang, report.quarter
     title = i18n.label("quarterly_title", lang).format(
-        province=report.province.name, quarter=quarter_text(q, lang)
+        province=report.province.name, quarter=quarter_text(q, lang, True)
     )
     files = dict(report.source.files) | report.dossier_files
     synthetic = report.source.synthetic
@@ -770,7 +751,7 @@ def meta(report: QuarterlyReport) -> Meta:
                 (i18n.label("province", lang), report.province.name),
                 (
                     i18n.label("period", lang),
-                    f"{quarter_text(q, lang)} ({i18n.date(q.start_time, lang)} – "
+                    f"{quarter_text(q, lang, True)} ({i18n.date(q.start_time, lang)} – "
                     f"{i18n.date(q.end_time, lang)})",
                 ),
                 (i18n.label("quarterly_map", lang), boundary),
@@ -836,7 +817,7 @@ def key_finding(report: QuarterlyReport) -> Paragraph:
             i18n.label("quarterly_finding_first", lang).format(text=report.recommendations[0][1])
         )
     title = i18n.label("quarterly_finding_lead", lang).format(
-        quarter=quarter_text(report.quarter, lang), province=report.province.name
+        quarter=quarter_text(report.quarter, lang, True), province=report.province.name
     )
     return Paragraph(" ".join(parts), kind="finding", lead=title)
 
@@ -945,7 +926,7 @@ def indicators_table(report: QuarterlyReport) -> Table:
             i18n.label("quarterly_indicator", lang): [
                 i18n.label(r, lang) for r in ind["indicator"]
             ],
-            quarter_text(report.quarter, lang): [
+            quarter_text(report.quarter, lang, True): [
                 i18n.share_of(n, d, lang)
                 for n, d in zip(ind["numerator"], ind["denominator"], strict=True)
             ],

@@ -66,6 +66,13 @@ def panel_path(path: str | Path | None = None) -> Path:
     return path
 
 
+def last_month(path: str | Path | None = None) -> pd.Period:
+    """The last month of a panel, read from its ``month`` column only (a quick check before a
+    kernel starts)."""
+    months = pd.read_parquet(panel_path(path), columns=["month"])["month"]
+    return pd.Period(pd.to_datetime(months).max(), "M")
+
+
 def open_panel(path: str | Path | None = None) -> Source:
     """Load a panel with its provenance.
 
