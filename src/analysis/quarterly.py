@@ -25,6 +25,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -479,14 +480,17 @@ def _dossier_files(folder: Path) -> dict[str, str]:
 
 def _index(folder: Path, place: Province, q: pd.Period) -> dict | None:
     """The quarter's score for every province, last quarter's, and this province explained."""
-    from analysis.index766 import explain, score
+    from analysis.index766 import explain
 
     names = {p.name for p in registry.provinces(place.boundary)}
+    signature = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.parquet"))
+    )
 
-    def units(period: pd.Period) -> pd.DataFrame:
+    def units(period: pd.Period):
         # Dossiers received before the merger and finished after it still carry their old
         # province: the ranking is of the provinces on the quarter's map.
-        found = score(folder, period=str(period), by="province")
+        found = _peer_scores(str(folder), signature, str(period))
         return found, found.units[found.units["unit"].isin(names)].reset_index(drop=True)
 
     peers, now = units(q)
@@ -504,6 +508,15 @@ def _index(folder: Path, place: Province, q: pd.Period) -> dict | None:
         "comparable": comparable,
         "rules": f"{peers.rules_version} ({peers.rules_path})",
     }
+
+
+@lru_cache(maxsize=16)
+def _peer_scores(folder: str, signature: tuple, period: str):
+    """Every province's score for a period, once per version of the dossier files: the 34
+    reports of a batch run in one warm worker share it (``signature`` = names, times, sizes)."""
+    from analysis.index766 import score
+
+    return score(Path(folder), period=period, by="province")
 
 
 def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.DataFrame:
@@ -985,7 +998,7 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
     for ax, rate in zip(np.ravel(axes), rates, strict=False):
         num, den = panel.RATES[rate]
         y = np.where(m[den] >= config.MIN_DENOMINATOR, 100 * m[rate], np.nan)
-        ax.plot(x, y, color="#1f4e79", linewidth=1.4, marker="o", markersize=2)
+        ax.plot(x, y, color="#1f4e79", linewidth=1.4)
         ax.axhline(100 * targets[rate].value, color="#c55a11", linestyle="--", linewidth=1)
         ax.set_title(i18n.label(rate, lang), fontsize=7.5, loc="left")
         ax.set_ylim(0, 105)
@@ -999,14 +1012,9 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
         ax.axvspan(start, report.quarter.end_time, color="#1f4e79", alpha=0.07)
     for ax in np.ravel(axes)[len(rates) :]:
         ax.set_visible(False)
-    fig.autofmt_xdate(rotation=0, ha="center")
     for ax in np.ravel(axes):
-        ax.xaxis.set_major_formatter(
-            plt.FuncFormatter(
-                lambda v, _p: pd.Timestamp(plt.matplotlib.dates.num2date(v)).strftime("%m/%Y")
-            )
-        )
-        ax.xaxis.set_major_locator(plt.matplotlib.dates.MonthLocator(bymonth=(1, 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
     fig.tight_layout()
     return Chart.from_figure(fig, i18n.label("quarterly_caption_chart", lang))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -87,17 +88,28 @@ def open_panel(path: str | Path | None = None) -> Source:
     WorkbenchError
         When the file is missing (hint: ``workbench synth``) or invalid.
     """
-    path = panel_path(path)
+    path = panel_path(path).resolve()
     manifest_path = path.parent / config.MANIFEST_FILE
     manifest: dict = {}
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    stat = path.stat()
+    frame, digest = _loaded(str(path), stat.st_mtime_ns, stat.st_size)
     files = dict(manifest.get("files", {}))
-    files.setdefault(path.name, sha256(path))
+    files.setdefault(path.name, digest)
     return Source(
-        frame=panel.load(path),
+        # A copy: callers may add columns; the cached frame stays as read.
+        frame=frame.copy(),
         path=path,
         synthetic=bool(manifest.get("synthetic", False)),
         files=files,
         manifest=manifest,
     )
+
+
+@lru_cache(maxsize=4)
+def _loaded(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, str]:
+    """Read, validate and hash a panel once per version of the file: a warm batch worker writes
+    dozens of reports from the same panel (time and size are in the key, so a rewritten file is
+    read again)."""
+    return panel.load(Path(path)), sha256(Path(path))

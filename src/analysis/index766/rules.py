@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -741,11 +742,19 @@ def load_rules(path: Path | str | Rules | None = None) -> Rules:
             f"rules file {path} not found",
             hint=f"copy {DEFAULT_RULES} and pass the copy with --rules FILE",
         )
+    stat = path.stat()
+    return _parsed(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parsed(path: str, mtime_ns: int, size: int) -> Rules:
+    """Parse a rules file once per version of it: a batch scores hundreds of times with it (the
+    file's time and size are part of the key, so an edited file is read again)."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise WorkbenchError(f"{path}:{line} is not valid YAML ({exc.__class__.__name__})",
                              hint=HINT) from None  # fmt: skip
-    return parse_rules(doc, str(path))
+    return parse_rules(doc, path)
