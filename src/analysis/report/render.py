@@ -1,5 +1,8 @@
 """Notebook -> HTML -> PDF: papermill executes, nbconvert lays out, WeasyPrint prints.
 
+papermill, nbformat, nbconvert and WeasyPrint are imported where they are used: a batch runner
+that only writes what its workers made (:func:`write`) does not pay for them.
+
 Every output is written atomically (a temporary file in the same folder, then ``os.replace``),
 so a crash never leaves a half-written HTML or PDF; beside the outputs a JSON manifest records
 the parameters, the data's hashes, package versions, the git commit and the run time.
@@ -7,27 +10,30 @@ the parameters, the data's hashes, package versions, the git commit and the run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from string import Template
-
-import nbformat
-import papermill
-from nbconvert import HTMLExporter
+from typing import TYPE_CHECKING
 
 from analysis import __version__, i18n
 from analysis.config import ROOT
 from analysis.errors import WorkbenchError
-from analysis.files import atomic_write, sha256
+from analysis.files import atomic_write
 from analysis.report.blocks import META_MIMETYPE, TABLE_MIMETYPE
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "pdf", "ipynb")
@@ -55,6 +61,8 @@ class Rendered:
 
 def declared_parameters(notebook: Path) -> dict:
     """Parameters declared in the notebook's ``parameters`` cell (name -> inferred info)."""
+    import papermill
+
     return papermill.inspect_notebook(str(notebook))
 
 
@@ -92,12 +100,15 @@ def git_commit() -> str:
         return "unknown"
 
 
-def execute(notebook: Path, parameters: dict) -> nbformat.NotebookNode:
+def execute(notebook: Path, parameters: dict) -> NotebookNode:
     """Run ``notebook`` with ``parameters`` under papermill and return the executed notebook.
 
     A :class:`WorkbenchError` raised inside the kernel comes back as the same error (one line
     for the user); any other failure names the notebook and the exception.
     """
+    import nbformat
+    import papermill
+
     check_parameters(notebook, parameters)
     # The kernel must be this interpreter's (the project's .venv), whatever PATH says.
     env_path = os.environ.get("PATH", "")
@@ -127,7 +138,7 @@ def execute(notebook: Path, parameters: dict) -> nbformat.NotebookNode:
         return nbformat.read(out, as_version=4)
 
 
-def document_meta(nb: nbformat.NotebookNode) -> dict:
+def document_meta(nb: NotebookNode) -> dict:
     """The metadata the notebook displayed with :class:`analysis.report.blocks.Meta`."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -137,7 +148,7 @@ def document_meta(nb: nbformat.NotebookNode) -> dict:
     raise RuntimeError("the notebook displayed no analysis.report.blocks.Meta: nothing to title")
 
 
-def document_tables(nb: nbformat.NotebookNode) -> list[dict]:
+def document_tables(nb: NotebookNode) -> list[dict]:
     """Every :class:`analysis.report.blocks.Table` the notebook displayed, in order."""
     return [
         dict(output["data"][TABLE_MIMETYPE])
@@ -196,16 +207,28 @@ def _css(meta: dict) -> str:
     ).safe_substitute(words)
 
 
-def to_html(nb: nbformat.NotebookNode, meta: dict) -> str:
+_EXPORTERS = threading.local()
+
+
+def _exporter():
+    """This thread's HTML exporter: its compiled templates serve every document of a batch."""
+    exporter = getattr(_EXPORTERS, "html", None)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = _EXPORTERS.html = HTMLExporter(
+            template_name="brief",
+            extra_template_basedirs=[str(TEMPLATES)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+    return exporter
+
+
+def to_html(nb: NotebookNode, meta: dict) -> str:
     """Lay out an executed notebook with the brief template (outputs only)."""
-    exporter = HTMLExporter(
-        template_name="brief",
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    html, _ = exporter.from_notebook_node(nb, resources={"brief": meta, "brief_css": _css(meta)})
+    html, _ = _exporter().from_notebook_node(nb, resources={"brief": meta, "brief_css": _css(meta)})
     return html
 
 
@@ -214,6 +237,151 @@ def to_pdf(html: str) -> bytes:
     import weasyprint  # imported here: it loads Pango, which only PDF output needs
 
     return weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf()
+
+
+@lru_cache(maxsize=1)
+def _software() -> dict:
+    """The versions a manifest records (read once: importlib.metadata scans site-packages)."""
+    return {"analysis": __version__, "python": sys.version.split()[0]} | {
+        name: metadata.version(name) for name in _VERSIONED
+    }
+
+
+def check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """Return ``formats`` if every one is known (html, pdf, ipynb), else raise a WorkbenchError."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise WorkbenchError(
+            f"unknown output format {', '.join(bad) or '(none)'}",
+            hint="use --format with html, pdf or ipynb, e.g. --format html,pdf",
+        )
+    return formats
+
+
+@dataclass(frozen=True)
+class Built:
+    """A document made from an executed notebook, not yet written.
+
+    Attributes
+    ----------
+    payloads : dict
+        Format -> content (``html``, ``pdf``, ``ipynb``, and ``xlsx`` when there are tables).
+    manifest : dict
+        The manifest without its ``outputs`` (added by :func:`write`, with the files' hashes).
+    meta : dict
+        The document's metadata as the notebook reported it.
+    """
+
+    payloads: dict[str, bytes | str]
+    manifest: dict
+    meta: dict
+
+
+def build(
+    nb: NotebookNode,
+    notebook: str,
+    parameters: dict,
+    formats: tuple[str, ...],
+    seconds: dict[str, float] | None = None,
+    commit: str | None = None,
+) -> Built:
+    """Lay out an executed notebook (HTML, PDF, XLSX) and say what made it.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook.
+    notebook : str
+        The notebook's name for the manifest (relative to the project root when inside it).
+    parameters : dict
+        The parameters it ran with.
+    formats : tuple of {"html", "pdf", "ipynb"}
+    seconds : dict, optional
+        Times measured so far (``execute``); the layout stages are added.
+    commit : str, optional
+        The git commit to record (default: this checkout's); a batch passes the one it read once.
+
+    Returns
+    -------
+    Built
+    """
+    seconds = dict(seconds or {})
+    meta = document_meta(nb)
+    payloads: dict[str, bytes | str] = {}
+    t = time.perf_counter()
+    html = to_html(nb, meta)
+    seconds["html"] = time.perf_counter() - t
+    if "html" in formats:
+        payloads["html"] = html
+    if "pdf" in formats:
+        t = time.perf_counter()
+        payloads["pdf"] = to_pdf(html)
+        seconds["pdf"] = time.perf_counter() - t
+    if "ipynb" in formats:
+        import nbformat
+
+        payloads["ipynb"] = nbformat.writes(nb)
+    tables = document_tables(nb)
+    if tables:
+        # Every table a reader sees, as numbers they can reuse (issue: tables also as XLSX).
+        payloads["xlsx"] = to_xlsx(tables, meta)
+    manifest = {
+        "document": meta.get("title"),
+        "notebook": notebook,
+        "parameters": parameters,
+        "synthetic": meta.get("synthetic", False),
+        "data": meta.get("data_files", {}),
+        "software": dict(_software()),
+        "git_commit": commit if commit is not None else git_commit(),
+        "seconds": seconds,
+    }
+    return Built(payloads=payloads, manifest=manifest, meta=meta)
+
+
+def write(built: Built, out_dir: Path, stem: str, extra: dict | None = None) -> dict[str, Path]:
+    """Write a built document atomically, then its manifest (last, so it never claims more).
+
+    Parameters
+    ----------
+    built : Built
+    out_dir : Path
+        Folder for the outputs (created).
+    stem : str
+        File name without extension.
+    extra : dict, optional
+        More manifest fields (a batch adds its ``run_key``).
+
+    Returns
+    -------
+    dict
+        Format (and ``manifest``) -> path written.
+    """
+    outputs: dict[str, Path] = {}
+    hashes: dict[str, dict] = {}
+    for fmt, data in built.payloads.items():
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        outputs[fmt] = atomic_write(out_dir / f"{stem}.{fmt}", raw)
+        hashes[fmt] = {"file": outputs[fmt].name, "sha256": hashlib.sha256(raw).hexdigest()}
+    manifest = dict(built.manifest)
+    seconds = manifest.pop("seconds", {})
+    manifest = {
+        **{k: v for k, v in manifest.items() if k not in ("software", "git_commit")},
+        "outputs": hashes,
+        "software": manifest.get("software"),
+        "git_commit": manifest.get("git_commit"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        **(extra or {}),
+    }
+    outputs["manifest"] = atomic_write(
+        out_dir / f"{stem}.manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+    )
+    return outputs
+
+
+def notebook_name(notebook: Path) -> str:
+    """How a manifest names a notebook: relative to the project root when inside it."""
+    return str(notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else notebook)
 
 
 def render(
@@ -242,54 +410,14 @@ def render(
     -------
     Rendered
     """
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise WorkbenchError(
-            f"unknown output format {', '.join(bad) or '(none)'}",
-            hint="use --format with html, pdf or ipynb, e.g. --format html,pdf",
-        )
-    seconds: dict[str, float] = {}
+    check_formats(formats)
     t0 = time.perf_counter()
     nb = execute(notebook, parameters)
-    seconds["execute"] = time.perf_counter() - t0
-    meta = document_meta(nb)
-
-    payloads: dict[str, bytes | str] = {}
-    t = time.perf_counter()
-    html = to_html(nb, meta)
-    seconds["html"] = time.perf_counter() - t
-    if "html" in formats:
-        payloads["html"] = html
-    if "pdf" in formats:
-        t = time.perf_counter()
-        payloads["pdf"] = to_pdf(html)
-        seconds["pdf"] = time.perf_counter() - t
-    if "ipynb" in formats:
-        payloads["ipynb"] = nbformat.writes(nb)
-    tables = document_tables(nb)
-    if tables:
-        # Every table a reader sees, as numbers they can reuse (issue: tables also as XLSX).
-        payloads["xlsx"] = to_xlsx(tables, meta)
-
-    outputs: dict[str, Path] = {}
-    for fmt, data in payloads.items():
-        outputs[fmt] = atomic_write(out_dir / f"{stem}.{fmt}", data)
-    seconds["total"] = time.perf_counter() - t0
-
-    manifest = {
-        "document": meta.get("title"),
-        "notebook": str(notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else notebook),
-        "parameters": parameters,
-        "synthetic": meta.get("synthetic", False),
-        "data": meta.get("data_files", {}),
-        "outputs": {fmt: {"file": p.name, "sha256": sha256(p)} for fmt, p in outputs.items()},
-        "software": {"analysis": __version__, "python": sys.version.split()[0]}
-        | {name: metadata.version(name) for name in _VERSIONED},
-        "git_commit": git_commit(),
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-    }
-    outputs["manifest"] = atomic_write(
-        out_dir / f"{stem}.manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+    built = build(
+        nb, notebook_name(notebook), parameters, formats, {"execute": time.perf_counter() - t0}
     )
-    return Rendered(outputs=outputs, seconds=seconds, meta=meta)
+    seconds = dict(built.manifest["seconds"])
+    seconds["total"] = time.perf_counter() - t0
+    built = Built(built.payloads, built.manifest | {"seconds": seconds}, built.meta)
+    outputs = write(built, out_dir, stem)
+    return Rendered(outputs=outputs, seconds=seconds, meta=built.meta)

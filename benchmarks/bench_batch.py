@@ -1,0 +1,232 @@
+"""Time `workbench batch` against the command lines run one by one, side by side in one run.
+
+For every province of a quarter (34 on the new map, 63 on the old one) the quarterly report
+is made twice:
+
+- **baseline**: what an analyst does without the batch, one report after the other, each as
+  three command lines (three cold processes, a new kernel each time):
+  ``papermill 30_quarterly_report.ipynb out.ipynb -p province P -p quarter Q``,
+  ``jupyter nbconvert --to html --no-input out.ipynb``, ``weasyprint out.html out.pdf``;
+- **batch**: ``workbench batch RUNLIST --workers N --force`` on a run list with
+  ``province: all`` (warm kernels, HTML + PDF + XLSX + manifest for each report).
+
+Reported: total wall time, time per report, peak memory of the whole process tree (sampled
+every 0.1 s; the runner, its workers and their kernels together) and the ratio of the
+per-report times. The 63-province baseline is measured on ``--sample`` reports spread over
+the list and extrapolated per report (said so in the output); ``--sample 0`` measures all.
+
+    .venv/bin/python benchmarks/bench_batch.py [--workers 2] [--maps 34,63] [--sample 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NOTEBOOK = ROOT / "notebooks" / "30_quarterly_report.ipynb"
+QUARTERS = {34: "2025Q4", 63: "2023Q3"}  # one quarter on each map
+ENV = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+class PeakMemory:
+    """Peak resident memory of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._pids: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def watch(self, pid: int) -> None:
+        self._pids.append(pid)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in list(self._pids):
+                try:
+                    proc = psutil.Process(pid)
+                    procs = [proc, *proc.children(recursive=True)]
+                except psutil.Error:
+                    continue
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run(cmd: list[str], memory: PeakMemory, cwd: Path = ROOT) -> float:
+    """Run a command (stdout/stderr discarded, failure is fatal); return its wall time."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    memory.watch(proc.pid)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} … failed:\n{err[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def baseline(provinces: list[str], quarter: str, tmp: Path) -> dict:
+    """The three command lines, one report after the other."""
+    times = []
+    with PeakMemory() as memory:
+        for n, province in enumerate(provinces):
+            out = tmp / f"baseline-{n}"
+            out.mkdir()
+            t = run(
+                [str(BIN / "papermill"), str(NOTEBOOK), str(out / "report.ipynb"),
+                 "-p", "province", province, "-p", "quarter", quarter, "-p", "lang", "vi",
+                 "-k", "python3", "--no-progress-bar", "--cwd", str(NOTEBOOK.parent)],
+                memory,
+            )  # fmt: skip
+            t += run(
+                [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+                 str(out / "report.ipynb"), "--output-dir", str(out)],
+                memory,
+            )  # fmt: skip
+            t += run(
+                [str(BIN / "weasyprint"), str(out / "report.html"), str(out / "report.pdf")],
+                memory,
+            )
+            times.append(t)
+            print(f"  baseline {n + 1}/{len(provinces)} {province}: {t:.1f} s", file=sys.stderr)
+    return {"seconds": times, "peak_rss_mb": round(memory.peak / 2**20)}
+
+
+def batch(quarter: str, workers: int, tmp: Path) -> dict:
+    """`workbench batch` on every province of the quarter, from a cold start."""
+    runlist = tmp / f"bench_{quarter}.yaml"
+    runlist.write_text(
+        f"period: {quarter}\nformats: [html, pdf]\nruns:\n"
+        f"  - notebook: 30_quarterly_report.ipynb\n"
+        f"    parameters: {{province: all, quarter: {quarter}}}\n",
+        encoding="utf-8",
+    )
+    reports = tmp / "reports"
+    with PeakMemory() as memory:
+        total = run(
+            [str(BIN / "workbench"), "batch", str(runlist), "--workers", str(workers),
+             "--out", str(reports), "--force", "--no-progress"],
+            memory,
+        )  # fmt: skip
+    done = json.loads((reports / quarter / "batch.json").read_text(encoding="utf-8"))
+    runs = done["runs"]
+    if any(r["status"] != "done" for r in runs):
+        raise SystemExit(f"batch {quarter}: not every run succeeded")
+    pdfs = sum((reports / r["outputs"]["pdf"]).exists() for r in runs)
+    return {
+        "seconds": round(total, 2),
+        "reports": len(runs),
+        "pdfs": pdfs,
+        "peak_rss_mb": round(memory.peak / 2**20),
+        "median_run_seconds": _median([r.get("seconds") for r in runs]),
+    }
+
+
+def _median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return round(xs[len(xs) // 2], 2) if xs else None
+
+
+def spread(items: list, k: int) -> list:
+    """``k`` items spread evenly over ``items`` (all of them when k is 0 or too large)."""
+    if not k or k >= len(items):
+        return list(items)
+    step = len(items) / k
+    return [items[int(i * step)] for i in range(k)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--maps", default="34,63", help="34, 63 or 34,63")
+    parser.add_argument(
+        "--sample", type=int, default=10, help="baseline reports measured for 63 (0: all)"
+    )
+    parser.add_argument(
+        "--sample34", type=int, default=0, help="baseline reports measured for 34 (0: all)"
+    )
+    args = parser.parse_args()
+
+    from analysis import registry
+
+    if not NOTEBOOK.exists():
+        raise SystemExit(f"{NOTEBOOK} is missing")
+    if not (ROOT / "data/processed/synthetic/dossiers").is_dir():
+        subprocess.run(
+            [str(BIN / "workbench"), "synth", "--dossiers", "300000"], check=True, cwd=ROOT
+        )
+    results = {"workers": args.workers, "cores": os.cpu_count(), "maps": {}}
+    for size in (int(m) for m in args.maps.split(",")):
+        quarter = QUARTERS[size]
+        boundary = "new34" if size == 34 else "old63"
+        names = [p.name for p in registry.provinces(boundary)]
+        sample = spread(names, args.sample34 if size == 34 else args.sample)
+        with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+            tmp = Path(tmp)
+            print(f"{size} provinces, {quarter}: batch …", file=sys.stderr)
+            b = batch(quarter, args.workers, tmp)
+            print(f"  batch: {b['seconds']:.1f} s for {b['reports']} reports", file=sys.stderr)
+            print(f"{size} provinces: baseline on {len(sample)} reports …", file=sys.stderr)
+            base = baseline(sample, quarter, tmp)
+        per_base = sum(base["seconds"]) / len(base["seconds"])
+        per_batch = b["seconds"] / b["reports"]
+        extrapolated = len(sample) < len(names)
+        results["maps"][str(size)] = {
+            "quarter": quarter,
+            "reports": len(names),
+            "baseline": {
+                "measured_reports": len(sample),
+                "extrapolated": extrapolated,
+                "note": (
+                    f"measured on {len(sample)} of {len(names)} reports, total extrapolated "
+                    "per report"
+                    if extrapolated
+                    else "every report measured"
+                ),
+                "seconds_total": round(per_base * len(names), 1),
+                "seconds_per_report": round(per_base, 2),
+                "peak_rss_mb": base["peak_rss_mb"],
+                "runs": [round(x, 2) for x in base["seconds"]],
+            },
+            "batch": {
+                "seconds_total": b["seconds"],
+                "seconds_per_report": round(per_batch, 2),
+                "peak_rss_mb": b["peak_rss_mb"],
+                "pdfs": b["pdfs"],
+            },
+            "ratio_baseline_to_batch": round(per_base / per_batch, 2),
+        }
+        print(json.dumps(results["maps"][str(size)], indent=2), file=sys.stderr)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_batch.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
