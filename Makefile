@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast lint format lab bench bench-big clean
+.PHONY: help install sysdeps data demo test test-fast lint format lab bench bench-big bench-batch clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one ru
 	$(BIN)/python benchmarks/bench_its.py
 	$(BIN)/python benchmarks/bench_did_cs.py
 	$(BIN)/python benchmarks/bench_synth_sdid.py --no-pysyncon
+
+bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the command lines one by one (~15 min)
+	$(BIN)/python benchmarks/bench_batch.py --maps 34,63 --sample 10
 
 bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (~10 GB of disk in /tmp)
 	$(BIN)/python benchmarks/bench_ingest_dossiers.py
