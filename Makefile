@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast lint format lab bench bench-big bench-batch clean
+.PHONY: help install sysdeps data demo test test-fast lint format lab batch bench bench-big bench-batch clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ sysdeps: ## Install Pango and fonts for PDF output with apt, only when missing
 	  echo "Pango (for WeasyPrint PDFs) is missing: installing it with apt"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
+	fi
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so'; then \
+	  echo "HarfBuzz-subset (fast font subsetting for PDFs) is missing: installing it with apt"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends libharfbuzz-subset0 \
+	    || echo "(not installed: PDFs still work, font subsetting is slower)"; \
 	fi
 
 DEMO_DATA := data/processed/synthetic/dossiers_manifest.json
@@ -68,6 +74,10 @@ bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one ru
 	$(BIN)/python benchmarks/bench_its.py
 	$(BIN)/python benchmarks/bench_did_cs.py
 	$(BIN)/python benchmarks/bench_synth_sdid.py --no-pysyncon
+
+RUNS ?= runs/2025Q4.yaml
+batch: $(STAMP) ## Every document of a run list (RUNS=runs/2023Q3.yaml): resumable; index in reports/<period>/
+	$(BIN)/workbench batch $(RUNS)
 
 bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the command lines one by one (~15 min)
 	$(BIN)/python benchmarks/bench_batch.py --maps 34,63 --sample 10

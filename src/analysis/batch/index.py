@@ -99,8 +99,12 @@ def render_index(
             f'<td class="{esc(r.status)}">{esc(status)}</td>'
             f"<td>{esc(unit)}</td>"
             f"<td>{esc(_kind(r.run.kind, lang))}</td>"
-            f"<td>{esc(r.title or r.run.run_id)}<br><small>{esc(r.run.run_id)}</small></td>"
-            f'<td class="files">{files}</td>'
+            + (
+                f"<td>{esc(r.title)}<br><small>{esc(r.run.run_id)}</small></td>"
+                if r.title
+                else f"<td>{esc(r.run.run_id)}</td>"
+            )
+            + f'<td class="files">{files}</td>'
             f'<td class="num">{esc(seconds_text)}</td>'
             f"<td>{esc(note)}</td>"
             "</tr>"

@@ -454,8 +454,15 @@ def _expand(entry, number, problem, reports, period, lang, formats, data, regist
     entry_formats = _formats(entry["formats"], problem, number) if "formats" in entry else formats
     entry_data = _data_path(entry["data"], problem, number) if "data" in entry else data
     output = entry.get("output")
-    if output is not None and not isinstance(output, str):
-        problem("output must be a path such as {period}/{slug}/name", entry=number, key="output")
+    if output is not None and (
+        not isinstance(output, str) or ".." in Path(output).parts or Path(output).is_absolute()
+    ):
+        problem(
+            f"output must be a path under the reports folder, got {output!r}",
+            hint="write e.g. `output: '{period}/{slug}/special_{lang}'`",
+            entry=number,
+            key="output",
+        )
 
     base: dict = {}
     if "lang" in declared:
@@ -571,7 +578,7 @@ def _run(params, kind, declared, notebook, formats, output, problem, number, rep
         slug = place.slug
     elif unit_name:
         slug = _slug(unit_name) or "unit"
-    fill = {k: v for k, v in effective.items()} | {
+    fill = dict(effective) | {
         "period": the_period,
         "slug": slug,
         "kind": kind.name,

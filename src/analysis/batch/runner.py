@@ -52,6 +52,8 @@ class Row:
     outputs : dict
         Format -> path of the files written (or kept).
     synthetic : bool
+    selected : bool
+        Whether ``--only`` chose it (the others are listed in the index, not run).
     """
 
     run: Run
