@@ -67,7 +67,7 @@ def brief(
     outcome: Annotated[str, typer.Option(help="Rate to evaluate.")] = "online_rate",
     lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
     fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, ipynb.")
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
     ] = "html,pdf",
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
     data: Annotated[
@@ -85,14 +85,8 @@ def brief(
     panel.check_rate(outcome)
     the_measure, place = measures.target(measure, province or None)
     panel_path(data)
-    from analysis.report.render import render
-
-    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
-    out_dir = out or config.REPORTS_DIR / "briefs" / place.slug
-    stem = f"{the_measure.measure_id}_{outcome}_{lang}"
-    _say(f"brief: {place.name} × {the_measure.measure_id} ({outcome}, {lang}) …")
-    done = render(
-        config.NOTEBOOKS_DIR / "20_measure_brief.ipynb",
+    _render(
+        "20_measure_brief.ipynb",
         {
             "province": place.name,
             "measure": the_measure.measure_id,
@@ -101,13 +95,11 @@ def brief(
             "data_path": str(data or ""),
             "post_months": post_months,
         },
-        out_dir,
-        stem,
-        formats,
+        out or config.REPORTS_DIR / "briefs" / place.slug,
+        f"{the_measure.measure_id}_{outcome}_{lang}",
+        fmt,
+        f"brief: {place.name} × {the_measure.measure_id} ({outcome}, {lang})",
     )
-    _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")
-    for kind, path in done.outputs.items():
-        print(f"{kind}\t{path}")
 
 
 @app.command()
@@ -223,23 +215,18 @@ def scorecard(
     procedures: Annotated[Path | None, typer.Option(help="Procedure catalogue.")] = None,
     feedback: Annotated[Path | None, typer.Option(help="Feedback table.")] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, ipynb.")
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
     ] = "html,pdf",
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
 ) -> None:
     """Write the index scorecard (HTML and PDF) of one unit for one period."""
     from analysis import i18n
     from analysis.index766 import parse_period
-    from analysis.report.render import render
 
     i18n.check_lang(lang)
     label = parse_period(period).label
-    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
-    slug = _slug(unit)
-    out_dir = out or config.REPORTS_DIR / label / slug
-    _say(f"scorecard: {unit} × {label} ({by}, {lang}) …")
-    done = render(
-        config.NOTEBOOKS_DIR / "31_index_scorecard.ipynb",
+    _render(
+        "31_index_scorecard.ipynb",
         {
             "unit": unit,
             "period": label,
@@ -249,13 +236,11 @@ def scorecard(
             "procedures": str(procedures or ""),
             "feedback": str(feedback or ""),
         },
-        out_dir,
+        out or config.REPORTS_DIR / label / _slug(unit),
         f"scorecard_{label}_{lang}",
-        formats,
+        fmt,
+        f"scorecard: {unit} × {label} ({by}, {lang})",
     )
-    _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")
-    for kind, path in done.outputs.items():
-        print(f"{kind}\t{path}")
 
 
 @app.command()
@@ -317,13 +302,13 @@ def report(
 ) -> None:
     """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
     from analysis import i18n, quarterly
-    from analysis.quarters import check_complete, parse_quarter
-    from analysis.sources import last_month
+    from analysis.quarters import check_covered, parse_quarter
+    from analysis.sources import month_span
 
     i18n.check_lang(lang)
     q = parse_quarter(quarter)
     place = quarterly.resolve_province(province, q)
-    check_complete(q, last_month(data))
+    check_covered(q, *month_span(data))
     _render(
         "30_quarterly_report.ipynb",
         {"province": place.name, "quarter": str(q), "lang": lang, "data_path": str(data or "")},
@@ -354,15 +339,15 @@ def overview(
     """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
     from analysis import i18n, panel
     from analysis.overview import check_kind
-    from analysis.quarters import boundary_of, check_complete, parse_quarter
-    from analysis.sources import last_month
+    from analysis.quarters import boundary_of, check_covered, parse_quarter
+    from analysis.sources import month_span
 
     i18n.check_lang(lang)
     panel.check_rate(outcome)
     check_kind(measure_kind)
     q = parse_quarter(quarter)
     boundary_of(q)
-    check_complete(q, last_month(data))
+    check_covered(q, *month_span(data))
     _render(
         "40_national_overview.ipynb",
         {
@@ -383,9 +368,7 @@ def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str,
     """Run one document notebook, then list what was written (stdout) and how long it took."""
     from analysis.report.render import render
 
-    # XLSX beside every document that shows tables is always written; the name is accepted so
-    # that `--format html,pdf,xlsx` reads as the user means it.
-    formats = tuple(f.strip() for f in fmt.split(",") if f.strip() and f.strip() != "xlsx")
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     _say(f"{what} …")
     done = render(config.NOTEBOOKS_DIR / notebook, parameters, out_dir, stem, formats)
     _say(f"done in {done.seconds['total']:.1f} s: {done.meta.get('title', '')}")

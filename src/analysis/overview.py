@@ -19,7 +19,6 @@ and no licence are involved; the figure's caption says so to the reader.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from dataclasses import dataclass
 from datetime import date
@@ -36,12 +35,11 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis import __version__, config, i18n, measures, panel, registry
 from analysis.errors import WorkbenchError
-from analysis.files import sha256
 from analysis.measures import Measure
-from analysis.quarters import boundary_of, parse_quarter, quarter_text
+from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table
-from analysis.sources import Source, open_panel
+from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 if TYPE_CHECKING:  # the designs import statsmodels: not needed to check a command line
     from analysis.designs.result import EffectResult
@@ -182,27 +180,14 @@ def prepare(
     boundary = boundary_of(period)
     source = open_panel(data_path or None)
     frame = source.frame
-    first, last = frame["month"].min(), frame["month"].max()
-    q_first = period.start_time.to_period("M").to_timestamp()
+    months = frame["month"].dt.to_period("M")
+    check_covered(period, months.min(), months.max())
     q_last = period.end_time.to_period("M").to_timestamp()
-    if q_last > last:
-        raise WorkbenchError(
-            f"{period} is beyond the data: the last month in {source.path} is "
-            f"{i18n.month(last, 'vi')}",
-            hint=f"choose a quarter up to {last.to_period('Q')}",
-        )
-    if q_first < first:
-        raise WorkbenchError(
-            f"{period} is before the data: the first month in {source.path} is "
-            f"{i18n.month(first, 'vi')}",
-            hint=f"choose a quarter from {first.to_period('Q')}",
-        )
     # Nothing after the quarter is used: the overview of a quarter says what was known then.
     frame = frame[frame["month"] <= q_last]
 
     table, national, summed = _rates(frame, period, boundary, outcome)
-    dossiers = source.path.parent / "dossiers"
-    dossiers = dossiers if dossiers.is_dir() and any(dossiers.glob("*.parquet")) else None
+    dossiers = dossiers_beside(source)
     files = dict(source.files)
     synthetic = source.synthetic
     rules_version = ""
@@ -212,7 +197,7 @@ def prepare(
         scored = score(dossiers, period=str(period), by="province")
         rules_version = scored.rules_version
         table = _with_index(table, scored.units, boundary)
-        d_files, d_synthetic = _dossier_files(dossiers)
+        d_files, d_synthetic = dossier_files(dossiers)
         files |= d_files
         synthetic = synthetic or d_synthetic
     else:
@@ -339,20 +324,6 @@ def _with_index(table: pd.DataFrame, units: pd.DataFrame, boundary: str) -> pd.D
         columns=["province_code", "index_total", "index_max", "index_complete"],
     )
     return table.merge(index, on="province_code", how="left")
-
-
-def _dossier_files(folder: Path) -> tuple[dict, bool]:
-    """Hashes of the dossier files (from their manifest when it lists them) and the flag."""
-    manifest_path = folder.parent / "dossiers_manifest.json"
-    manifest = {}
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    listed = manifest.get("files", {})
-    files = {
-        f"{folder.name}/{p.name}": listed.get(p.name) or sha256(p)
-        for p in sorted(folder.glob("*.parquet"))
-    }
-    return files, bool(manifest.get("synthetic", False))
 
 
 # --- effects of one kind of measure ---------------------------------------------------------

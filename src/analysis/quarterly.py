@@ -35,10 +35,11 @@ from analysis import __version__, config, i18n, measures, panel, registry
 from analysis.brief import fit_measure, measure_name
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
-from analysis.quarters import boundary_of, check_complete, parse_quarter, quarter_text
+from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
-from analysis.sources import Source, open_panel
+from analysis.scorecard import groups_frame
+from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 TARGETS_FILE = config.ROOT / "config" / "targets.yaml"
 RECOMMENDATIONS_FILE = config.ROOT / "config" / "recommendations.yaml"
@@ -256,6 +257,10 @@ class QuarterlyReport:
         Components that lost the most points, with the agencies behind the failing dossiers.
     recommendations : tuple of (Rule, str)
         The rules that fired, with their text in ``lang``.
+    dossier_files : dict
+        ``dossiers/<file>`` -> SHA-256 of the dossier records read.
+    synthetic : bool
+        True when the panel or the dossier records are synthetic.
     """
 
     province: Province
@@ -269,17 +274,12 @@ class QuarterlyReport:
     weakest: pd.DataFrame
     recommendations: tuple
     dossier_files: dict
+    synthetic: bool
 
 
 def resolve_province(name: str, quarter: pd.Period) -> Province:
     """The province on the map in force in ``quarter`` (an old name after 2025 is an error)."""
     return registry.resolve(name, boundary=boundary_of(quarter))
-
-
-def dossiers_folder(source: Source) -> Path | None:
-    """The dossier records beside the panel (``dossiers/``), or None."""
-    folder = source.path.parent / "dossiers"
-    return folder if folder.is_dir() and any(folder.glob("*.parquet")) else None
 
 
 def prepare(
@@ -315,15 +315,26 @@ def prepare(
         frame = panel.aggregate(frame, freq="M", levels="sum", boundary="new34")
     else:
         frame = panel.aggregate(frame[frame["boundary"] == "old63"], freq="M", levels="sum")
-    check_complete(q, frame["period"].max())
+    check_covered(q, frame["period"].min(), frame["period"].max())
     indicators, monthly = _indicators(frame, place, q)
-    folder = dossiers_folder(source)
+    folder = dossiers_beside(source)
     index = _index(folder, place, q) if folder is not None else None
     effects = _effects(source, place, q, lang)
     weakest = _weakest(index) if index else pd.DataFrame()
-    files = _dossier_files(folder) if folder is not None else {}
+    files, synthetic = dossier_files(folder) if folder is not None else ({}, False)
     report = QuarterlyReport(
-        place, q, lang, source, indicators, monthly, index, effects, weakest, (), files
+        place,
+        q,
+        lang,
+        source,
+        indicators,
+        monthly,
+        index,
+        effects,
+        weakest,
+        (),
+        files,
+        source.synthetic or synthetic,
     )
     return _with_recommendations(report)
 
@@ -472,10 +483,6 @@ def to_target(current, denominator, target, slope, low, high, q):
         return months, "improving"
     left = (target.deadline - q.asfreq("M", "end")).n
     return months, "late" if months > left else "on_track"
-
-
-def _dossier_files(folder: Path) -> dict[str, str]:
-    return {f"dossiers/{p.name}": sha256(p) for p in sorted(folder.glob("*.parquet"))}
 
 
 def _index(folder: Path, place: Province, q: pd.Period) -> dict | None:
@@ -742,7 +749,7 @@ def meta(report: QuarterlyReport) -> Meta:
         province=report.province.name, quarter=quarter_text(q, lang, True)
     )
     files = dict(report.source.files) | report.dossier_files
-    synthetic = report.source.synthetic
+    synthetic = report.synthetic
     provenance = [(i18n.label("data_source", lang), str(report.source.path.parent))]
     provenance += [(name, f"SHA-256 {digest}") for name, digest in files.items()]
     if report.index:
@@ -861,19 +868,7 @@ def index_tables(report: QuarterlyReport) -> tuple:
     if not report.index:
         return (Paragraph(i18n.label("quarterly_no_index", lang), kind="warning"),)
     e = report.index["explanation"]
-    name = "name_vi" if lang == "vi" else "name_en"
-    change = e.change
-    groups = pd.DataFrame(
-        {
-            i18n.label("group", lang): change[name],
-            i18n.label("points", lang): [
-                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
-                for p, m in zip(change["points"], change["max_points"], strict=True)
-            ],
-            i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
-            i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
-        }
-    )
+    groups = groups_frame(e.change, lang)
     note = i18n.label("quarterly_partial_note", lang) if e.max_total < 100 else ""
     if not report.index["comparable"]:
         note = (note + " " + i18n.label("quarterly_merger_note", lang)).strip()

@@ -59,12 +59,18 @@ def boundary_of(quarter: pd.Period) -> str:
     )
 
 
-def check_complete(quarter: pd.Period, last_month: pd.Period) -> None:
-    """Refuse a quarter whose last month is after the data's last month."""
-    if quarter.asfreq("M", "end") > last_month:
+def check_covered(quarter: pd.Period, first: pd.Period, last: pd.Period) -> None:
+    """Refuse a quarter not wholly inside the data's months ``first`` to ``last``."""
+    if quarter.asfreq("M", "end") > last:
         raise WorkbenchError(
-            f"{quarter} is not complete in the data: the last month is {last_month}",
-            hint=f"choose a quarter up to {(last_month + 1).asfreq('Q') - 1}",
+            f"{quarter} is not complete in the data: the last month is {last} "
+            f"({last.strftime('%m/%Y')})",
+            hint=f"choose a quarter up to {(last + 1).asfreq('Q') - 1}",
+        )
+    if quarter.asfreq("M", "start") < first:
+        raise WorkbenchError(
+            f"{quarter} is before the data: the first month is {first} ({first.strftime('%m/%Y')})",
+            hint=f"choose a quarter from {(first - 1).asfreq('Q') + 1}",
         )
 
 

@@ -195,9 +195,17 @@ def headline(card: Scorecard) -> Paragraph:
 
 def groups_table(card: Scorecard) -> Table:
     """Points by group against the maximum and the previous period."""
-    lang, change = card.lang, card.explanation.change
+    frame = groups_frame(card.explanation.change, card.lang)
+    return Table(frame, i18n.label("caption_groups", card.lang))
+
+
+def groups_frame(change: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """An explanation's ``change`` as a reader's table: group, points / max, previous, change.
+
+    Shared with the quarterly report, which shows the same table for a quarter.
+    """
     name = "name_vi" if lang == "vi" else "name_en"
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             i18n.label("group", lang): change[name],
             i18n.label("points", lang): [
@@ -208,7 +216,6 @@ def groups_table(card: Scorecard) -> Table:
             i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
         }
     )
-    return Table(frame, i18n.label("caption_groups", lang))
 
 
 def ranking(card: Scorecard) -> Table:

@@ -67,11 +67,32 @@ def panel_path(path: str | Path | None = None) -> Path:
     return path
 
 
-def last_month(path: str | Path | None = None) -> pd.Period:
-    """The last month of a panel, read from its ``month`` column only (a quick check before a
-    kernel starts)."""
-    months = pd.read_parquet(panel_path(path), columns=["month"])["month"]
-    return pd.Period(pd.to_datetime(months).max(), "M")
+def dossiers_beside(source: Source) -> Path | None:
+    """The dossier records in ``dossiers/`` beside a panel (the demo layout), or None."""
+    folder = source.path.parent / "dossiers"
+    return folder if folder.is_dir() and any(folder.glob("*.parquet")) else None
+
+
+def dossier_files(folder: Path) -> tuple[dict[str, str], bool]:
+    """``dossiers/<file>`` -> SHA-256 (from the dossiers' manifest when it lists them), and
+    whether that manifest says the records are synthetic."""
+    manifest_path = folder.parent / "dossiers_manifest.json"
+    manifest = {}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    listed = manifest.get("files", {})
+    files = {
+        f"{folder.name}/{p.name}": listed.get(p.name) or sha256(p)
+        for p in sorted(folder.glob("*.parquet"))
+    }
+    return files, bool(manifest.get("synthetic", False))
+
+
+def month_span(path: str | Path | None = None) -> tuple[pd.Period, pd.Period]:
+    """The first and last month of a panel, read from its ``month`` column only (a quick check
+    before a kernel starts)."""
+    months = pd.to_datetime(pd.read_parquet(panel_path(path), columns=["month"])["month"])
+    return pd.Period(months.min(), "M"), pd.Period(months.max(), "M")
 
 
 def open_panel(path: str | Path | None = None) -> Source:

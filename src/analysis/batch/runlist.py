@@ -26,10 +26,10 @@ import yaml
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.report.render import FORMATS, check_formats
 
 TOP_KEYS = ("period", "lang", "formats", "data", "runs")
 ENTRY_KEYS = ("notebook", "parameters", "formats", "lang", "data", "output")
-FORMATS = ("html", "pdf", "ipynb", "xlsx")
 DEFAULT_FORMATS = ("html", "pdf")
 ALL = "all"
 
@@ -271,8 +271,7 @@ def _formats(value: object, problem: _Problem, entry: int | None) -> tuple[str, 
             entry=entry,
             key="formats",
         )
-    # The workbook is always written beside a document with tables: nothing to ask for.
-    return tuple(f for f in dict.fromkeys(out) if f != "xlsx") or ("html",)
+    return check_formats(out)
 
 
 def _period(value: object, problem: _Problem, entry: int | None, key: str):

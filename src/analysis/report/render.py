@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMATS = ("html", "pdf", "ipynb")
+# "xlsx" may be asked for and is always written beside a document that shows tables.
+FORMATS = ("html", "pdf", "ipynb", "xlsx")
 _VERSIONED = ("pandas", "numpy", "statsmodels", "papermill", "nbconvert", "weasyprint", "duckdb")
 
 
@@ -248,14 +249,26 @@ def _software() -> dict:
 
 
 def check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
-    """Return ``formats`` if every one is known (html, pdf, ipynb), else raise a WorkbenchError."""
+    """The formats to make, checked: html, pdf, ipynb (xlsx is accepted and always written).
+
+    Returns
+    -------
+    tuple of str
+        ``formats`` without repeats and without ``xlsx``; ``("html",)`` when only ``xlsx`` was
+        asked for (the workbook is made from the laid-out document).
+
+    Raises
+    ------
+    WorkbenchError
+        An unknown format, or none.
+    """
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise WorkbenchError(
             f"unknown output format {', '.join(bad) or '(none)'}",
-            hint="use --format with html, pdf or ipynb, e.g. --format html,pdf",
+            hint="use --format with html, pdf, xlsx or ipynb, e.g. --format html,pdf",
         )
-    return formats
+    return tuple(f for f in dict.fromkeys(formats) if f != "xlsx") or ("html",)
 
 
 @dataclass(frozen=True)
@@ -410,7 +423,7 @@ def render(
     -------
     Rendered
     """
-    check_formats(formats)
+    formats = check_formats(formats)
     t0 = time.perf_counter()
     nb = execute(notebook, parameters)
     built = build(
