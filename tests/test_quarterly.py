@@ -16,7 +16,9 @@ from pypdf import PdfReader
 from analysis import config, panel, quarterly, synth
 from analysis.errors import WorkbenchError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# The crosswalk as published (a verbatim copy of shared/reference/provinces_2025.csv ships with
+# the package; CI has only the repository).
+CROSSWALK = config.PACKAGE_DATA / "provinces_2025.csv"
 
 
 def _cli(*args, timeout=300):
@@ -70,10 +72,10 @@ def test_rank_counts_provinces_with_a_higher_rate(tn_2023q3, raw):
 
 
 def test_pre_merger_quarter_of_a_merged_province_is_the_sum_of_its_old_ones(synthetic_full, raw):
-    crosswalk = pd.read_csv(REFERENCE / "provinces_2025.csv", dtype=str)
+    crosswalk = pd.read_csv(CROSSWALK, dtype=str)
     report = quarterly.prepare("Thái Nguyên", "2025Q3", data_path=str(synthetic_full))
     old_codes = set(crosswalk.loc[crosswalk["new_province_name"] == "Thái Nguyên", "old_code"])
-    assert old_codes == {"06", "19"}  # Bắc Kạn + Thái Nguyên, from the reference file
+    assert old_codes == {"06", "19"}  # Bắc Kạn + Thái Nguyên, from the published crosswalk
     ind = report.indicators.set_index("indicator")
     n, d = _quarter_counts(
         raw, "old63", old_codes, "2025Q2", "dossiers_online", "dossiers_received"
