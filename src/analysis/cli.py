@@ -364,6 +364,80 @@ def overview(
     )
 
 
+PLAN_DESIGNS = ("its", "did", "synth", "sdid")  # analysis.plan.DESIGNS, without importing it
+
+
+@app.command()
+def plan(
+    province: Annotated[str, typer.Option(help="Province, any common spelling.")],
+    start: Annotated[str, typer.Option(help="Planned first month of the measure (YYYY-MM).")],
+    outcome: Annotated[str, typer.Option(help="Rate the measure should move.")] = "online_rate",
+    design: Annotated[
+        str, typer.Option(help="Comma-separated designs: its, did, synth, sdid.")
+    ] = "its,did,synth,sdid",
+    rollout: Annotated[str, typer.Option(help="all (at once) or staggered.")] = "all",
+    units: Annotated[str, typer.Option(help="Staggered over districts or communes.")] = "districts",
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
+    ] = "html,pdf,xlsx",
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
+    ] = None,
+) -> None:
+    """Write the evaluation plan of a measure before it starts: the smallest effect each
+    design could detect after 3–24 months, the months needed for 5 and 10 pp, the comparison
+    provinces and the data the evaluation needs."""
+    import re
+
+    from analysis import i18n, panel, registry
+    from analysis.sources import month_span
+
+    i18n.check_lang(lang)
+    panel.check_rate(outcome)
+    if not re.fullmatch(r"\d{4}-\d{2}", start.strip()) or not 1 <= int(start[5:7]) <= 12:
+        raise WorkbenchError(f"start {start!r} is not a month", hint="write it as YYYY-MM")
+    designs = [d.strip() for d in design.split(",") if d.strip()]
+    bad = [d for d in designs if d not in PLAN_DESIGNS]
+    if bad or not designs:
+        raise WorkbenchError(
+            f"unknown design(s) {', '.join(bad) or '(none)'}",
+            hint=f"use a comma-separated list of {', '.join(PLAN_DESIGNS)}",
+        )
+    if rollout not in ("all", "staggered"):
+        raise WorkbenchError(f"unknown rollout {rollout!r}", hint="use --rollout all or staggered")
+    if units not in ("districts", "communes"):
+        raise WorkbenchError(f"unknown units {units!r}", hint="use --units districts or communes")
+    boundary = "new34" if start >= config.MERGER_DATE[:7] else "old63"
+    place = registry.resolve(province, boundary=boundary)
+    first, _last = month_span(data)
+    months = (int(start[:4]) - first.year) * 12 + int(start[5:7]) - first.month
+    if months < 48:
+        raise WorkbenchError(
+            f"only {max(months, 0)} months of data before {start}",
+            hint="a plan needs 48 months of history before the start (24 before and 24 after "
+            "each pretend start)",
+        )
+    _render(
+        "50_evaluation_plan.ipynb",
+        {
+            "province": place.name,
+            "outcome": outcome,
+            "start": start,
+            "designs": ",".join(designs),
+            "rollout": rollout,
+            "units": units,
+            "lang": lang,
+            "data_path": str(data or ""),
+        },
+        out or config.REPORTS_DIR / "plans" / place.slug,
+        f"plan_{outcome}_{start}_{lang}",
+        fmt,
+        f"evaluation plan: {place.name} from {start} ({outcome}, {lang})",
+    )
+
+
 def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str, what: str):
     """Run one document notebook, then list what was written (stdout) and how long it took."""
     from analysis.report.render import render

@@ -82,6 +82,14 @@ KINDS = {
     "40_national_overview.ipynb": Kind(
         "overview", unit=None, period="quarter", data={"data_path": ""}, folder="{period}/viet-nam"
     ),
+    "50_evaluation_plan.ipynb": Kind(
+        "plan",
+        unit="province",
+        period=None,
+        data={"data_path": ""},
+        folder="plans/{slug}",
+        stem="plan_{outcome}_{start}_{lang}",
+    ),
 }
 NATIONAL = "viet-nam"  # the folder of documents about the whole country
 
