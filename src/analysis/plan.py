@@ -299,6 +299,31 @@ def did_draws(rate: np.ndarray, starts: list[int], rows: list[int] | None = None
     return np.concatenate(out, axis=0)
 
 
+def linear_draws(design: str, rate: np.ndarray, months: pd.DatetimeIndex, own: int) -> np.ndarray:
+    """ITS or DiD placebo draws of every unit at every pseudo-start, rescaled to unit ``own``.
+
+    Parameters
+    ----------
+    design : {"its", "did"}
+    rate : numpy.ndarray
+        Outcome (pp), units × months of the history.
+    months : pandas.DatetimeIndex
+    own : int
+        Row of the province the plan is for: the other units' draws are multiplied by the
+        ratio of its residual SD to theirs (:func:`noise_scale`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_units · n_starts, MAX_POST) placebo estimates; column h − 1 after h months.
+    """
+    starts = _starts(months, 1)
+    raw = its_draws(rate, months, starts) if design == "its" else did_draws(rate, starts)
+    scale = noise_scale(rate, months)
+    factor = scale[own] / np.where(scale > 0, scale, np.nan)
+    return raw * np.tile(factor, len(starts))[:, None]
+
+
 def _post_effects(result) -> np.ndarray:
     """The first MAX_POST per-month effects of a result (post months only)."""
     bp = result.by_period
@@ -486,7 +511,7 @@ def prepare(
     plans = {}
     for d in chosen:
         if d in ("its", "did"):
-            raw = its_draws(r, months, all_starts) if d == "its" else did_draws(r, all_starts)
+            draws = linear_draws(d, r, months, own)
             pair_units = [names[i] for _ in all_starts for i in range(len(names))]
         else:
             own_starts = all_starts if d == "synth" else all_starts[::-1][::2][::-1]
@@ -494,8 +519,7 @@ def prepare(
             pairs = [(place.name, s) for s in own_starts] + [(u, s) for u in pool for s in few]
             raw = fitted_draws(frame, d, pairs, outcome, months)
             pair_units = [u for u, _ in pairs]
-        f = np.array([factor[names.index(u)] for u in pair_units])
-        draws = raw * f[:, None]
+            draws = raw * np.array([factor[names.index(u)] for u in pair_units])[:, None]
         draws = draws[np.isfinite(draws).all(axis=1)]
         pre = r[own]
         analytic = {}
