@@ -361,7 +361,7 @@ def fitted_draws(
         data = cuts[s]
         if effect:
             # d pp on the rate = d/100 · denominator more online dossiers.
-            data = data.copy()
+            data = data.astype({num: float})
             hit = (data["unit"] == unit) & (data["time"] >= start)
             data.loc[hit, num] = data.loc[hit, num] + effect / 100 * data.loc[hit, den]
         common = {"outcome": num, "denominator": den, "treated": unit, "start": start}
