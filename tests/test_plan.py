@@ -15,6 +15,7 @@ from analysis.designs.its import fit_its
 from analysis.effects import canonical_frame
 
 OUTCOME = "online_rate"
+W = plan.PRE_WINDOW
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def _rate(frame):
 def test_injected_effect_shifts_every_estimate_exactly(frame, design):
     """Brute force: refit with d pp injected; the estimate must be the placebo + d."""
     months = pd.DatetimeIndex(sorted(frame["time"].unique()))
-    pairs = [("Lai Châu", 30), ("Hà Nội", 40)]
+    pairs = [("Lai Châu", 40), ("Hà Nội", 52)]
     base = plan.fitted_draws(frame, design, pairs, OUTCOME, months)
     shifted = plan.fitted_draws(frame, design, pairs, OUTCOME, months, effect=7.5)
     np.testing.assert_allclose(shifted, base + 7.5, atol=1e-6)
@@ -49,7 +50,7 @@ def test_vectorised_draws_equal_the_public_fits(frame):
     n = len(wide)
     for i_start, unit_row, h in [(0, 3, 6), (5, 20, 24), (len(starts) - 1, 0, 12)]:
         s, unit = starts[i_start], wide.index[unit_row]
-        cut = frame[frame["time"] < months[s + h]]
+        cut = frame[(frame["time"] >= months[s - W]) & (frame["time"] < months[s + h])]
         rows = cut[cut["unit"] == unit]
         series = pd.DataFrame(
             {
@@ -133,10 +134,11 @@ def test_stated_power_matches_fresh_simulations_on_a_known_generator(design):
             if design == "its":
                 series = pd.DataFrame({"month": months, "value": y[0]})
                 est = fit_its(
-                    series, months[84], outcome="value", placebo=False, post_months=h
+                    series, months[84], outcome="value", placebo=False, post_months=h, pre_months=W
                 ).estimate
             else:
-                est = fit_did(_long(y, months), treated="u00", start=months[84]).estimate
+                window = _long(y[:, 84 - W :], months[84 - W :])
+                est = fit_did(window, treated="u00", start=months[84]).estimate
             rejected += abs(est) > c
         observed = rejected / n_sim
         assert abs(observed - stated) <= 0.05 + 1e-9, (design, d, stated, observed)
@@ -171,7 +173,9 @@ def test_stated_power_matches_fresh_synthetic_panels():
                 y = w.loc[province].to_numpy()[: len(hist) + h].copy()
                 y[len(hist) :] += d
                 series = pd.DataFrame({"month": m[: len(hist) + h], "value": y})
-                est = fit_its(series, start, outcome="value", placebo=False, post_months=h)
+                est = fit_its(
+                    series, start, outcome="value", placebo=False, post_months=h, pre_months=W
+                )
                 hits.append(abs(est.estimate) > c)
             observed = float(np.mean(hits))
             print(province, d, round(stated, 3), round(observed, 3))

@@ -413,10 +413,10 @@ def plan(
     place = registry.resolve(province, boundary=boundary)
     first, _last = month_span(data)
     months = (int(start[:4]) - first.year) * 12 + int(start[5:7]) - first.month
-    if months < 48:
+    if months < 60:
         raise WorkbenchError(
             f"only {max(months, 0)} months of data before {start}",
-            hint="a plan needs 48 months of history before the start (24 before and 24 after "
+            hint="a plan needs 60 months of history before the start (36 before and 24 after "
             "each pretend start)",
         )
     _render(

@@ -65,7 +65,11 @@ __all__ = [
 DESIGNS = ("its", "did", "synth", "sdid")
 HORIZONS = (3, 6, 12, 24)
 MAX_POST = 24
-MIN_PRE = 24  # pre-period months of every placebo (the designs accept 12; 24 sees two Tết)
+# Every placebo and the evaluation itself use the same pre-period length, so the spread of
+# the placebos is the spread the evaluation will have (a longer pre-period gives a narrower
+# one, and the critical value would not fit). 36 months see three Tết.
+PRE_WINDOW = 36
+MIN_PRE = PRE_WINDOW
 ALPHA, POWER = 0.05, 0.80
 TARGETS = (5.0, 10.0)  # pp for the months-needed question
 GRID = np.round(np.arange(0.0, 60.05, 0.05), 2)  # injected sizes scanned (pp)
@@ -273,9 +277,10 @@ def its_draws(rate: np.ndarray, months: pd.DatetimeIndex, starts: list[int]) -> 
     out = np.empty((len(starts), rate.shape[0], MAX_POST))
     for i, s in enumerate(starts):
         for h in range(1, MAX_POST + 1):
-            design = design_matrix(months[: s + h], months[s])
+            first = s - PRE_WINDOW
+            design = design_matrix(months[first : s + h], months[s])
             cols = list(design.columns)
-            beta = np.linalg.pinv(design.to_numpy()) @ rate[:, : s + h].T
+            beta = np.linalg.pinv(design.to_numpy()) @ rate[:, first : s + h].T
             k_mean = (h - 1) / 2
             out[i, :, h - 1] = beta[cols.index(LEVEL)] + k_mean * beta[cols.index(SLOPE)]
     return out.reshape(-1, MAX_POST)
@@ -294,7 +299,7 @@ def did_draws(rate: np.ndarray, starts: list[int], rows: list[int] | None = None
     gap = (rate - others)[rows]
     out = []
     for s in starts:
-        pre = gap[:, :s].mean(axis=1, keepdims=True)
+        pre = gap[:, s - PRE_WINDOW : s].mean(axis=1, keepdims=True)
         out.append(_cumulative(gap[:, s : s + MAX_POST]) - pre)
     return np.concatenate(out, axis=0)
 
@@ -319,9 +324,40 @@ def linear_draws(design: str, rate: np.ndarray, months: pd.DatetimeIndex, own: i
     """
     starts = _starts(months, 1)
     raw = its_draws(rate, months, starts) if design == "its" else did_draws(rate, starts)
-    scale = noise_scale(rate, months)
-    factor = scale[own] / np.where(scale > 0, scale, np.nan)
-    return raw * np.tile(factor, len(starts))[:, None]
+    units = np.tile(np.arange(rate.shape[0]), len(starts))
+    return pool(raw, units, own, noise_scale(rate, months))
+
+
+def pool(raw: np.ndarray, units: np.ndarray, own, scale) -> np.ndarray:
+    """Pool the province's own placebos (in time) with the donors' (in space).
+
+    A donor's placebos keep their shape (deviations from that donor's mean placebo), scaled
+    to the province's noise (``scale[own] / scale[donor]``), and are centred on the
+    province's own mean placebo: a donor's systematic gap (a steeper trend than the others,
+    for DiD) says nothing about the province, the province's own gap does.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        Placebo estimates, one row per placebo.
+    units : array-like
+        Unit key of each row; ``own`` is the province's key.
+    own : hashable
+    scale : mapping or array
+        Residual SD per unit key.
+    """
+    units = np.asarray(units)
+    out = np.empty_like(raw)
+    own_rows = units == own
+    own_mean = raw[own_rows].mean(axis=0)
+    for u in np.unique(units):
+        rows = units == u
+        if u == own:
+            out[rows] = raw[rows]
+        else:
+            ratio = scale[own] / scale[u] if scale[u] > 0 else np.nan
+            out[rows] = (raw[rows] - raw[rows].mean(axis=0)) * ratio + own_mean
+    return out
 
 
 def _post_effects(result) -> np.ndarray:
@@ -357,7 +393,8 @@ def fitted_draws(
     for unit, s in pairs:
         start = months[s]
         if s not in cuts:
-            cuts[s] = frame[frame["time"] < months[s] + pd.DateOffset(months=MAX_POST)]
+            last = months[s] + pd.DateOffset(months=MAX_POST)
+            cuts[s] = frame[(frame["time"] >= months[s - PRE_WINDOW]) & (frame["time"] < last)]
         data = cuts[s]
         if effect:
             # d pp on the rate = d/100 · denominator more online dossiers.
@@ -489,7 +526,8 @@ def prepare(
     if len(months) < MIN_PRE + MAX_POST:
         raise WorkbenchError(
             f"only {len(months)} months of history before {start}",
-            hint=f"a plan needs {MIN_PRE + MAX_POST} months (pseudo-start with 24 before and after)",
+            hint=f"a plan needs {MIN_PRE + MAX_POST} months ({MIN_PRE} before and {MAX_POST} after "
+            "each pretend start)",
         )
     num, den = panel.RATES[outcome]
     donors = tuple(u for u in sorted(frame["unit"].unique()) if u != place.name)
@@ -503,11 +541,8 @@ def prepare(
     r = rate.to_numpy(float)
     own = names.index(place.name)
     scale = noise_scale(r, months)
-    # Donors' placebos are rescaled to the province's own noise level: their shape (trend,
-    # Tết, autocorrelation) is borrowed, their size is the province's.
-    factor = scale[own] / np.where(scale > 0, scale, np.nan)
     all_starts = _starts(months, 1)
-    few = all_starts[::-1][::12][::-1]  # every 12th pseudo-start, the latest included
+    few = all_starts[::-1][::6][::-1]  # every 6th pseudo-start, the latest included
     plans = {}
     for d in chosen:
         if d in ("its", "did"):
@@ -519,15 +554,16 @@ def prepare(
             pairs = [(place.name, s) for s in own_starts] + [(u, s) for u in pool for s in few]
             raw = fitted_draws(frame, d, pairs, outcome, months)
             pair_units = [u for u, _ in pairs]
-            draws = raw * np.array([factor[names.index(u)] for u in pair_units])[:, None]
+            keys = np.array([names.index(u) for u in pair_units])
+            draws = pool(raw, keys, own, scale)
         draws = draws[np.isfinite(draws).all(axis=1)]
-        pre = r[own]
+        pre = r[own, -PRE_WINDOW:]
         analytic = {}
         for h in range(1, MAX_POST + 1):
             if d == "its":
                 analytic[h] = Z * analytic_its_se(pre, h)
             elif d == "did":
-                gap = pre - np.delete(r, own, axis=0).mean(axis=0)
+                gap = pre - np.delete(r, own, axis=0)[:, -PRE_WINDOW:].mean(axis=0)
                 analytic[h] = Z * analytic_did_se(gap, h)
             else:
                 analytic[h] = math.nan
