@@ -325,10 +325,20 @@ def linear_draws(design: str, rate: np.ndarray, months: pd.DatetimeIndex, own: i
     starts = _starts(months, 1)
     raw = its_draws(rate, months, starts) if design == "its" else did_draws(rate, starts)
     units = np.tile(np.arange(rate.shape[0]), len(starts))
-    return pool(raw, units, own, noise_scale(rate, months))
+    centre = "raw"
+    if design == "did":
+        # DiD's systematic error is the province's trend against the others' (a straight
+        # line fitted to its gap over the whole history): slope × (distance between the
+        # pre and post means) = slope · (PRE_WINDOW + h) / 2. Far more precise than the mean
+        # of its own overlapping placebos, which carries their shared noise.
+        n = rate.shape[0]
+        gap = rate[own] - (rate.sum(axis=0) - rate[own]) / (n - 1)
+        slope = np.polyfit(np.arange(len(gap)), gap, 1)[0]
+        centre = slope * (PRE_WINDOW + np.arange(1, MAX_POST + 1)) / 2
+    return pool(raw, units, own, noise_scale(rate, months), centre)
 
 
-def pool(raw: np.ndarray, units: np.ndarray, own, scale) -> np.ndarray:
+def pool(raw: np.ndarray, units: np.ndarray, own, scale, centre=None) -> np.ndarray:
     """Pool the province's own placebos (in time) with the donors' (in space).
 
     A donor's placebos keep their shape (deviations from that donor's mean placebo), scaled
@@ -345,14 +355,23 @@ def pool(raw: np.ndarray, units: np.ndarray, own, scale) -> np.ndarray:
     own : hashable
     scale : mapping or array
         Residual SD per unit key.
+    centre : numpy.ndarray or "raw", optional
+        The province's systematic error per horizon; when given, the province's own
+        placebos are centred on it too (default: their mean, and kept as they are).
+        "raw": no centring, every placebo only rescaled (the ITS: its trend term already
+        takes out each unit's own drift, and the mean of one series' overlapping placebos
+        is mostly their shared noise).
     """
     units = np.asarray(units)
     out = np.empty_like(raw)
     own_rows = units == own
-    own_mean = raw[own_rows].mean(axis=0)
+    if isinstance(centre, str):  # "raw": every placebo as it is, only rescaled
+        ratios = np.array([scale[own] / scale[u] if scale[u] > 0 else np.nan for u in units])
+        return raw * ratios[:, None]
+    own_mean = raw[own_rows].mean(axis=0) if centre is None else centre
     for u in np.unique(units):
         rows = units == u
-        if u == own:
+        if u == own and centre is None:
             out[rows] = raw[rows]
         else:
             ratio = scale[own] / scale[u] if scale[u] > 0 else np.nan
