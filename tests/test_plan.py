@@ -121,7 +121,7 @@ def _sizes(draws):
 @pytest.mark.parametrize("design", ["its", "did"])
 def test_stated_power_matches_fresh_simulations_on_a_known_generator(design):
     rng = np.random.default_rng(17)
-    n_units, h, n_sim = 30, 12, 250
+    n_units, h, n_sim = 30, 12, 400
     months = pd.date_range("2018-01-01", periods=84 + h, freq="MS")
     history = months[:84]
     draws = plan.linear_draws(design, _generate(rng, n_units, history), history, 0)[:, h - 1]
@@ -150,7 +150,7 @@ def test_stated_power_matches_fresh_synthetic_panels():
     the same province treated with d pp from 2025-10, the ITS refitted on each. The measures
     synth.py injected are taken out with its ground truth first (in both), so that the only
     effect in the fresh panels is d."""
-    h, seeds = 12, range(1, 61)
+    h, seeds = 12, range(1, 151)
     start = pd.Timestamp("2025-10-01")
 
     def rates(seed):

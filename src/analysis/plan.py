@@ -569,8 +569,8 @@ def prepare(
             pair_units = [names[i] for _ in all_starts for i in range(len(names))]
         else:
             own_starts = all_starts if d == "synth" else all_starts[::-1][::2][::-1]
-            pool = donors if d == "synth" else nearest[1:]
-            pairs = [(place.name, s) for s in own_starts] + [(u, s) for u in pool for s in few]
+            others = donors if d == "synth" else nearest[1:]
+            pairs = [(place.name, s) for s in own_starts] + [(u, s) for u in others for s in few]
             raw = fitted_draws(frame, d, pairs, outcome, months)
             pair_units = [u for u, _ in pairs]
             keys = np.array([names.index(u) for u in pair_units])
