@@ -324,18 +324,21 @@ def linear_draws(design: str, rate: np.ndarray, months: pd.DatetimeIndex, own: i
     """
     starts = _starts(months, 1)
     raw = its_draws(rate, months, starts) if design == "its" else did_draws(rate, starts)
-    units = np.tile(np.arange(rate.shape[0]), len(starts))
-    centre = "raw"
-    if design == "did":
-        # DiD's systematic error is the province's trend against the others' (a straight
-        # line fitted to its gap over the whole history): slope × (distance between the
-        # pre and post means) = slope · (PRE_WINDOW + h) / 2. Far more precise than the mean
-        # of its own overlapping placebos, which carries their shared noise.
-        n = rate.shape[0]
-        gap = rate[own] - (rate.sum(axis=0) - rate[own]) / (n - 1)
-        slope = np.polyfit(np.arange(len(gap)), gap, 1)[0]
-        centre = slope * (PRE_WINDOW + np.arange(1, MAX_POST + 1)) / 2
-    return pool(raw, units, own, noise_scale(rate, months), centre)
+    scale = noise_scale(rate, months)
+    ratios = scale[own] / np.where(scale > 0, scale, np.nan)
+    if design == "its":
+        # As they are, only rescaled: the trend term already takes out each unit's drift,
+        # and the mean of one series' overlapping placebos is mostly their shared noise.
+        return raw * np.tile(ratios, len(starts))[:, None]
+    # DiD's systematic error is a unit's trend against the others': slope of its gap (a line
+    # over the whole history, precise) × the distance between the pre and post means,
+    # (PRE_WINDOW + h) / 2. Each unit's placebos lose their own, gain the province's.
+    n = rate.shape[0]
+    gap = rate - (rate.sum(axis=0)[None, :] - rate) / (n - 1)
+    slopes = np.polyfit(np.arange(gap.shape[1]), gap.T, 1)[0]
+    bias = slopes[:, None] * (PRE_WINDOW + np.arange(1, MAX_POST + 1))[None, :] / 2
+    rows = np.tile(np.arange(n), len(starts))
+    return (raw - bias[rows]) * ratios[rows][:, None] + bias[own][None, :]
 
 
 def pool(raw: np.ndarray, units: np.ndarray, own, scale, centre=None) -> np.ndarray:
@@ -355,19 +358,13 @@ def pool(raw: np.ndarray, units: np.ndarray, own, scale, centre=None) -> np.ndar
     own : hashable
     scale : mapping or array
         Residual SD per unit key.
-    centre : numpy.ndarray or "raw", optional
+    centre : numpy.ndarray, optional
         The province's systematic error per horizon; when given, the province's own
         placebos are centred on it too (default: their mean, and kept as they are).
-        "raw": no centring, every placebo only rescaled (the ITS: its trend term already
-        takes out each unit's own drift, and the mean of one series' overlapping placebos
-        is mostly their shared noise).
     """
     units = np.asarray(units)
     out = np.empty_like(raw)
     own_rows = units == own
-    if isinstance(centre, str):  # "raw": every placebo as it is, only rescaled
-        ratios = np.array([scale[own] / scale[u] if scale[u] > 0 else np.nan for u in units])
-        return raw * ratios[:, None]
     own_mean = raw[own_rows].mean(axis=0) if centre is None else centre
     for u in np.unique(units):
         rows = units == u
@@ -497,7 +494,7 @@ def prepare(
     data_path: str | None = None,
     rollout: str = "all",
     units: str = "districts",
-    sdid_units: int = 8,
+    sdid_units: int = 6,
 ) -> EvaluationPlan:
     """Compute the evaluation plan of a measure planned in ``province`` from ``start``.
 
@@ -568,7 +565,7 @@ def prepare(
             draws = linear_draws(d, r, months, own)
             pair_units = [names[i] for _ in all_starts for i in range(len(names))]
         else:
-            own_starts = all_starts if d == "synth" else all_starts[::-1][::2][::-1]
+            own_starts = all_starts if d == "synth" else all_starts[::-1][::3][::-1]
             others = donors if d == "synth" else nearest[1:]
             pairs = [(place.name, s) for s in own_starts] + [(u, s) for u in others for s in few]
             raw = fitted_draws(frame, d, pairs, outcome, months)
