@@ -26,6 +26,7 @@ def test_there_is_a_notebook_per_document():
         "30_quarterly_report.ipynb",
         "31_index_scorecard.ipynb",
         "40_national_overview.ipynb",
+        "50_evaluation_plan.ipynb",
     ):
         assert expected in names
 
