@@ -32,8 +32,9 @@ import pandas as pd
 import yaml
 
 from analysis import __version__, config, i18n, measures, panel, registry
-from analysis.brief import fit_measure, measure_name
+from analysis.brief import measure_name
 from analysis.errors import WorkbenchError
+from analysis.evaluate import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
@@ -552,8 +553,14 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             "post_months": 0,
             "verdict": "too_early",
         }
-        if months_in >= MIN_POST_MONTHS:
-            target_place = place if m.is_national else registry.resolve(own, on=m.start)
+        row.update(overlap=(), window_start=pd.NaT, window_end=pd.NaT)
+        if m.is_national and months_in >= MIN_POST_MONTHS:
+            # A national measure starts everywhere at once: one province's series cannot tell
+            # its effect from anything else that changed that month, and no province is left
+            # untreated to compare with. It is named, never estimated as the province's own.
+            row["verdict"] = "national"
+        elif months_in >= MIN_POST_MONTHS:
+            target_place = registry.resolve(own, on=m.start)
             try:
                 result, _ = fit_measure(
                     source.frame,
@@ -565,12 +572,19 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             except WorkbenchError:
                 row["verdict"] = "not_estimable"
             else:
+                others = overlapping(m, target_place, result.window)
                 row.update(
                     effect_pp=result.estimate,
                     low=result.ci_low,
                     high=result.ci_high,
                     post_months=result.n_post,
-                    verdict="raised"
+                    window_start=result.window.post_start,
+                    window_end=result.window.post_end,
+                    overlap=others,
+                    # Several measures in the window: one combined change, credited to none.
+                    verdict="overlap"
+                    if others
+                    else "raised"
                     if result.ci_low > 0
                     else "lowered"
                     if result.ci_high < 0
@@ -1031,15 +1045,34 @@ def effects_table(report: QuarterlyReport) -> tuple:
                 i18n.interval(lo, hi, lang) if not math.isnan(lo) else i18n.MISSING
                 for lo, hi in zip(e["low"], e["high"], strict=True)
             ],
+            i18n.label("quarterly_window", lang): [
+                i18n.label("quarterly_window_text", lang).format(
+                    n=n, first=i18n.month(a, lang), last=i18n.month(b, lang)
+                )
+                if n
+                else i18n.MISSING
+                for n, a, b in zip(
+                    e["post_months"], e["window_start"], e["window_end"], strict=True
+                )
+            ],
             i18n.label("quarterly_verdict", lang): [
-                i18n.label(f"quarterly_verdict_{v}", lang) for v in e["verdict"]
+                _verdict_text(v, others, lang)
+                for v, others in zip(e["verdict"], e["overlap"], strict=True)
             ],
         }
     )
     note = i18n.label("quarterly_effects_note", lang).format(
-        pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS
+        pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS, months=POST_MONTHS
     )
     return (Table(frame, i18n.label("quarterly_caption_effects", lang), note=note),)
+
+
+def _verdict_text(verdict: str, others, lang: str) -> str:
+    text = i18n.label(f"quarterly_verdict_{verdict}", lang)
+    if verdict == "overlap":
+        names = "; ".join(f"{measure_name(m, lang)} ({i18n.date(m.start, lang)})" for m in others)
+        text = text.format(names=names)
+    return text
 
 
 def weakest_table(report: QuarterlyReport) -> tuple:
