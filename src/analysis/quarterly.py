@@ -1089,7 +1089,7 @@ def weakest_table(report: QuarterlyReport) -> tuple:
             i18n.label("component", lang): [
                 f"{c} {n}" for c, n in zip(w["component"], w[name], strict=True)
             ],
-            i18n.label("rate", lang): [
+            i18n.label("quarterly_component_rate", lang): [
                 i18n.share_of(n, d, lang)
                 for n, d in zip(w["numerator"], w["denominator"], strict=True)
             ],
@@ -1102,7 +1102,14 @@ def weakest_table(report: QuarterlyReport) -> tuple:
             ],
         }
     )
-    note = i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
+    # Two indicators, named apart: a component's rate follows the index's rule on the dossier
+    # records (its own numerator and denominator), not the monthly report's counts of section 2.
+    note = " ".join(
+        (
+            i18n.label("quarterly_component_rate_note", lang),
+            i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR),
+        )
+    )
     return (Table(frame, i18n.label("quarterly_caption_weakest", lang), note=note),)
 
 
