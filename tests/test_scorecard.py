@@ -47,3 +47,22 @@ def test_unknown_unit_is_a_clear_error(dossiers, tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "Atlantis" in result.stderr
+
+
+def test_points_are_on_the_official_scale_with_what_was_not_computed():
+    from analysis.scorecard import official_maxima, official_points
+
+    # Official maxima of Decision 766 (shared/reference/index766.md): 18/20/12/10/18/22.
+    assert official_maxima() == {
+        "publicity": 18.0,
+        "timeliness": 20.0,
+        "online_service": 12.0,
+        "online_payment": 10.0,
+        "satisfaction": 18.0,
+        "digitisation": 22.0,
+        "total": 100.0,
+    }
+    assert official_points(3.7, 6.0, 12.0, "vi") == "3,7/12 (6 điểm chưa tính được)"
+    assert official_points(40.3, 56.0, 100.0, "vi") == "40,3/100 (44 điểm chưa tính được)"
+    assert official_points(18.5, 20.0, 20.0, "en") == "18.5/20"
+    assert official_points(float("nan"), 0.0, 10.0, "vi") == "chưa tính"

@@ -39,7 +39,7 @@ from analysis.files import sha256
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
-from analysis.scorecard import groups_frame
+from analysis.scorecard import MIN_RANKED, OFFICIAL_TOTAL, groups_frame, official_points
 from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 TARGETS_FILE = config.ROOT / "config" / "targets.yaml"
@@ -691,15 +691,16 @@ def _facts(report: QuarterlyReport):
             "index",
             "total",
             {
-                "rank": rank,
+                # A rank among fewer than MIN_RANKED units is no fact a rule may use.
+                "rank": rank if n_units >= MIN_RANKED else math.nan,
                 "n_units": n_units,
                 "change": change,
-                "bottom_quarter": rank > 0.75 * n_units,
+                "bottom_quarter": n_units >= MIN_RANKED and rank > 0.75 * n_units,
             },
             {
                 "rank": str(rank),
                 "n_units": str(n_units),
-                "total": f"{i18n.number(e.total, lang)}/{i18n.number(e.max_total, lang, 0)}",
+                "total": official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
                 "change": _index_points(change, lang),
             },
         )
@@ -744,6 +745,7 @@ def _with_recommendations(report: QuarterlyReport) -> QuarterlyReport:
 
 def _rank(report: QuarterlyReport) -> tuple[int, int]:
     units = report.index["units"]
+    units = units[units["total"].notna()]  # only units with data are ranked
     mine = float(units.loc[units["unit"] == report.province.name, "total"].iloc[0])
     return int((units["total"] > mine).sum()) + 1, len(units)
 
@@ -811,10 +813,10 @@ def key_finding(report: QuarterlyReport) -> Paragraph:
         rank, n = _rank(report)
         parts.append(
             i18n.label("quarterly_finding_index", lang).format(
-                total=i18n.number(e.total, lang),
-                max=i18n.number(e.max_total, lang, 0),
-                rank=rank,
-                n=n,
+                total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
+                rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
+                if n >= MIN_RANKED
+                else "",
                 change=_index_change(report),
             )
         )
@@ -886,7 +888,13 @@ def index_tables(report: QuarterlyReport) -> tuple:
     note = i18n.label("quarterly_partial_note", lang) if e.max_total < 100 else ""
     if not report.index["comparable"]:
         note = (note + " " + i18n.label("quarterly_merger_note", lang)).strip()
-    units = report.index["units"].sort_values("total", ascending=False)
+    units = report.index["units"]
+    units = units[units["total"].notna()].sort_values("total", ascending=False)
+    if len(units) < MIN_RANKED:
+        return (
+            Table(groups, i18n.label("quarterly_caption_groups", lang), note=note),
+            Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED)),
+        )
     units = units.assign(rank=units["total"].rank(ascending=False, method="min").astype(int))
     pu = report.index["previous_units"]
     prev_rank = {}
@@ -907,7 +915,7 @@ def index_tables(report: QuarterlyReport) -> tuple:
                 f"{u} ◀" if u == report.province.name else u for u in shown["unit"]
             ],
             i18n.label("points", lang): [
-                f"{i18n.number(t, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(t, m, OFFICIAL_TOTAL, lang)
                 for t, m in zip(shown["total"], shown["max_total"], strict=True)
             ],
             i18n.label("quarterly_previous_rank", lang): [

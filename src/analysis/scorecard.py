@@ -8,6 +8,7 @@ part; each returns a block of :mod:`analysis.report.blocks`. The numbers come fr
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -199,18 +200,52 @@ def groups_table(card: Scorecard) -> Table:
     return Table(frame, i18n.label("caption_groups", card.lang))
 
 
-def groups_frame(change: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """An explanation's ``change`` as a reader's table: group, points / max, previous, change.
+OFFICIAL_TOTAL = 100  # every official index figure is out of 100
+MIN_RANKED = 5  # below this many units with data a rank says nothing ("1/1")
+
+
+def official_maxima(rules=None) -> dict[str, float]:
+    """Group id -> the group's official maximum (18/20/12/10/18/22), and ``total`` -> 100."""
+    from analysis.index766.rules import load_rules
+
+    groups = (rules or load_rules()).groups
+    return {**{g.id: float(g.points) for g in groups}, "total": float(OFFICIAL_TOTAL)}
+
+
+def official_points(points: float, computed_max: float, official_max: float, lang: str) -> str:
+    """Points on the official scale: ``4,2/18 (12 điểm chưa tính được)``, or "chưa tính".
+
+    A partial group or total is never shown out of what could be computed ("3,7/6"): the
+    reader compares with the official maximum, and is told how many points had no input.
+    """
+    if computed_max is None or not computed_max > 0 or points is None or math.isnan(points):
+        return i18n.label("points_not_computed", lang)
+    text = f"{i18n.number(points, lang)}/{i18n.number(official_max, lang, 0)}"
+    missing = official_max - computed_max
+    if missing > 0.05:
+        digits = 0 if abs(missing - round(missing)) < 0.05 else 1
+        text += " " + i18n.label("points_missing", lang).format(
+            n=i18n.number(missing, lang, digits)
+        )
+    return text
+
+
+def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) -> pd.DataFrame:
+    """An explanation's ``change`` as a reader's table: group, points on the official scale,
+    previous, change.
 
     Shared with the quarterly report, which shows the same table for a quarter.
     """
     name = "name_vi" if lang == "vi" else "name_en"
+    official = official or official_maxima()
     return pd.DataFrame(
         {
             i18n.label("group", lang): change[name],
             i18n.label("points", lang): [
-                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
-                for p, m in zip(change["points"], change["max_points"], strict=True)
+                official_points(p, m, official.get(g, m), lang)
+                for g, p, m in zip(
+                    change["group"], change["points"], change["max_points"], strict=True
+                )
             ],
             i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
             i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
@@ -218,10 +253,14 @@ def groups_frame(change: pd.DataFrame, lang: str) -> pd.DataFrame:
     )
 
 
-def ranking(card: Scorecard) -> Table:
+def ranking(card: Scorecard) -> Table | Paragraph:
     """Where the unit stands among its peers (rank of the total, partial totals marked)."""
     lang = card.lang
-    units = card.peers.units.sort_values("total", ascending=False).reset_index(drop=True)
+    # Only units with data are ranked, and a rank among fewer than MIN_RANKED says nothing.
+    units = card.peers.units[card.peers.units["total"].notna()]
+    if len(units) < MIN_RANKED:
+        return Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED))
+    units = units.sort_values("total", ascending=False).reset_index(drop=True)
     units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
     mine = units.index[units["unit"] == card.unit]
     shown = units.head(5)
@@ -232,7 +271,7 @@ def ranking(card: Scorecard) -> Table:
             i18n.label("rank", lang): shown["rank"],
             i18n.label("unit", lang): [f"{u} ◀" if u == card.unit else u for u in shown["unit"]],
             i18n.label("points", lang): [
-                f"{i18n.number(t, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(t, m, OFFICIAL_TOTAL, lang)
                 for t, m in zip(shown["total"], shown["max_total"], strict=True)
             ],
         }
