@@ -196,7 +196,9 @@ def measure_name(measure: Measure, lang: str) -> str:
         pct = i18n.number(100 * measure.intensity, lang, 0) + ("\u00a0%" if lang == "vi" else "%")
         return i18n.label("measure_fee_cut", lang).format(pct=pct)
     kind = i18n.label(f"kind_{measure.kind}", lang)
-    return i18n.label("measure_other", lang).format(kind=kind, document=measure.document)
+    return i18n.label("measure_other", lang).format(
+        kind=kind, document=measure.text("document", lang)
+    )
 
 
 def title(brief: MeasureBrief) -> str:
@@ -381,11 +383,11 @@ def measure_card(brief: MeasureBrief) -> Table:
     lang, m = brief.lang, brief.measure
     rows = [
         ("kind", i18n.label(f"kind_{m.kind}", lang)),
-        ("document", m.document),
+        ("document", m.text("document", lang)),
         ("start_date", i18n.date(m.start, lang)),
         ("end_date", i18n.date(m.end, lang) if m.end is not None else "—"),
-        ("scope", m.scope),
-        ("confidence", m.confidence),
+        ("scope", m.text("scope", lang)),
+        ("confidence", m.text("confidence", lang)),
         ("source", m.source),
     ]
     if m.intensity is not None:
@@ -491,7 +493,9 @@ def limits(brief: MeasureBrief) -> Bullets:
         i18n.label("limit_trend", lang).format(last=i18n.month(brief.result.window.post_end, lang)),
         i18n.label("limit_aggregate", lang),
         *([i18n.label("limit_merger", lang)] if brief.province.boundary == "new34" else []),
-        i18n.label("limit_confidence", lang).format(confidence=brief.measure.confidence),
+        i18n.label("limit_confidence", lang).format(
+            confidence=brief.measure.text("confidence", lang)
+        ),
     ]
     if not brief.comparisons:
         items.append(i18n.label("limit_single_design", lang))
