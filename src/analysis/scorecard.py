@@ -158,7 +158,9 @@ def section(key: str, card: Scorecard) -> Section:
 def meta(card: Scorecard) -> Meta:
     """Title block and provenance for the template."""
     lang = card.lang
-    title = i18n.label("scorecard_title", lang).format(unit=card.unit, period=card.period)
+    title = i18n.label("scorecard_title", lang).format(
+        unit=card.unit, period=period_text(card.period, lang)
+    )
     provenance = [(i18n.label("data_source", lang), str(card.source))]
     provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
     provenance += [
@@ -174,7 +176,7 @@ def meta(card: Scorecard) -> Meta:
             "subtitle": i18n.label("scorecard_subtitle", lang),
             "facts": [
                 (i18n.label("unit", lang), card.unit),
-                (i18n.label("period", lang), card.period),
+                (i18n.label("period", lang), period_text(card.period, lang)),
                 (i18n.label("rules", lang), card.peers.rules_version),
                 (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
             ],
@@ -321,7 +323,7 @@ def lost_table(card: Scorecard) -> Table:
                 for n, d in zip(shown["numerator"], shown["denominator"], strict=True)
             ],
             i18n.label("points", lang): [
-                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(p, m if pd.notna(p) else 0.0, m, lang)
                 for p, m in zip(shown["points"], shown["max_points"], strict=True)
             ],
             i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
@@ -329,6 +331,42 @@ def lost_table(card: Scorecard) -> Table:
     )
     note = i18n.label("uncertain_note", lang) + " " + _small_note(lang)
     return Table(frame, i18n.label("caption_lost", lang), note=note)
+
+
+def period_text(period: str, lang: str) -> str:
+    """A period as a reader writes it: ``Quý 2/2024``, ``06/2024``, ``6 tháng đầu năm 2024``,
+    ``Năm 2024`` (never ``2024Q2`` in text)."""
+    from analysis.quarters import quarter_text
+
+    p = parse_period(period)
+    year, first = divmod(p.m0, 12)
+    if p.kind == "quarter":
+        return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
+    if p.kind == "month":
+        return i18n.month(pd.Timestamp(year=year, month=first + 1, day=1), lang)
+    key = "period_half" if p.kind == "half" else "period_year"
+    return i18n.label(key, lang).format(h=first // 6 + 1, year=year)
+
+
+def _culprit_cell(column: str, value, lang: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return i18n.MISSING
+    if column.endswith("_date"):
+        return i18n.date(value, lang)
+    if column == "failed":
+        # The rules' condition names, in words where the table has them.
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        return (
+            ", ".join(
+                word
+                if (word := i18n.label(f"culprit_failed_{part}", lang))
+                != (f"culprit_failed_{part}")
+                else part
+                for part in parts
+            )
+            or i18n.MISSING
+        )
+    return str(value)
 
 
 def _small_note(lang: str) -> str:
@@ -344,7 +382,13 @@ def culprits(card: Scorecard) -> tuple:
     top = dossier_rows.iloc[0]
     rows = card.explanation.culprits(top["component"]).head(CULPRITS_SHOWN)
     rows = rows[[c for c in CULPRIT_COLUMNS if c in rows.columns]]
-    rows = rows.astype(object).where(rows.notna(), "—").astype(str)
+    # Readers' headers and dates (dd/mm/yyyy), never the records' column names or timestamps.
+    rows = pd.DataFrame(
+        {
+            i18n.label(f"culprit_{c}", lang): [_culprit_cell(c, v, lang) for v in rows[c]]
+            for c in rows.columns
+        }
+    )
     name = top["name_vi"] if lang == "vi" else top["name_en"]
     caption = i18n.label("caption_culprits", lang).format(component=f"{top['component']} {name}")
     return (Table(rows, caption),)
