@@ -356,8 +356,12 @@ def _effects(frame: pd.DataFrame, outcome: str, kind: str, lang: str):
         why = None
         try:
             result, _ = fit_measure(frame, m, place, outcome, POST_MONTHS)
-        except WorkbenchError as err:
-            why = err.message
+        except WorkbenchError:
+            # The design's message is for analysts (English, ISO months): the reader gets the
+            # reason in the document's language.
+            why = i18n.label("overview_skip_data", lang).format(
+                pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS
+            )
         else:
             if result.n_pre < MIN_PRE_MONTHS or result.n_post < MIN_POST_MONTHS:
                 why = i18n.label("overview_skip_months", lang).format(
