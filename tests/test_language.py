@@ -65,7 +65,7 @@ def _texts(block) -> list[str]:
         return [block.title]
     if isinstance(block, Meta):
         d = block.data
-        rows = [f"{k} {v}" for k, v in d.get("rows", ())]
+        rows = [f"{k} {v}" for k, v in d.get("facts", ())]
         return [d.get("title", ""), d.get("subtitle", ""), *rows]
     return []
 
