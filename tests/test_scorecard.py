@@ -31,7 +31,8 @@ def test_scorecard_renders_with_reasons_and_provenance(dossiers, tmp_path):
     paths = dict(line.split("\t") for line in result.stdout.splitlines())
     html = Path(paths["html"]).read_text(encoding="utf-8")
     assert "<script" not in html.lower() and "sc.prepare" not in html
-    assert "Thái Nguyên: điểm Bộ chỉ số phục vụ người dân, doanh nghiệp, 2024Q2" in html
+    assert "Thái Nguyên: điểm Bộ chỉ số phục vụ người dân, doanh nghiệp, Quý 2/2024" in html
+    assert "2024Q2" not in html.split("<footer")[0]  # no quarter code in the body
     assert "Dữ liệu mô phỏng" in html  # synthetic dossiers are labelled
     # The shipped rules without a procedure catalogue or feedback: a partial total, said so.
     assert "chưa tính được" in html
