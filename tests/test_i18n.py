@@ -61,5 +61,6 @@ def test_changes_and_intervals():
     assert i18n.change(2.84, "vi") == "+2,8"
     assert i18n.change(-0.7, "en") == "−0.7"
     assert i18n.change(0.0, "vi") == "0,0"
-    assert i18n.interval(-0.49, 13.72, "vi") == "-0,5 đến 13,7"
+    assert i18n.interval(-0.49, 13.72, "vi") == "\u22120,5 đến 13,7"
+    assert i18n.number(-0.04, "vi") == "0,0"  # rounds to zero: no sign
     assert i18n.interval(4.56, 22.75, "en") == "4.6 to 22.8"

@@ -9,7 +9,10 @@ from analysis import measures
 from analysis.errors import WorkbenchError
 
 HEADER = ",".join(measures.COLUMNS)
-GOOD = "m1,Thái Nguyên,Thái Nguyên,fee_cut,0.5,2022-07-01,,doc,scope,medium: why,src"
+GOOD = (
+    "m1,Thái Nguyên,Thái Nguyên,fee_cut,0.5,2022-07-01,,doc,scope,medium: why,"
+    "văn bản,phạm vi,trung bình: vì sao,src"
+)
 
 
 def test_shipped_measures_load():
@@ -26,6 +29,15 @@ def test_shipped_measures_load():
     assert (hd.province_old, hd.province_new) == ("Hải Dương", "Hải Phòng")
 
 
+def test_every_shipped_measure_has_its_texts_in_both_languages():
+    for m in measures.load().values():
+        for field in measures.READER_TEXTS:
+            assert m.text(field, "vi") and m.text(field, "en")
+    bn = measures.get("bac-ninh-directive-10")
+    assert bn.text("document", "vi").startswith("Chỉ thị 10/CT-UBND")
+    assert "provincial chairman" not in bn.text("document", "vi")
+
+
 def test_unknown_id_suggests_close_ids():
     with pytest.raises(WorkbenchError, match="thai-nguyen-fee-50"):
         measures.get("thai-nguyen-fee50")
@@ -40,6 +52,7 @@ def test_unknown_id_suggests_close_ids():
         (GOOD.replace("medium: why", "sure"), "confidence", "sure"),
         (GOOD.replace("Thái Nguyên,Thái", "Thai Nguyenn,Thái"), "province_old", "Thai Nguyenn"),
         (GOOD.replace("2022-07-01,,", "2022-07-01,2021-01-01,"), "end", "2021-01-01"),
+        (GOOD.replace("phạm vi", ""), "scope_vi", ""),
     ],
 )
 def test_bad_rows_name_line_column_and_value(tmp_path, row, column, value):

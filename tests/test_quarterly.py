@@ -123,7 +123,55 @@ def test_own_measure_effect_covers_the_injected_truth(tn_2023q3, synthetic_full)
     months = pd.date_range("2022-07-01", periods=int(row["post_months"]), freq="MS")
     true = synth.true_average_effect(truth, "thai-nguyen-fee-50", "online_rate", months)
     assert row["low"] <= true <= row["high"]
-    assert row["verdict"] == ("raised" if row["low"] > 0 else "no_effect")
+    # The 766 index (08/2022) and circular 01/2023 (04/2023) start inside its window: the
+    # change is theirs together, credited to none.
+    assert row["verdict"] == "overlap"
+    assert {m.measure_id for m in row["overlap"]} == {
+        "national-766",
+        "national-digitisation-circular",
+    }
+    # The window is printed beside the number (the brief's is 24 months, this one stops at
+    # the quarter's end).
+    assert (row["window_start"], row["window_end"]) == (
+        pd.Timestamp("2022-07-01"),
+        pd.Timestamp("2023-09-01"),
+    )
+    table = quarterly.effects_table(tn_2023q3)[0].frame.to_string()
+    assert "15 tháng (07/2022 – 09/2023)" in table
+
+
+def test_overlapping_measures_are_credited_to_none(synthetic_full, tmp_path):
+    """Bắc Ninh's own data jump by 25 points in June 2023; national circular 01/2023 (04/2023)
+    and the province's Directive 10 (06/2023) both start in the window."""
+    frame = panel.load(synthetic_full / "panel.parquet")
+    mine = (frame["boundary"] == "old63") & (frame["province"] == "Bắc Ninh")
+    months = pd.to_datetime(frame.loc[mine, "month"].astype(str))
+    rng = np.random.default_rng(14)
+    share = 0.30 + 0.002 * ((months.dt.year - 2020) * 12 + months.dt.month).to_numpy()
+    share = share + np.where(months >= pd.Timestamp("2023-06-01"), 0.25, 0.0)
+    share = share + rng.normal(0, 0.01, len(share))
+    received = frame.loc[mine, "dossiers_received"].astype("float")
+    frame.loc[mine, "dossiers_online"] = (received * share.clip(0, 1)).round().astype("Int64")
+    frame.loc[mine, "dossiers_fully_online"] = frame.loc[mine, "dossiers_online"] // 2
+    panel.save(frame, tmp_path / "panel.parquet")
+    report = quarterly.prepare("Bắc Ninh", "2023Q4", data_path=str(tmp_path))
+    effects = report.effects.set_index(report.effects["measure"].map(lambda m: m.measure_id))
+    circular = effects.loc["national-digitisation-circular"]
+    assert circular["verdict"] == "national" and math.isnan(circular["effect_pp"])
+    directive = effects.loc["bac-ninh-directive-10"]
+    assert directive["verdict"] == "overlap"
+    assert "national-digitisation-circular" in {m.measure_id for m in directive["overlap"]}
+    # The combined jump is measured (about 25 points) but no measure is credited with it ...
+    assert 15 < directive["effect_pp"] < 35
+    fired = {rule.id for rule, _ in report.recommendations}
+    assert not fired & {"measure-raised", "measure-no-effect"}
+    texts = " ".join(t for _, t in report.recommendations)
+    assert "mở rộng" not in texts and "Thông tư 01/2023" not in texts
+    finding = quarterly.key_finding(report).text
+    assert "đã làm tăng" not in finding
+    # ... and the table names both, saying they cannot be separated.
+    table = quarterly.effects_table(report)[0].frame.to_string()
+    assert "không tách được khỏi" in table and "Thông tư 01/2023" in table
 
 
 def test_recommendations_follow_the_rules_on_the_numbers(tn_2023q3):

@@ -7,17 +7,16 @@ words come from the translation table (:mod:`analysis.i18n`), all numbers from t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
-from analysis import __version__, config, i18n, measures, panel, registry
-from analysis.designs.its import fit_its
+from analysis import __version__, config, i18n, measures, panel
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
-from analysis.effects import canonical_frame
-from analysis.errors import WorkbenchError
+from analysis.evaluate import POST_MONTHS, fit_comparisons, fit_measure, overlapping
 from analysis.measures import Measure
 from analysis.registry import Province
 from analysis.report import figures
@@ -98,7 +97,9 @@ def prepare(
     outcome: str = "online_rate",
     lang: str = "vi",
     data_path: str | None = None,
-    post_months: int = 24,
+    post_months: int = POST_MONTHS,
+    *,
+    model=None,
 ) -> MeasureBrief:
     """Load the data, estimate the effect and gather what the brief shows.
 
@@ -116,6 +117,8 @@ def prepare(
     post_months : int, default 24
         Longest post-measure window; it also stops at the measure's end, at the end of the
         data and, for measures before July 2025, at the merger (the province changes).
+    model : optional
+        Passed to every design as ``model=`` when given.
 
     Returns
     -------
@@ -125,20 +128,18 @@ def prepare(
     panel.check_rate(outcome)
     the_measure, place = measures.target(measure, province)
     source = open_panel(data_path)
-    result, series = fit_measure(source.frame, the_measure, place, outcome, post_months)
+    result, series = fit_measure(
+        source.frame, the_measure, place, outcome, post_months, model=model
+    )
     window = result.window
     shown = series[(series["month"] >= window.pre_start) & (series["month"] <= window.post_end)]
     observed = pd.DataFrame(
         {"month": shown["month"], "value": 100 * shown["numerator"] / shown["denominator"]}
     )
-    others = tuple(
-        m
-        for m in measures.load().values()
-        if m.measure_id != the_measure.measure_id
-        and window.pre_start <= m.start <= window.post_end
-        and (m.is_national or place.name in (m.province_old, m.province_new))
+    others = overlapping(the_measure, place, window)
+    comparisons, skipped, donors = fit_comparisons(
+        source.frame, the_measure, place, outcome, result, model=model
     )
-    comparisons, skipped, donors = _comparisons(source.frame, the_measure, place, outcome, result)
     return MeasureBrief(
         province=place,
         measure=the_measure,
@@ -153,144 +154,6 @@ def prepare(
         skipped=skipped,
         triangulation=triangulate([result, *comparisons], lang=lang),
         donors=donors,
-    )
-
-
-def fit_measure(
-    frame: pd.DataFrame,
-    measure: Measure,
-    place: Province,
-    outcome: str = "online_rate",
-    post_months: int = 24,
-    until: pd.Timestamp | None = None,
-) -> tuple[EffectResult, pd.DataFrame]:
-    """The interrupted-time-series estimate of one measure in one province.
-
-    The one way every document estimates a measure's effect on its own province: the whole
-    province's monthly series (old provinces summed into a new one, so it runs across July
-    2025), the province's own earlier measures as known breaks, a post window that stops at
-    ``post_months``, at the measure's end, at ``until`` and at the end of the data.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        The monthly count panel (``Source.frame``).
-    measure : Measure
-    place : Province
-        The province on the boundary valid when the measure started (:func:`measures.target`).
-    outcome : str, default "online_rate"
-    post_months : int, default 24
-    until : Timestamp, optional
-        Last month to use (e.g. the end of a report's quarter).
-
-    Returns
-    -------
-    (EffectResult, DataFrame)
-        The estimate and the province's monthly series (``month``, ``numerator``,
-        ``denominator``).
-
-    Raises
-    ------
-    WorkbenchError
-        When the data hold no series for the province, or too few months around the start.
-    """
-    # Only the province's rows (its own, and a new province's old parts): a series then
-    # validates a few hundred rows, not the whole panel once per measure.
-    mine = (frame["boundary"] == place.boundary) & (frame["province_code"] == place.code)
-    if place.boundary == "new34":
-        old = [p.code for p in registry.predecessors(place)]
-        mine |= (frame["boundary"] == "old63") & frame["province_code"].isin(old)
-    series = panel.series(frame[mine], place, outcome, level="all", freq="M")
-    if series.empty:
-        raise WorkbenchError(
-            f"no {outcome} data for {place.name} in the panel",
-            hint="check the province and the data file",
-        )
-    start = measure.start.to_period("M").to_timestamp()
-    last = series["month"].max()
-    if until is not None:
-        last = min(last, pd.Timestamp(until).to_period("M").to_timestamp())
-    if measure.end is not None:
-        last = min(last, measure.end.to_period("M").to_timestamp())
-    post = int((last.year - start.year) * 12 + last.month - start.month + 1)
-    result = fit_its(
-        series[["month", "numerator", "denominator"]],
-        start,
-        outcome=outcome,
-        treated=place.name,
-        post_months=min(post_months, post),
-        breaks=_earlier_measures(measure, place, series["month"].min()),
-    )
-    return result, series
-
-
-# Designs that compare the province with others, in the order the brief shows them.
-COMPARISON_DESIGNS = ("did", "synth", "sdid")
-
-
-def _comparisons(frame, measure, place, outcome, its_result):
-    """DiD, synthetic control and SDID on the ITS window, against untouched provinces.
-
-    Donors are the provinces of the same boundary with no measure of their own in force during
-    the window: a province that cut its own fees is no picture of "no measure".
-    """
-    from analysis.designs.did import fit_did
-    from analysis.designs.sdid import fit_sdid
-    from analysis.designs.synth_control import fit_synth
-
-    if measure.is_national:
-        why = "national"
-        return (), tuple((m, why) for m in COMPARISON_DESIGNS), ()
-    w = its_result.window
-    long = canonical_frame(frame, outcome, boundary=place.boundary)
-    numerator, denominator = panel.RATES[outcome]
-    long = long[(long["time"] >= w.pre_start) & (long["time"] <= w.post_end)].rename(
-        columns={numerator: outcome}
-    )
-    name_of = "province_old" if place.boundary == "old63" else "province_new"
-    busy = {
-        getattr(m, name_of)
-        for m in measures.load().values()
-        if not m.is_national and m.start <= w.post_end and (m.end is None or m.end >= w.pre_start)
-    } - {place.name}
-    long = long[~long["unit"].isin(busy)]
-    donors = tuple(sorted(set(long["unit"]) - {place.name}))
-    fits = {
-        "did": lambda: fit_did(
-            long, outcome=outcome, denominator=denominator, treated=[place.name], start=w.post_start
-        ),
-        "synth": lambda: fit_synth(
-            long, outcome=outcome, denominator=denominator, treated=place.name, start=w.post_start
-        ),
-        "sdid": lambda: fit_sdid(
-            long, outcome=outcome, denominator=denominator, treated=place.name, start=w.post_start
-        ),
-    }
-    done, skipped = [], []
-    for method, fit in fits.items():
-        try:
-            done.append(fit())
-        except WorkbenchError as err:
-            skipped.append((method, err.message))
-    return tuple(done), tuple(skipped), donors
-
-
-def _earlier_measures(measure: Measure, place: Province, first: pd.Timestamp) -> list:
-    """Starts of the province's own earlier measures, as known breaks of the ITS.
-
-    Without them an earlier fee cut would bend the "pre-measure trend" and bias the
-    counterfactual. Only breaks with a year of data before them and six months before the
-    measure are kept (shorter segments cannot carry a level and a slope).
-    """
-    lo = first + pd.DateOffset(months=12)
-    hi = measure.start - pd.DateOffset(months=6)
-    return sorted(
-        m.start.to_period("M").to_timestamp()
-        for m in measures.load().values()
-        if not m.is_national
-        and m.measure_id != measure.measure_id
-        and place.name in (m.province_old, m.province_new)
-        and lo <= m.start <= hi
     )
 
 
@@ -333,7 +196,9 @@ def measure_name(measure: Measure, lang: str) -> str:
         pct = i18n.number(100 * measure.intensity, lang, 0) + ("\u00a0%" if lang == "vi" else "%")
         return i18n.label("measure_fee_cut", lang).format(pct=pct)
     kind = i18n.label(f"kind_{measure.kind}", lang)
-    return i18n.label("measure_other", lang).format(kind=kind, document=measure.document)
+    return i18n.label("measure_other", lang).format(
+        kind=kind, document=measure.text("document", lang)
+    )
 
 
 def title(brief: MeasureBrief) -> str:
@@ -433,10 +298,24 @@ def key_finding(brief: MeasureBrief) -> Paragraph:
         high=i18n.points(r.ci_high, lang),
     )
     p = i18n.p_value(r.p_value, lang)
-    sure = i18n.label("certain_yes" if r.significant else "certain_no", lang).format(
-        p=f"p {p}" if p.startswith("<") else f"p = {p}"
-    )
+    pp = f"p {p}" if p.startswith("<") else f"p = {p}"
+    placebo = r.diagnostics.get("placebo_p_value", math.nan)
+    failed = isinstance(placebo, float) and math.isfinite(placebo) and placebo < 0.05
+    if r.significant and failed:
+        # A check the design ran failed: the finding cannot be called clear, and says why.
+        q = i18n.p_value(placebo, lang)
+        sure = i18n.label("certain_weak_placebo", lang).format(
+            p=pp, placebo=f"p {q}" if q.startswith("<") else f"p = {q}"
+        )
+    else:
+        sure = i18n.label("certain_yes" if r.significant else "certain_no", lang).format(p=pp)
     text = f"{sentence} {sure}"
+    if brief.others:
+        text += " " + i18n.label("finding_overlap", lang).format(
+            names="; ".join(
+                f"{measure_name(m, lang)} ({i18n.date(m.start, lang)})" for m in brief.others
+            )
+        )
     tri = brief.triangulation
     if tri is not None and len(tri.table) > 1:
         low, high = tri.table["estimate"].min(), tri.table["estimate"].max()
@@ -504,11 +383,11 @@ def measure_card(brief: MeasureBrief) -> Table:
     lang, m = brief.lang, brief.measure
     rows = [
         ("kind", i18n.label(f"kind_{m.kind}", lang)),
-        ("document", m.document),
+        ("document", m.text("document", lang)),
         ("start_date", i18n.date(m.start, lang)),
         ("end_date", i18n.date(m.end, lang) if m.end is not None else "—"),
-        ("scope", m.scope),
-        ("confidence", m.confidence),
+        ("scope", m.text("scope", lang)),
+        ("confidence", m.text("confidence", lang)),
         ("source", m.source),
     ]
     if m.intensity is not None:
@@ -614,7 +493,9 @@ def limits(brief: MeasureBrief) -> Bullets:
         i18n.label("limit_trend", lang).format(last=i18n.month(brief.result.window.post_end, lang)),
         i18n.label("limit_aggregate", lang),
         *([i18n.label("limit_merger", lang)] if brief.province.boundary == "new34" else []),
-        i18n.label("limit_confidence", lang).format(confidence=brief.measure.confidence),
+        i18n.label("limit_confidence", lang).format(
+            confidence=brief.measure.text("confidence", lang)
+        ),
     ]
     if not brief.comparisons:
         items.append(i18n.label("limit_single_design", lang))

@@ -57,12 +57,21 @@ def label(key: str, lang: str = "vi") -> str:
     return entry.get(lang) or entry["vi"]
 
 
+MINUS = "\u2212"
+
+
 def number(x: float | None, lang: str = "vi", digits: int = 1) -> str:
     """Format a number with the language's separators (``1.234,5`` / ``1,234.5``)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return MISSING
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(x, format=pattern, locale=_LOCALES[lang])
+    text = format_decimal(x, format=pattern, locale=_LOCALES[lang])
+    # One minus sign everywhere (U+2212, as change() and points() write it): Babel's is the
+    # ASCII hyphen, which made "−0,3" and "-0,1 đến 0,6" sit side by side.
+    if text.startswith("-"):
+        # "−0,0" is no number a reader should see: a value that rounds to zero has no sign.
+        return text[1:] if not any(c in "123456789" for c in text) else MINUS + text[1:]
+    return text
 
 
 def percent(share: float | None, lang: str = "vi", digits: int = 1) -> str:
@@ -97,7 +106,7 @@ def change(x: float | None, lang: str = "vi", digits: int = 1) -> str:
     """A signed change without a unit: ``+2,8`` / ``−0.7`` (index points, counts)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return MISSING
-    sign = "+" if x > 0 else ("−" if x < 0 else "")
+    sign = "+" if x > 0 else (MINUS if x < 0 else "")
     return f"{sign}{number(abs(x), lang, digits)}"
 
 
@@ -120,7 +129,7 @@ def p_value(p: float | None, lang: str = "vi") -> str:
 
 
 def interval(low: float | None, high: float | None, lang: str = "vi", digits: int = 1) -> str:
-    """A confidence interval as ``-0,5 đến 13,7`` / ``-0.5 to 13.7``."""
+    """A confidence interval as ``−0,5 đến 13,7`` / ``−0.5 to 13.7`` (U+2212 minus)."""
     return label("range", lang).format(
         low=number(low, lang, digits), high=number(high, lang, digits)
     )

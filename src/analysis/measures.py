@@ -29,8 +29,15 @@ COLUMNS = [
     "document",
     "scope",
     "confidence",
+    "document_vi",
+    "scope_vi",
+    "confidence_vi",
     "source",
 ]
+# What a reader sees of a measure, by language: ``document``/``scope``/``confidence`` are the
+# English texts, the ``_vi`` columns the Vietnamese ones; both are required for every measure
+# (a Vietnamese document never prints an English scope).
+READER_TEXTS = ("document", "scope", "confidence")
 # Optional: a short name for readers; without one, briefs describe the measure from its kind.
 OPTIONAL_COLUMNS = ["name_vi", "name_en"]
 KINDS = ("fee_cut", "directive", "circular", "index", "digital_signature", "other")
@@ -60,6 +67,8 @@ class Measure:
         ``high``, ``medium`` or ``low``, followed by the reason as written in the file.
     names : dict
         Short names for readers by language (``{"vi": …, "en": …}``), possibly empty.
+    texts_vi : tuple of (field, text)
+        The Vietnamese ``document``, ``scope`` and ``confidence`` (:meth:`text`).
     """
 
     measure_id: str
@@ -74,6 +83,13 @@ class Measure:
     confidence: str
     source: str
     names: tuple[tuple[str, str], ...] = ()
+    texts_vi: tuple[tuple[str, str], ...] = ()
+
+    def text(self, field: str, lang: str) -> str:
+        """``document``, ``scope`` or ``confidence`` for a reader of ``lang`` (vi/en)."""
+        if lang == "vi":
+            return dict(self.texts_vi).get(field, "")
+        return getattr(self, field)
 
     @property
     def confidence_level(self) -> str:
@@ -178,6 +194,19 @@ def _load(path: Path, mtime: float) -> dict[str, Measure]:
                     names[column] = registry.resolve(name, boundary=boundary).name
                 except WorkbenchError as err:
                     raise _problem(path, line, column, name, err.message, err.hint) from None
+            for field in READER_TEXTS:
+                for column in (field, f"{field}_vi"):
+                    if not row.get(column):
+                        raise _problem(
+                            path,
+                            line,
+                            column,
+                            "",
+                            "empty text",
+                            f"write the measure's {field} in "
+                            + ("Vietnamese" if column.endswith("_vi") else "English")
+                            + " (documents print it as is)",
+                        )
             measures[mid] = Measure(
                 measure_id=mid,
                 province_old=names["province_old"],
@@ -193,6 +222,7 @@ def _load(path: Path, mtime: float) -> dict[str, Measure]:
                 names=tuple(
                     (c.removeprefix("name_"), row[c]) for c in OPTIONAL_COLUMNS if row.get(c)
                 ),
+                texts_vi=tuple((f, row[f"{f}_vi"]) for f in READER_TEXTS),
             )
     return measures
 

@@ -35,6 +35,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis import __version__, config, i18n, measures, panel, registry
 from analysis.errors import WorkbenchError
+from analysis.evaluate import POST_MONTHS
 from analysis.measures import Measure
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
@@ -61,7 +62,6 @@ __all__ = [
 TILE_GRID_FILE = config.PACKAGE_DATA / "tile_grid.csv"
 MIN_PRE_MONTHS = 12  # months before a measure's start the ITS needs (as the brief's default)
 MIN_POST_MONTHS = 6  # months after the start below which an average effect says little
-POST_MONTHS = 24  # longest post window, as the measure brief
 RANKING_ROWS = 32  # rows of the ranking that fit on an A4 page with its heading and notes
 COLORMAP = "YlGnBu"
 MISSING_COLOR = "#d0d0d0"
@@ -337,7 +337,7 @@ def _effects(frame: pd.DataFrame, outcome: str, kind: str, lang: str):
     summed before the merger), levels summed, up to the measure's end; the province's own
     earlier measures are breaks.
     """
-    from analysis.brief import fit_measure
+    from analysis.evaluate import fit_measure
 
     rows, skipped = [], []
     last = frame["month"].max() + pd.offsets.MonthEnd(0)
@@ -356,8 +356,12 @@ def _effects(frame: pd.DataFrame, outcome: str, kind: str, lang: str):
         why = None
         try:
             result, _ = fit_measure(frame, m, place, outcome, POST_MONTHS)
-        except WorkbenchError as err:
-            why = err.message
+        except WorkbenchError:
+            # The design's message is for analysts (English, ISO months): the reader gets the
+            # reason in the document's language.
+            why = i18n.label("overview_skip_data", lang).format(
+                pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS
+            )
         else:
             if result.n_pre < MIN_PRE_MONTHS or result.n_post < MIN_POST_MONTHS:
                 why = i18n.label("overview_skip_months", lang).format(

@@ -32,13 +32,14 @@ import pandas as pd
 import yaml
 
 from analysis import __version__, config, i18n, measures, panel, registry
-from analysis.brief import fit_measure, measure_name
+from analysis.brief import measure_name
 from analysis.errors import WorkbenchError
+from analysis.evaluate import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
-from analysis.scorecard import groups_frame
+from analysis.scorecard import MIN_RANKED, OFFICIAL_TOTAL, groups_frame, official_points
 from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 TARGETS_FILE = config.ROOT / "config" / "targets.yaml"
@@ -552,8 +553,14 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             "post_months": 0,
             "verdict": "too_early",
         }
-        if months_in >= MIN_POST_MONTHS:
-            target_place = place if m.is_national else registry.resolve(own, on=m.start)
+        row.update(overlap=(), window_start=pd.NaT, window_end=pd.NaT)
+        if m.is_national and months_in >= MIN_POST_MONTHS:
+            # A national measure starts everywhere at once: one province's series cannot tell
+            # its effect from anything else that changed that month, and no province is left
+            # untreated to compare with. It is named, never estimated as the province's own.
+            row["verdict"] = "national"
+        elif months_in >= MIN_POST_MONTHS:
+            target_place = registry.resolve(own, on=m.start)
             try:
                 result, _ = fit_measure(
                     source.frame,
@@ -565,12 +572,19 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             except WorkbenchError:
                 row["verdict"] = "not_estimable"
             else:
+                others = overlapping(m, target_place, result.window)
                 row.update(
                     effect_pp=result.estimate,
                     low=result.ci_low,
                     high=result.ci_high,
                     post_months=result.n_post,
-                    verdict="raised"
+                    window_start=result.window.post_start,
+                    window_end=result.window.post_end,
+                    overlap=others,
+                    # Several measures in the window: one combined change, credited to none.
+                    verdict="overlap"
+                    if others
+                    else "raised"
                     if result.ci_low > 0
                     else "lowered"
                     if result.ci_high < 0
@@ -677,15 +691,16 @@ def _facts(report: QuarterlyReport):
             "index",
             "total",
             {
-                "rank": rank,
+                # A rank among fewer than MIN_RANKED units is no fact a rule may use.
+                "rank": rank if n_units >= MIN_RANKED else math.nan,
                 "n_units": n_units,
                 "change": change,
-                "bottom_quarter": rank > 0.75 * n_units,
+                "bottom_quarter": n_units >= MIN_RANKED and rank > 0.75 * n_units,
             },
             {
                 "rank": str(rank),
                 "n_units": str(n_units),
-                "total": f"{i18n.number(e.total, lang)}/{i18n.number(e.max_total, lang, 0)}",
+                "total": official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
                 "change": _index_points(change, lang),
             },
         )
@@ -730,6 +745,7 @@ def _with_recommendations(report: QuarterlyReport) -> QuarterlyReport:
 
 def _rank(report: QuarterlyReport) -> tuple[int, int]:
     units = report.index["units"]
+    units = units[units["total"].notna()]  # only units with data are ranked
     mine = float(units.loc[units["unit"] == report.province.name, "total"].iloc[0])
     return int((units["total"] > mine).sum()) + 1, len(units)
 
@@ -797,10 +813,10 @@ def key_finding(report: QuarterlyReport) -> Paragraph:
         rank, n = _rank(report)
         parts.append(
             i18n.label("quarterly_finding_index", lang).format(
-                total=i18n.number(e.total, lang),
-                max=i18n.number(e.max_total, lang, 0),
-                rank=rank,
-                n=n,
+                total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
+                rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
+                if n >= MIN_RANKED
+                else "",
                 change=_index_change(report),
             )
         )
@@ -872,7 +888,13 @@ def index_tables(report: QuarterlyReport) -> tuple:
     note = i18n.label("quarterly_partial_note", lang) if e.max_total < 100 else ""
     if not report.index["comparable"]:
         note = (note + " " + i18n.label("quarterly_merger_note", lang)).strip()
-    units = report.index["units"].sort_values("total", ascending=False)
+    units = report.index["units"]
+    units = units[units["total"].notna()].sort_values("total", ascending=False)
+    if len(units) < MIN_RANKED:
+        return (
+            Table(groups, i18n.label("quarterly_caption_groups", lang), note=note),
+            Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED)),
+        )
     units = units.assign(rank=units["total"].rank(ascending=False, method="min").astype(int))
     pu = report.index["previous_units"]
     prev_rank = {}
@@ -893,7 +915,7 @@ def index_tables(report: QuarterlyReport) -> tuple:
                 f"{u} ◀" if u == report.province.name else u for u in shown["unit"]
             ],
             i18n.label("points", lang): [
-                f"{i18n.number(t, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(t, m, OFFICIAL_TOTAL, lang)
                 for t, m in zip(shown["total"], shown["max_total"], strict=True)
             ],
             i18n.label("quarterly_previous_rank", lang): [
@@ -1031,15 +1053,34 @@ def effects_table(report: QuarterlyReport) -> tuple:
                 i18n.interval(lo, hi, lang) if not math.isnan(lo) else i18n.MISSING
                 for lo, hi in zip(e["low"], e["high"], strict=True)
             ],
+            i18n.label("quarterly_window", lang): [
+                i18n.label("quarterly_window_text", lang).format(
+                    n=n, first=i18n.month(a, lang), last=i18n.month(b, lang)
+                )
+                if n
+                else i18n.MISSING
+                for n, a, b in zip(
+                    e["post_months"], e["window_start"], e["window_end"], strict=True
+                )
+            ],
             i18n.label("quarterly_verdict", lang): [
-                i18n.label(f"quarterly_verdict_{v}", lang) for v in e["verdict"]
+                _verdict_text(v, others, lang)
+                for v, others in zip(e["verdict"], e["overlap"], strict=True)
             ],
         }
     )
     note = i18n.label("quarterly_effects_note", lang).format(
-        pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS
+        pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS, months=POST_MONTHS
     )
     return (Table(frame, i18n.label("quarterly_caption_effects", lang), note=note),)
+
+
+def _verdict_text(verdict: str, others, lang: str) -> str:
+    text = i18n.label(f"quarterly_verdict_{verdict}", lang)
+    if verdict == "overlap":
+        names = "; ".join(f"{measure_name(m, lang)} ({i18n.date(m.start, lang)})" for m in others)
+        text = text.format(names=names)
+    return text
 
 
 def weakest_table(report: QuarterlyReport) -> tuple:
@@ -1056,7 +1097,7 @@ def weakest_table(report: QuarterlyReport) -> tuple:
             i18n.label("component", lang): [
                 f"{c} {n}" for c, n in zip(w["component"], w[name], strict=True)
             ],
-            i18n.label("rate", lang): [
+            i18n.label("quarterly_component_rate", lang): [
                 i18n.share_of(n, d, lang)
                 for n, d in zip(w["numerator"], w["denominator"], strict=True)
             ],
@@ -1069,7 +1110,14 @@ def weakest_table(report: QuarterlyReport) -> tuple:
             ],
         }
     )
-    note = i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
+    # Two indicators, named apart: a component's rate follows the index's rule on the dossier
+    # records (its own numerator and denominator), not the monthly report's counts of section 2.
+    note = " ".join(
+        (
+            i18n.label("quarterly_component_rate_note", lang),
+            i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR),
+        )
+    )
     return (Table(frame, i18n.label("quarterly_caption_weakest", lang), note=note),)
 
 

@@ -8,6 +8,7 @@ part; each returns a block of :mod:`analysis.report.blocks`. The numbers come fr
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -157,7 +158,9 @@ def section(key: str, card: Scorecard) -> Section:
 def meta(card: Scorecard) -> Meta:
     """Title block and provenance for the template."""
     lang = card.lang
-    title = i18n.label("scorecard_title", lang).format(unit=card.unit, period=card.period)
+    title = i18n.label("scorecard_title", lang).format(
+        unit=card.unit, period=period_text(card.period, lang)
+    )
     provenance = [(i18n.label("data_source", lang), str(card.source))]
     provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
     provenance += [
@@ -173,7 +176,7 @@ def meta(card: Scorecard) -> Meta:
             "subtitle": i18n.label("scorecard_subtitle", lang),
             "facts": [
                 (i18n.label("unit", lang), card.unit),
-                (i18n.label("period", lang), card.period),
+                (i18n.label("period", lang), period_text(card.period, lang)),
                 (i18n.label("rules", lang), card.peers.rules_version),
                 (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
             ],
@@ -199,18 +202,52 @@ def groups_table(card: Scorecard) -> Table:
     return Table(frame, i18n.label("caption_groups", card.lang))
 
 
-def groups_frame(change: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """An explanation's ``change`` as a reader's table: group, points / max, previous, change.
+OFFICIAL_TOTAL = 100  # every official index figure is out of 100
+MIN_RANKED = 5  # below this many units with data a rank says nothing ("1/1")
+
+
+def official_maxima(rules=None) -> dict[str, float]:
+    """Group id -> the group's official maximum (18/20/12/10/18/22), and ``total`` -> 100."""
+    from analysis.index766.rules import load_rules
+
+    groups = (rules or load_rules()).groups
+    return {**{g.id: float(g.points) for g in groups}, "total": float(OFFICIAL_TOTAL)}
+
+
+def official_points(points: float, computed_max: float, official_max: float, lang: str) -> str:
+    """Points on the official scale: ``4,2/18 (12 điểm chưa tính được)``, or "chưa tính".
+
+    A partial group or total is never shown out of what could be computed ("3,7/6"): the
+    reader compares with the official maximum, and is told how many points had no input.
+    """
+    if computed_max is None or not computed_max > 0 or points is None or math.isnan(points):
+        return i18n.label("points_not_computed", lang)
+    text = f"{i18n.number(points, lang)}/{i18n.number(official_max, lang, 0)}"
+    missing = official_max - computed_max
+    if missing > 0.05:
+        digits = 0 if abs(missing - round(missing)) < 0.05 else 1
+        text += " " + i18n.label("points_missing", lang).format(
+            n=i18n.number(missing, lang, digits)
+        )
+    return text
+
+
+def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) -> pd.DataFrame:
+    """An explanation's ``change`` as a reader's table: group, points on the official scale,
+    previous, change.
 
     Shared with the quarterly report, which shows the same table for a quarter.
     """
     name = "name_vi" if lang == "vi" else "name_en"
+    official = official or official_maxima()
     return pd.DataFrame(
         {
             i18n.label("group", lang): change[name],
             i18n.label("points", lang): [
-                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
-                for p, m in zip(change["points"], change["max_points"], strict=True)
+                official_points(p, m, official.get(g, m), lang)
+                for g, p, m in zip(
+                    change["group"], change["points"], change["max_points"], strict=True
+                )
             ],
             i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
             i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
@@ -218,10 +255,14 @@ def groups_frame(change: pd.DataFrame, lang: str) -> pd.DataFrame:
     )
 
 
-def ranking(card: Scorecard) -> Table:
+def ranking(card: Scorecard) -> Table | Paragraph:
     """Where the unit stands among its peers (rank of the total, partial totals marked)."""
     lang = card.lang
-    units = card.peers.units.sort_values("total", ascending=False).reset_index(drop=True)
+    # Only units with data are ranked, and a rank among fewer than MIN_RANKED says nothing.
+    units = card.peers.units[card.peers.units["total"].notna()]
+    if len(units) < MIN_RANKED:
+        return Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED))
+    units = units.sort_values("total", ascending=False).reset_index(drop=True)
     units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
     mine = units.index[units["unit"] == card.unit]
     shown = units.head(5)
@@ -232,7 +273,7 @@ def ranking(card: Scorecard) -> Table:
             i18n.label("rank", lang): shown["rank"],
             i18n.label("unit", lang): [f"{u} ◀" if u == card.unit else u for u in shown["unit"]],
             i18n.label("points", lang): [
-                f"{i18n.number(t, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(t, m, OFFICIAL_TOTAL, lang)
                 for t, m in zip(shown["total"], shown["max_total"], strict=True)
             ],
         }
@@ -282,7 +323,7 @@ def lost_table(card: Scorecard) -> Table:
                 for n, d in zip(shown["numerator"], shown["denominator"], strict=True)
             ],
             i18n.label("points", lang): [
-                f"{i18n.number(p, lang)} / {i18n.number(m, lang, 0)}"
+                official_points(p, m if pd.notna(p) else 0.0, m, lang)
                 for p, m in zip(shown["points"], shown["max_points"], strict=True)
             ],
             i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
@@ -290,6 +331,42 @@ def lost_table(card: Scorecard) -> Table:
     )
     note = i18n.label("uncertain_note", lang) + " " + _small_note(lang)
     return Table(frame, i18n.label("caption_lost", lang), note=note)
+
+
+def period_text(period: str, lang: str) -> str:
+    """A period as a reader writes it: ``Quý 2/2024``, ``06/2024``, ``6 tháng đầu năm 2024``,
+    ``Năm 2024`` (never ``2024Q2`` in text)."""
+    from analysis.quarters import quarter_text
+
+    p = parse_period(period)
+    year, first = divmod(p.m0, 12)
+    if p.kind == "quarter":
+        return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
+    if p.kind == "month":
+        return i18n.month(pd.Timestamp(year=year, month=first + 1, day=1), lang)
+    key = "period_half" if p.kind == "half" else "period_year"
+    return i18n.label(key, lang).format(h=first // 6 + 1, year=year)
+
+
+def _culprit_cell(column: str, value, lang: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return i18n.MISSING
+    if column.endswith("_date"):
+        return i18n.date(value, lang)
+    if column == "failed":
+        # The rules' condition names, in words where the table has them.
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        return (
+            ", ".join(
+                word
+                if (word := i18n.label(f"culprit_failed_{part}", lang))
+                != (f"culprit_failed_{part}")
+                else part
+                for part in parts
+            )
+            or i18n.MISSING
+        )
+    return str(value)
 
 
 def _small_note(lang: str) -> str:
@@ -305,7 +382,13 @@ def culprits(card: Scorecard) -> tuple:
     top = dossier_rows.iloc[0]
     rows = card.explanation.culprits(top["component"]).head(CULPRITS_SHOWN)
     rows = rows[[c for c in CULPRIT_COLUMNS if c in rows.columns]]
-    rows = rows.astype(object).where(rows.notna(), "—").astype(str)
+    # Readers' headers and dates (dd/mm/yyyy), never the records' column names or timestamps.
+    rows = pd.DataFrame(
+        {
+            i18n.label(f"culprit_{c}", lang): [_culprit_cell(c, v, lang) for v in rows[c]]
+            for c in rows.columns
+        }
+    )
     name = top["name_vi"] if lang == "vi" else top["name_en"]
     caption = i18n.label("caption_culprits", lang).format(component=f"{top['component']} {name}")
     return (Table(rows, caption),)
