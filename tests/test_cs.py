@@ -218,7 +218,7 @@ def test_hand_worked_never_treated():
     with divisor n). Simple = mean of the three post cells (equal cohort sizes) = 8/3; event
     study e = −1: −0.5, e = 0: (1.5 + 3.5)/2 = 2.5, e = 1: 3; dynamic overall = 2.75.
     """
-    r = fit_cs(_hand(), bootstrap=0)
+    r = fit_cs(_hand(), bootstrap=0, min_cohort=1)
     att = r.tables["att_gt"].set_index(["group", "time"])["att"]
     assert att.to_dict() == pytest.approx({(2, 2): 1.5, (2, 3): 3, (3, 2): -0.5, (3, 3): 3.5})
     se = r.tables["att_gt"].set_index(["group", "time"])["se"]
@@ -236,11 +236,11 @@ def test_hand_worked_not_yet_and_universal():
     changes 1→2 of B, C, D = 1, 1, 2, mean 4/3, so ATT(2,2) = 3 − 4/3 = 5/3.
     Universal base (period g − 1 for every cell): ATT(3,1) compares 1 with 2:
     B −1, C −1, D −2 → −1 − (−1.5) = 0.5; ATT(3,2) = 0 (the base itself)."""
-    notyet = fit_cs(_hand(), control="notyet", bootstrap=0)
+    notyet = fit_cs(_hand(), control="notyet", bootstrap=0, min_cohort=1)
     att = notyet.tables["att_gt"].set_index(["group", "time"])
     assert att.loc[(2, 2), "att"] == pytest.approx(5 / 3, abs=EXACT)
     assert att.loc[(2, 2), "n_control"] == 3
-    universal = fit_cs(_hand(), base_period="universal", bootstrap=0)
+    universal = fit_cs(_hand(), base_period="universal", bootstrap=0, min_cohort=1)
     att = universal.tables["att_gt"].set_index(["group", "time"])["att"]
     assert att[(3, 1)] == pytest.approx(0.5, abs=EXACT)
     assert att[(3, 2)] == 0 and att[(2, 1)] == 0
@@ -252,7 +252,7 @@ def test_not_yet_without_never_treated_uses_last_cohort():
     periods from its start are dropped, as R did does: only ATT(2,2) = (4 − 1) − (3 − 2) = 2."""
     data = _hand()
     data = data[data["unit"].isin(["A", "B"])]
-    r = fit_cs(data, control="notyet", bootstrap=0)
+    r = fit_cs(data, control="notyet", bootstrap=0, min_cohort=1)
     att = r.tables["att_gt"]
     assert list(zip(att["group"], att["time"], strict=True)) == [(2, 2)]
     assert att["att"].iloc[0] == pytest.approx(2.0, abs=EXACT)
@@ -271,7 +271,7 @@ def test_staggered_no_noise_recovers_truth_where_twfe_does_not():
             {"unit": name, "time": t, "outcome": 10 + 0.5 * t + e, "first_treat": g}
             for t, e in zip(periods, effect, strict=True)
         ]
-    r = fit_cs(pd.DataFrame(rows), bootstrap=0)
+    r = fit_cs(pd.DataFrame(rows), bootstrap=0, min_cohort=1)
     assert r.estimate == pytest.approx(31 / 9, abs=EXACT)
 
 
@@ -399,3 +399,18 @@ def test_bad_inputs(mpdta):
     for option in ({"control": "all"}, {"base_period": "fixed"}, {"bootstrap": -1}):
         with pytest.raises(WorkbenchError):
             fit_cs(mpdta, cohort="first.treat", **kwargs, **option)
+
+
+def test_one_treated_unit_is_refused_not_given_a_narrow_interval():
+    """A cohort of one unit has no within-cohort variance: its influence function is zero, so
+    the interval would hold only the comparison units' noise (22 % coverage in the issue's
+    study). The design refuses and says which cohort and what to use instead."""
+    data, _ = _simulate(3)
+    keep = (data["first_treat"] == 0) | (data["unit"] == "u00")
+    with pytest.raises(WorkbenchError, match=r"smallest cohort has 1 \(u00\)") as info:
+        fit_cs(data[keep], bootstrap=0)
+    assert "did" in info.value.hint
+    four = data[(data["first_treat"] == 0) | data["unit"].isin(["u00", "u01", "u02", "u03"])]
+    with pytest.raises(WorkbenchError, match="has 4"):
+        fit_cs(four, bootstrap=0)
+    assert fit_cs(four, bootstrap=0, min_cohort=4).diagnostics["smallest_group_size"] == 4

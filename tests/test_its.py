@@ -154,7 +154,7 @@ def test_counts_are_analysed_in_percentage_points() -> None:
             "dossiers_received": 1000,
         }
     )
-    result = fit_its(series, "2022-01-01", post_months=12, outcome="online_rate")
+    result = fit_its(series, "2022-01-01", post_months=12, outcome="online_rate", model="ols")
     assert result.unit == "pp"
     assert result.estimate == pytest.approx(9.1, abs=EXACT)
 
@@ -206,7 +206,7 @@ def test_tet_dip_does_not_bias_the_estimate() -> None:
     estimates, tet_coefs = [], []
     for seed in range(100):
         series = _simulate_counts(seed, tet_pp=-1.0, tet_volume=0.06)
-        result = fit_its(series, START, seasonality="tet", placebo=False)
+        result = fit_its(series, START, seasonality="tet", placebo=False, model="ols")
         estimates.append(result.estimate)
         tet_coefs.append(result.diagnostics["tet_days_coef"])
     # Monte Carlo sd of the mean estimate ≈ 1 pp / sqrt(100) = 0.1: allow 3 of them.
@@ -214,8 +214,8 @@ def test_tet_dip_does_not_bias_the_estimate() -> None:
     assert np.mean(tet_coefs) == pytest.approx(-1.0, abs=0.05)
 
     series = _simulate_counts(0, tet_pp=-1.0, tet_volume=0.06)
-    with_tet = fit_its(series, START, seasonality="tet")
-    without = fit_its(series, START, seasonality="none")
+    with_tet = fit_its(series, START, seasonality="tet", model="ols")
+    without = fit_its(series, START, seasonality="none", model="ols")
     coef, se = with_tet.diagnostics["tet_days_coef"], with_tet.diagnostics["tet_days_coef_se"]
     assert coef - 2.1 * se < -1.0 < coef + 2.1 * se  # t(49) 97.5 % quantile ≈ 2.01
     assert with_tet.ci_low < 6.0 < with_tet.ci_high

@@ -119,6 +119,12 @@ def effect(
     cohort_col: Annotated[
         str | None, typer.Option(help="Column with each unit's first treated period (0 = never).")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="ITS model: auto (binomial on counts, default), binomial or ols (a line in pp)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Estimate the effect of a measure on any panel (unit, period, outcome)."""
@@ -137,12 +143,15 @@ def effect(
         treated=treated,
         start=start,
         cohort_col=cohort_col,
+        **({"model": model} if model is not None else {}),
     )
     if as_json:
         print(json.dumps(effects.to_json(results), ensure_ascii=False, indent=2))
         return
     for r in results:
         print(f"{r.method}\t{r.summary('en')}")
+    for name, why in results.skipped.items():
+        print(f"{name}\tnot run: {why}")
 
 
 @app.command()

@@ -166,6 +166,23 @@ def _prepare(
     return y, cohorts, n_periods
 
 
+def check_cohort_sizes(pi: PanelInput, cohorts: np.ndarray, min_cohort: int) -> None:
+    """Refuse cohorts with fewer than ``min_cohort`` treated units (see ``fit_cs``)."""
+    labels, sizes = np.unique(cohorts[cohorts != NEVER], return_counts=True)
+    small = sizes < int(min_cohort)
+    if not small.any():
+        return
+    first = labels[small][0]
+    names = ", ".join(map(str, pi.units[cohorts == first][:3]))
+    raise WorkbenchError(
+        f"Callaway–Sant'Anna needs at least {int(min_cohort)} treated units in every cohort "
+        f"for a valid standard error; the smallest cohort has {int(sizes[small].min())} "
+        f"({names}): a cohort this small contributes none of its own variance, so its "
+        "interval would be far too narrow",
+        hint="use did (placebo inference for few treated units), synth or sdid",
+    )
+
+
 # --- fit: group-time effects ----------------------------------------------------------------
 
 
@@ -556,6 +573,7 @@ def fit_cs(
     seed: int = 0,
     level: float = 0.95,
     anticipation: int = 0,
+    min_cohort: int = SMALL_COHORT,
 ) -> EffectResult:
     """Estimate the effects of a measure adopted at different times (Callaway & Sant'Anna 2021).
 
@@ -586,6 +604,13 @@ def fit_cs(
         Confidence level of every interval and band.
     anticipation : int
         Periods before adoption in which the measure may already act.
+    min_cohort : int
+        Fewest treated units a cohort may have (default ``SMALL_COHORT`` = 5). The analytic
+        and bootstrap standard errors come from the units' influence functions; a cohort of
+        one unit contributes none of its own variance, so its intervals hold only the
+        comparison units' noise (on one treated province, no effect, they covered the truth
+        22 % of the time). Smaller cohorts are refused; lower it only for point estimates
+        (the intervals are then not to be trusted, and the assumptions paragraph says so).
 
     Returns
     -------
@@ -626,7 +651,8 @@ def fit_cs(
     WorkbenchError
         Missing columns (the cohort column too), an unbalanced or constant panel, a cohort
         outside the data or changing within a unit, units treated from the first period, no
-        never-treated units with ``control="never"``, bad options.
+        never-treated units with ``control="never"``, a cohort smaller than ``min_cohort``,
+        bad options.
     """
     _validate_options(control, base_period, bootstrap, level, anticipation)
     pi = panel_input(data, unit=unit, time=time, outcome=outcome, denominator=denominator)
@@ -634,6 +660,7 @@ def fit_cs(
         cohort = None
     cohorts = unit_cohorts(data, pi, unit=unit, cohort=cohort, treated=treated, start=start)
     y, cohorts_used, n_periods = _prepare(pi, cohorts, control, int(anticipation))
+    check_cohort_sizes(pi, cohorts_used, min_cohort)
     periods = pi.periods[:n_periods]
     n = len(pi.units)
 
