@@ -170,3 +170,49 @@ def test_plain_output_still_works(tmp_path):
     runs = _load(tmp_path, "{period}/agencies/{agency}", "Sở Tư pháp").runs
     assert runs[0].out_dir == (tmp_path / "reports" / "2023Q3" / "agencies")
     assert runs[0].stem == "Sở Tư pháp"
+
+
+# --- two imports into one folder at once ------------------------------------------------------
+
+HEADER = "Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận,Hồ sơ trực tuyến\n"
+
+
+def test_concurrent_imports_into_one_folder_keep_both_files(tmp_path):
+    """Two `workbench ingest` processes of different monthly files into one --out, started
+    together, five times: every time both files' months are in the panel (12 + 12 rows, online
+    counts as written) and the manifest lists both."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    files = []
+    for n, province in enumerate(("Thái Nguyên", "Bắc Ninh")):
+        rows = "".join(
+            f"{province},Cấp tỉnh,{m:02d}/2023,{1000 + m},{100 * (n + 1) + m}\n"
+            for m in range(1, 13)
+        )
+        path = tmp_path / f"{n}.csv"
+        path.write_text(HEADER + rows, encoding="utf-8")
+        files.append(path)
+    code = (
+        "import sys; from analysis.ingest import ingest; "
+        "ingest([sys.argv[1]], kind='monthly', out_dir=sys.argv[2], today='2024-01-31')"
+    )
+    for attempt in range(5):
+        out = tmp_path / f"out{attempt}"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(f), str(out)], stderr=subprocess.PIPE)
+            for f in files
+        ]
+        for p in procs:
+            assert p.wait(timeout=120) == 0, p.stderr.read().decode()
+        panel = pd.read_parquet(out / "panel.parquet")
+        assert len(panel) == 24, f"attempt {attempt}: {len(panel)} rows"
+        online = panel.groupby("province")["dossiers_online"].sum().to_dict()
+        # 100 + m and 200 + m over m = 1..12: 1200 + 78 and 2400 + 78
+        assert sorted(online.values()) == [1278, 2478]
+        import json
+
+        listed = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert len(listed["imports"]) == 2

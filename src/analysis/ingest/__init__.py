@@ -142,6 +142,7 @@ def _kind_of(path: Path, name: str, kind: str | None) -> str:
     return guessed
 
 
+@manifest.one_writer(DEFAULT_OUT)
 def ingest(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     kind: str | None = None,
