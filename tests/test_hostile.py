@@ -216,3 +216,80 @@ def test_concurrent_imports_into_one_folder_keep_both_files(tmp_path):
 
         listed = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         assert len(listed["imports"]) == 2
+
+
+# --- silent changes become refusals -----------------------------------------------------------
+
+
+def _refused(paths, tmp_path, problem_kind, **kw):
+    from analysis.ingest import IngestError, ingest
+
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as caught:
+        ingest(paths, out_dir=out, today="2025-10-15", **kw)
+    assert not out.exists() or not any(out.iterdir()), "something was written"
+    kinds = [p.kind for p in caught.value.report.problems]
+    assert problem_kind in kinds, kinds
+    return caught.value
+
+
+def _cp1258(text: str) -> bytes:
+    """Vietnamese as Windows-1258 writes it: a base letter, then the tone as a combining mark."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = b""
+    for ch in text:
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+            out += (base + "".join(c for c in parts if c in tones)).encode("cp1258")
+    return out
+
+
+def test_json_with_a_duplicate_key_is_refused(tmp_path):
+    """Two "TEN" in one record: json.loads would keep "Bắc Ninh" for unit 19 without a word."""
+    path = tmp_path / "scores_2024-05.json"
+    path.write_text(
+        '{"data": [{"ID": "19", "TEN": "Thái Nguyên", "TEN": "Bắc Ninh", "CKMB": 15.5, '
+        '"TDGQ": 18.2, "TTTT": 8.4, "CLGQ": 10.1, "MDHL": 17.6, "MDSH": 19.3}]}',
+        encoding="utf-8",
+    )
+    error = _refused([path], tmp_path, "duplicate_key")
+    assert "'TEN'" in str(error.report.problems[0].message)
+
+
+def test_json_nested_100000_deep_is_a_clear_refusal(tmp_path):
+    path = tmp_path / "deep_2024-05.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _refused([path], tmp_path, "bad_json")
+
+
+def test_nul_byte_after_the_first_64_kib_is_refused(tmp_path):
+    rows = "".join(f"Thái Nguyên,Cấp tỉnh,{m:02d}/2023,1000,500\n" for m in range(1, 13))
+    filler = "".join(f"Thái Nguyên,Cấp tỉnh,01/2023,1000,500{' ' * 60}\n" for _ in range(1200))
+    path = tmp_path / "nul.csv"
+    path.write_bytes((HEADER + rows + filler).encode() + b"\x00" + b"x\n")
+    assert path.stat().st_size > 65_536
+    _refused([path], tmp_path, "binary_file", kind="monthly")
+
+
+def test_file_switching_from_windows_1258_to_utf8_is_refused_naming_the_line(tmp_path):
+    head = _cp1258(HEADER + "Thái Nguyên,Cấp tỉnh,01/2023,1000,500\n" * 30)
+    tail = ("Bắc Ninh,Cấp tỉnh,01/2023,900,400\n" * 3).encode("utf-8")
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(head + tail)
+    error = _refused([path], tmp_path, "mixed_encoding", kind="monthly")
+    assert error.report.problems[0].row == 32  # header + 30 rows, then the first UTF-8 line
+
+
+def test_count_of_ten_to_the_twenty_is_a_row_problem_not_a_traceback(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        HEADER + "Thái Nguyên,Cấp tỉnh,01/2023,100000000000000000000,5\n", encoding="utf-8"
+    )
+    error = _refused([path], tmp_path, "count_too_large", kind="monthly")
+    problem = [p for p in error.report.problems if p.kind == "count_too_large"][0]
+    assert problem.row == 2
