@@ -293,3 +293,34 @@ def test_count_of_ten_to_the_twenty_is_a_row_problem_not_a_traceback(tmp_path):
     error = _refused([path], tmp_path, "count_too_large", kind="monthly")
     problem = [p for p in error.report.problems if p.kind == "count_too_large"][0]
     assert problem.row == 2
+
+
+# --- a user's mistake is one line, never a traceback ------------------------------------------
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_out_naming_a_file_or_an_unwritable_place_is_one_line(tmp_path):
+    table = tmp_path / "a.csv"
+    table.write_text(HEADER + "Thái Nguyên,Cấp tỉnh,01/2023,1000,500\n", encoding="utf-8")
+    existing = tmp_path / "file"
+    existing.write_text("x")
+    for out in (existing, existing / "inside", "/proc/no/such/place"):
+        result = _cli("ingest", str(table), "--out", str(out))
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_score_on_a_raw_csv_says_to_import_it_first(tmp_path):
+    table = tmp_path / "export.csv"
+    table.write_text("dossier_id,received\n1,2024-01-02\n", encoding="utf-8")
+    result = _cli("score", str(table), "--period", "2024-01")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "workbench ingest" in result.stderr
