@@ -198,6 +198,13 @@ def score(
 
     from analysis.index766 import score as compute
 
+    if dossiers.is_file() and dossiers.suffix.lower() != ".parquet":
+        raise WorkbenchError(
+            f"{dossiers} is not imported dossier records: score reads the Parquet that "
+            "workbench ingest writes",
+            hint=f"import it first (workbench ingest {dossiers} --kind dossiers --out DIR), "
+            "then score DIR/dossiers",
+        )
     result = compute(
         dossiers, procedures=procedures, feedback=feedback, period=period, by=by, rules=rules
     )
@@ -548,6 +555,18 @@ def main() -> None:
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        # A path the user gave that cannot be read or written (an --out naming an existing
+        # file, a folder without write permission, a full disk) is their mistake to fix, not
+        # a crash: one line naming the path, exit code 2.
+        if err.filename is None:
+            raise
+        print(
+            f"workbench: error: cannot use {err.filename}: {err.strerror or err} — "
+            "give a folder you can write to (an --out must be a folder, not a file)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":

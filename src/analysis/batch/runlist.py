@@ -17,6 +17,7 @@ import difflib
 import fnmatch
 import itertools
 import re
+import string
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -338,6 +339,44 @@ def _coerce(name: str, value: object, default: object, problem: _Problem, entry:
     return value
 
 
+def fill_output(template: str, fill: dict) -> str:
+    """Fill an ``output:`` template with plain placeholders only.
+
+    Each field must be a known name (``{period}``, ``{slug}``, a parameter): attribute or
+    index access (``{slug.__class__}``), conversions and format specs are refused, so a run
+    list cannot reach into Python objects.
+
+    Raises
+    ------
+    ValueError
+        A placeholder that is not a plain known name.
+    """
+    out = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(
+                f"placeholder {{{name}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}} is not allowed: use plain names such as "
+                "{period}, {slug}, {lang}"
+            )
+        if name not in fill:
+            raise KeyError(name)
+        out.append(str(fill[name]))
+    return "".join(out)
+
+
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path``, resolved, lies inside ``root`` (checked after placeholders are
+    filled: a unit named ``../../x`` must not write outside the reports folder)."""
+    path = Path(path)
+    if ".." in path.parts:
+        return False
+    return path.resolve().is_relative_to(Path(root).resolve())
+
+
 def _slug(text: str) -> str:
     from analysis import registry
 
@@ -593,13 +632,21 @@ def _run(params, kind, declared, notebook, formats, output, problem, number, rep
     }
     try:
         if output:
-            where = reports / output.format(**fill)
+            where = reports / fill_output(output, fill)
             out_dir, stem = where.parent, where.name
         else:
             out_dir = reports / kind.folder.format(**fill)
             stem = kind.stem.format(**fill)
     except (KeyError, IndexError, ValueError) as err:
         problem(f"cannot fill the output name: {err}", entry=number, key="output")
+    if not inside(out_dir / stem, reports):
+        problem(
+            f"output {str(output or kind.folder)!r} filled in is {str(out_dir / stem)!r}, "
+            "which is outside the reports folder",
+            hint="a placeholder's value (e.g. a unit name) must not contain '..' or '/'",
+            entry=number,
+            key="output",
+        )
     if not stem or "/" in stem:
         problem(f"bad output name {stem!r}", entry=number, key="output")
     return Run(

@@ -280,6 +280,10 @@ class ScoreResult:
                 with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
                     units.to_excel(xl, sheet_name="units", index=False)
                     self.table().to_excel(xl, sheet_name="components", index=False)
+                    from analysis import escape
+
+                    for sheet in xl.sheets.values():  # names from data never run as formulas
+                        escape.xlsx_sheet(sheet)
         return path
 
 

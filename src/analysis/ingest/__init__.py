@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config, panel
+from analysis import config, escape, panel
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
 from analysis.ingest import manifest, monthly, reading, scores
@@ -142,6 +142,7 @@ def _kind_of(path: Path, name: str, kind: str | None) -> str:
     return guessed
 
 
+@manifest.one_writer(DEFAULT_OUT)
 def ingest(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     kind: str | None = None,
@@ -486,9 +487,8 @@ def _write_rejected(target: Path, rejected: list[Rejected]) -> None:
         else:
             merged[key] = Rejected(r.file, r.row, dict(r.cells), list(r.reasons))
     for r in sorted(merged.values(), key=lambda x: (x.file, x.row)):
-        writer.writerow(
-            [r.file, r.row, *(r.cells.get(c, "") for c in columns), "; ".join(r.reasons)]
-        )
+        row = [r.file, r.row, *(r.cells.get(c, "") for c in columns), "; ".join(r.reasons)]
+        writer.writerow([escape.csv_cell(v) for v in row])  # opened in Excel: no formulas
     # UTF-8 with BOM: Excel then opens the Vietnamese text correctly with a double click.
     with atomic_path(target) as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")

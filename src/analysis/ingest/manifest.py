@@ -150,3 +150,46 @@ def write(out_dir: Path | str, entries: list[dict], outputs: list[Path]) -> Path
                 manifest.setdefault("rows", {})[name] = pq.ParquetFile(path).metadata.num_rows
     text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n"
     return atomic_write(out_dir / config.MANIFEST_FILE, text)
+
+
+def one_writer(default_out: Path):
+    """Decorator: the wrapped import holds an exclusive lock on its output folder throughout.
+
+    Two imports into the same folder at once each read the manifest and the Parquet files,
+    merge their own rows and write: without a lock the later write dropped the earlier one's
+    rows while the manifest listed both, so importing again said "already imported" and the
+    rows never came back. The lock (``fcntl.flock`` on ``.<folder>.lock`` beside the folder,
+    so a failed import still leaves the folder itself untouched) makes the second import wait
+    and then merge onto what the first wrote. The lock is released when the process ends,
+    however it ends.
+    """
+    import fcntl
+    import functools
+    import inspect
+
+    def wrap(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def locked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            out = Path(bound.arguments.get("out_dir") or default_out)
+            lock_path = out.parent / f".{out.name}.lock"
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(lock_path, "a+b")  # noqa: SIM115 (held for the whole import)
+            except OSError as exc:
+                raise WorkbenchError(
+                    f"cannot write to the output folder {out}: {exc.strerror or exc}",
+                    hint="give --out a folder you can write to",
+                ) from None
+            with handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+        return locked
+
+    return wrap

@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from analysis import config
+from analysis.ingest import guards
 from analysis.ingest.problems import Problem
 from analysis.ingest.values import Percent, fold, is_blank, shown
 
@@ -292,6 +293,7 @@ def decode(raw: bytes, file: str) -> tuple[str, str, bool]:
                 # as Windows-1258 would turn every Vietnamese letter into two wrong ones.
                 text, encoding, bad = replaced, "UTF-8 (with invalid bytes)", True
             else:
+                guards.check_single_encoding(raw, file)
                 try:
                     text, encoding = raw.decode("cp1258"), "Windows-1258"
                 except UnicodeDecodeError:
@@ -305,6 +307,7 @@ def decode(raw: bytes, file: str) -> tuple[str, str, bool]:
             "the file holds binary data, not text: it is not a CSV table",
             "export the table again as CSV (UTF-8) or XLSX",
         )
+    guards.check_no_nul(text, file)
     return unicodedata.normalize("NFC", text), encoding, bad
 
 
@@ -762,7 +765,7 @@ def read_json(raw: bytes, file: str) -> tuple[list[object], dict]:
     if bad:
         raise _reject(file, "bad_encoding", "the file is not UTF-8 text", "save it as UTF-8")
     try:
-        data = json.loads(text)
+        data = guards.json_loads(text, file)
     except json.JSONDecodeError as exc:
         at_end = exc.pos >= len(text.rstrip())
         raise _reject(

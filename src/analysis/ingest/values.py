@@ -386,6 +386,10 @@ def parse_number(
     return (-number if negative else number), None
 
 
+# Counts are stored as 64-bit integers (pandas Int64); 2**53 keeps them exact as floats too.
+MAX_COUNT = 2**53
+
+
 def parse_count(value: object, conv: str | None = None) -> tuple[int | None, Bad | None]:
     """Read a count: a whole number of dossiers or ratings, 0 or more.
 
@@ -408,6 +412,12 @@ def parse_count(value: object, conv: str | None = None) -> tuple[int | None, Bad
         if conv == EN and isinstance(value, str) and "." in value:
             hint += "; this file writes decimals with a dot, so 1.234 reads as 1.234 — write 1234"
         return None, Bad("not_whole", "a count must be a whole number", hint)
+    if number > MAX_COUNT:  # stored as 64-bit integers; no real count comes near
+        return None, Bad(
+            "count_too_large",
+            f"a count of {shown(value)} is far beyond any number of dossiers",
+            "check the cell: a count this large is a typing or export error",
+        )
     return int(number), None
 
 

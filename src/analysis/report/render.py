@@ -26,7 +26,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
 
-from analysis import __version__, i18n
+from analysis import __version__, escape, i18n
 from analysis.config import ROOT
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write
@@ -189,6 +189,8 @@ def to_xlsx(tables: list[dict], meta: dict) -> bytes:
     info.append([meta.get("banner", "")] if meta.get("synthetic") else [])
     for key, value in meta.get("provenance", []):
         info.append([key, value])
+    for sheet in book.worksheets:  # text from data never becomes a live formula
+        escape.xlsx_sheet(sheet)
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
@@ -200,8 +202,8 @@ def _css(meta: dict) -> str:
         "page_word": i18n.label("page", lang),
         "figure_word": "Hình" if lang == "vi" else "Figure",
         "table_word": "Bảng" if lang == "vi" else "Table",
-        # CSS strings: quotes and backslashes from a title must not end the string.
-        "running_title": meta.get("title", "").replace("\\", "\\\\").replace('"', '\\"'),
+        # A CSS string inside <style>: text from data must end neither the string nor the block.
+        "running_title": escape.css_string(meta.get("title", "")),
     }
     return Template(
         (TEMPLATES / "brief" / "brief.css").read_text(encoding="utf-8")
