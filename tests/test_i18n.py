@@ -64,3 +64,15 @@ def test_changes_and_intervals():
     assert i18n.interval(-0.49, 13.72, "vi") == "\u22120,5 đến 13,7"
     assert i18n.number(-0.04, "vi") == "0,0"  # rounds to zero: no sign
     assert i18n.interval(4.56, 22.75, "en") == "4.6 to 22.8"
+
+
+def test_translation_table_names_each_key_once():
+    """YAML keeps the last of two equal keys without a word: a label defined twice would
+    silently shadow the first."""
+    from pathlib import Path
+
+    import analysis
+
+    text = (Path(analysis.__file__).parent / "data" / "labels.yaml").read_text(encoding="utf-8")
+    keys = [line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()]
+    assert sorted({k for k in keys if keys.count(k) > 1}) == []
