@@ -332,7 +332,7 @@ def test_summary_sentences() -> None:
     small = _hand_result(-1.3, -3.0, 0.4, 0.2)
     assert small.summary("vi") == (
         "Biện pháp làm giảm tỷ lệ hồ sơ nộp trực tuyến 1,3 điểm phần trăm "
-        "(KTC 95 %: -3,0 – 0,4; p = 0,200), nhưng khác biệt không có ý nghĩa thống kê."
+        "(KTC 95 %: −3,0 – 0,4; p = 0,200), nhưng khác biệt không có ý nghĩa thống kê."
     )
     assert _hand_result(8.1, 5.2, 11.0, 0.00001).summary("en").endswith("p < 0.001).")
 

@@ -133,7 +133,7 @@ def test_prop99_to_dict_and_assumptions(prop99_fit):
     assert out["tables"]["time_weights"][-1]["period"] == 1988
     vi, en = prop99_fit.assumptions["vi"], prop99_fit.assumptions["en"]
     assert "sai khác kép tổng hợp" in vi.lower() and "xu hướng song song" in vi
-    assert "-27,35" in vi and "-27.35" in en  # the plain DiD for comparison
+    assert "−27,35" in vi and "−27.35" in en  # the plain DiD for comparison
     assert "placebo" in en
 
 

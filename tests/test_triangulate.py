@@ -113,7 +113,7 @@ def test_agree_no_effect() -> None:
     assert tri.table["agrees"].all() and tri.table["overlaps"].all()
     assert not tri.table["significant"].any()
     assert "none of the 3" in tri.text["en"]
-    assert "từ -0,4 đến 0,8 điểm phần trăm" in tri.text["vi"]
+    assert "từ −0,4 đến 0,8 điểm phần trăm" in tri.text["vi"]
     assert "mọi khoảng tin cậy đều chứa 0" in tri.text["vi"]
     # A non-significant result's pre-fit error is not held against it.
     assert tri.table["issues"].tolist() == ["", "", ""]
