@@ -59,7 +59,7 @@ def test_vectorised_draws_equal_the_public_fits(frame):
                 "denominator": rows["dossiers_received"].to_numpy(float),
             }
         )
-        r = fit_its(series, months[s], placebo=False, post_months=h)
+        r = fit_its(series, months[s], placebo=False, post_months=h, model="ols")
         assert its[i_start * n + unit_row, h - 1] == pytest.approx(r.estimate, abs=1e-8)
         d = fit_did(
             cut,

@@ -419,8 +419,13 @@ def fitted_draws(
             data.loc[hit, num] = data.loc[hit, num] + effect / 100 * data.loc[hit, den]
         common = {"outcome": num, "denominator": den, "treated": unit, "start": start}
         if design == "its":
+            # The vectorised draws are the OLS fit on rates; the brute-force check must be too.
             r = fit_its(
-                _its_series(data, unit, outcome), start, placebo=False, post_months=MAX_POST
+                _its_series(data, unit, outcome),
+                start,
+                placebo=False,
+                post_months=MAX_POST,
+                model="ols",
             )
         elif design == "did":
             r = fit_did(data, **common)
