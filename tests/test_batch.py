@@ -407,22 +407,17 @@ def test_dead_kernel_fails_one_run_and_is_replaced(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_pool_worker_dies_with_its_parent(tmp_path):
     """What the kill test relies on, in isolation: PR_SET_PDEATHSIG in a child."""
-    ready = tmp_path / "ready"
-    # The child says when prctl has run: a fixed sleep raced the import under load.
     code = (
         "import os, subprocess, sys, time\n"
         "child = subprocess.Popen([sys.executable, '-c', "
         "'from analysis.batch.worker import die_with_parent; die_with_parent(); "
-        f'import pathlib, time; pathlib.Path("{ready}").touch(); time.sleep(60)\'])\n'
+        "import time; time.sleep(60)'])\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     child = psutil.Process(int(parent.stdout.readline()))
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert ready.exists(), "the child never reached prctl"
+    time.sleep(1.0)  # let the child reach prctl
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(timeout=10)
     child.wait(timeout=10)  # raises TimeoutExpired if it outlived its parent
