@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast lint format lab batch bench bench-big bench-batch clean
+.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,8 +60,11 @@ format: $(STAMP) ## ruff: fix imports and format
 	$(BIN)/ruff check --fix src tests benchmarks notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks
 
-test-fast: $(STAMP) ## Tests without those marked slow
-	$(BIN)/pytest -q -m "not slow"
+test-fast: $(STAMP) ## Tests without those marked slow or simulation
+	$(BIN)/pytest -q -m "not slow and not simulation"
+
+test-sim: $(STAMP) ## Simulation tests: fresh panels against the designs' coverage (a few minutes)
+	$(BIN)/pytest -q -m simulation
 
 test: lint ## Lint and run every test (notebooks executed with papermill included)
 	$(BIN)/pytest -q

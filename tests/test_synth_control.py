@@ -38,6 +38,9 @@ from conftest import long_panel
 from scipy import optimize
 
 from analysis.designs.synth_control import (
+    CI_AVERAGE,
+    CI_CONSTANT,
+    average_effect_interval,
     constant_effect_interval,
     fit_synth,
     placebo_weights,
@@ -252,6 +255,77 @@ def test_constant_effect_interval_by_hand():
     # even the best constant effect is rejected (post variance above the bound²): empty
     low, high = constant_effect_interval(np.array([-5.0, 5.0]), 1.0, ratios, 0.95, 1e-12)
     assert math.isnan(low) and math.isnan(high)
+
+
+def test_average_effect_interval_by_hand():
+    # 39 placebos with mean gaps 1, 2, …, 39 and pre-period RMSPE 1; the treated unit's pre
+    # RMSPE is 2, so the scaled gaps are 2, 4, …, 78. At 95 %: k = floor(0.025 × 40) = 1,
+    # the interval is [10 − 78, 10 − 2].
+    gaps, pre = np.arange(1.0, 40.0), np.ones(39)
+    low, high = average_effect_interval(10.0, 2.0, gaps, pre, 0.95, 1e-12)
+    assert (low, high) == (pytest.approx(-68.0), pytest.approx(8.0))
+    # at 90 %: k = floor(0.05 × 40) = 2, the second largest and second smallest (76 and 4)
+    low, high = average_effect_interval(10.0, 2.0, gaps, pre, 0.90, 1e-12)
+    assert (low, high) == (pytest.approx(-66.0), pytest.approx(6.0))
+    # a placebo that fits its past twice as badly counts half: gap 39 with pre RMSPE 2 → 39
+    pre[-1] = 2.0
+    low, _ = average_effect_interval(10.0, 2.0, gaps, pre, 0.95, 1e-12)
+    assert low == pytest.approx(10.0 - 76.0)
+    # 38 placebos cannot give a 95 % interval (k = floor(0.025 × 39) = 0)
+    low, high = average_effect_interval(10.0, 2.0, gaps[:38], pre[:38], 0.95, 1e-12)
+    assert math.isnan(low) and math.isnan(high)
+
+
+def _ramp_panel(n_donors: int, seed: int = 5) -> pd.DataFrame:
+    """Donors on their own lines plus noise (sd 1); the treated unit the mean of three donors
+    plus noise, with an effect ramping 3, 6, …, 30 over the 10 post periods. The post gap's
+    variance (about 9 × 8.25 = 74) is far above any bound a placebo ratio of a few times the
+    pre RMSPE of about 1 allows: no constant effect is accepted."""
+    rng = np.random.default_rng(seed)
+    t, s = 30, 20
+    trend = np.arange(t)
+    donors = (
+        rng.normal(50, 10, (n_donors, 1))
+        + rng.normal(0, 0.5, (n_donors, 1)) * trend
+        + rng.normal(0, 1, (n_donors, t))
+    )
+    treated = donors[:3].mean(axis=0) + rng.normal(0, 1, t)
+    treated[s:] += 3.0 * np.arange(1, t - s + 1)
+    names = ["treated"] + [f"d{i:02d}" for i in range(n_donors)]
+    return long_panel(np.vstack([treated, donors]), names)
+
+
+def test_ramping_effect_gets_the_average_effect_interval():
+    fit = fit_synth(_ramp_panel(40), treated="treated", start=2020)
+    d = fit.diagnostics
+    assert d["ci_constant_effect_empty"] and math.isnan(d["ci_constant_effect_low"])
+    assert d["ci_method"] == CI_AVERAGE
+    # the interval from the placebo table by its definition: mean gaps scaled by the ratio of
+    # pre-period RMSPEs, then the largest and the smallest (k = 1 with 40 placebos)
+    pl = fit.tables["placebos"]
+    placebos = pl[~pl["treated"]]
+    scaled = np.sort(placebos["mean_gap"] * d["pre_rmspe"] / placebos["pre_rmspe"])
+    assert fit.ci_low == pytest.approx(fit.estimate - scaled[-1], rel=1e-12)
+    assert fit.ci_high == pytest.approx(fit.estimate - scaled[0], rel=1e-12)
+    # the true average effect is 16.5 (3 … 30); with noise of sd ≈ 1 it lies inside
+    assert fit.ci_low < 16.5 < fit.ci_high
+    assert "average effect" in fit.assumptions["en"]
+    assert "tác động trung bình" in fit.assumptions["vi"]
+
+
+def test_ramping_effect_with_too_few_placebos_says_why():
+    fit = fit_synth(_ramp_panel(30), treated="treated", start=2020)
+    d = fit.diagnostics
+    assert d["ci_method"] == "none"
+    assert math.isnan(fit.ci_low) and math.isnan(fit.ci_high)
+    assert "30 placebos" in d["ci_none_reason"] and "39" in d["ci_none_reason"]
+    assert "at least 39" in fit.assumptions["en"] and "ít nhất 39" in fit.assumptions["vi"]
+
+
+def test_constant_effect_keeps_the_inversion(prop99_fit):
+    d = prop99_fit.diagnostics
+    assert d["ci_method"] == CI_CONSTANT and not d["ci_constant_effect_empty"]
+    assert prop99_fit.ci_low == d["ci_constant_effect_low"]
 
 
 # --- the solver ---------------------------------------------------------------------------------

@@ -28,6 +28,12 @@ staggered adoption some of those weights are negative (de Chaisemartin & D'Hault
 Goodman-Bacon 2021) and with effects that change over time or between cohorts ``b`` can even
 have the wrong sign. The diagnostics count those weights; the staggered design with
 heterogeneous effects is :func:`analysis.designs.cs.fit_cs`.
+
+With fewer than ``FEW_TREATED`` treated units adopting together and a rate from counts, the
+treated units' own binomial sampling variance of their post-minus-pre mean, less that of as many
+comparison units, is added to the variance when positive (a small treated province whose noise
+the comparison units' spread does not hold: :mod:`analysis.designs.sampling`);
+``se_without_sampling`` keeps the placebo or clustered number.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from analysis.designs.data import (
     period_timestamp,
 )
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.designs.sampling import excess_sampling_variance, post_minus_pre_weights
 from analysis.errors import WorkbenchError
 from analysis.panel import RATES
 
@@ -408,6 +415,21 @@ def _assumptions(
             f"Standard errors are clustered on {diagnostics['n_clusters']} units (under "
             f"{FEW_CLUSTERS}), so they may be somewhat small."
         )
+    added = diagnostics.get("sampling_var_added", math.nan)
+    if math.isfinite(diagnostics["se"]) and math.isfinite(added) and added > 0:
+        before = diagnostics["se_without_sampling"]
+        vi.append(
+            "Đơn vị áp dụng biện pháp có ít hồ sơ hơn các đơn vị đối chứng, nên sai số chuẩn "
+            "được cộng thêm phương sai lấy mẫu nhị thức của chính nó (phần vượt so với đơn vị "
+            f"đối chứng): sai số chuẩn tăng từ {format_number(before, 'vi', 2)} lên "
+            f"{format_number(diagnostics['se'], 'vi', 2)}."
+        )
+        en.append(
+            "The treated units have fewer dossiers than the comparison units, so their own "
+            "binomial sampling variance (its excess over the comparison units') is added: the "
+            f"standard error rises from {format_number(before, 'en', 2)} to "
+            f"{format_number(diagnostics['se'], 'en', 2)}."
+        )
     gap = diagnostics["pre_gap_rmse"]
     vi.append(
         f"Trước biện pháp ({n_pre} {step['vi']}), chênh lệch giữa giá trị quan sát và kịch bản "
@@ -530,6 +552,22 @@ def fit_did(
         q = float(stats.norm.ppf(0.5 + level / 2))
         p = float(2 * stats.norm.sf(abs(b) / se)) if se > 0 else math.nan
         df = math.inf
+    se_without_sampling = se
+    sampling = None
+    if pi.weights is not None and treated_rows.sum() < FEW_TREATED and n_cohorts == 1:
+        # A few treated units: the placebo (or clustered) spread holds the comparison units'
+        # sampling noise, not a small treated unit's own (designs/sampling.py).
+        sampling = excess_sampling_variance(
+            pi.y,
+            pi.weights,
+            np.flatnonzero(treated_rows),
+            np.flatnonzero(~treated_rows),
+            post_minus_pre_weights(len(pi.periods), first),
+        )
+        if math.isfinite(se) and sampling.excess > 0:
+            se = math.sqrt(se**2 + sampling.excess)
+            dist = stats.norm if math.isinf(df) else stats.t(df)
+            p = float(2 * dist.sf(abs(b) / se))
     weights = fit["d_tilde"][d > 0]
     weights = weights / weights.sum()
     by_period = _by_period(pi, d, fit, treated_rows, first, q * se)
@@ -552,6 +590,10 @@ def fit_did(
         "inference": "placebo" if math.isinf(df) else "cluster",
         "cluster_se": cluster_se,
         "n_placebos": 0 if placebo is None else len(placebo),
+        "se_without_sampling": se_without_sampling,
+        "sampling_var_treated": math.nan if sampling is None else sampling.treated,
+        "sampling_var_controls": math.nan if sampling is None else sampling.controls,
+        "sampling_var_added": math.nan if sampling is None else sampling.excess,
     }
     periods = pi.periods
     name = outcome_name(outcome, denominator)

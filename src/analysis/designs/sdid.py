@@ -26,6 +26,10 @@ The numbers follow the R package synthdid (``synthdid_estimate``, ``sc.weight.fw
   points; ζ and the stopping rule kept) and SE = sqrt((r − 1)/r) × sd of the r placebo
   estimates. The interval is normal: τ ± z·SE. Per period, ``effect_low``/``effect_high`` use
   the same placebos' per-period effects (τ_t ± z·sd_t).
+- Not in synthdid: with a rate from counts, the treated units' own binomial sampling variance of
+  the contrast (1/T₁ after the start, −λ before), less that of a placebo group of comparison
+  units, is added when positive (a small treated province: :mod:`analysis.designs.sampling`);
+  ``se_without_sampling`` keeps synthdid's number.
 - Diagnostics ``did_estimate`` and ``sc_estimate`` are synthdid's ``did_estimate`` (uniform
   weights: the plain 2×2 difference-in-differences of means) and ``sc_estimate`` (ω with
   ζ_ω = 1e-6·σ, no intercept, λ = 0).
@@ -56,6 +60,7 @@ from analysis.designs.data import (
     period_timestamp,
 )
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.designs.sampling import excess_sampling_variance, post_minus_pre_weights
 from analysis.errors import WorkbenchError
 
 METHOD_LABEL = {
@@ -495,6 +500,19 @@ def fit_sdid(
         se = float(np.std(placebo[:, t0:].mean(axis=1)))
         sd_t = np.std(placebo, axis=0)
         reps_used = placebo_reps
+    se_without_sampling, sampling = se, None
+    if pi.weights is not None and math.isfinite(se):
+        # The placebos are comparison units: their spread holds a typical comparison unit's
+        # sampling noise, not a small treated unit's own (designs/sampling.py).
+        sampling = excess_sampling_variance(
+            pi.y, pi.weights, rows, controls, post_minus_pre_weights(y.shape[1], t0, fit.lam)
+        )
+        se = math.sqrt(se**2 + sampling.excess)
+        for t in range(t0, y.shape[1]):
+            c = np.zeros(y.shape[1])
+            c[t], c[:t0] = 1.0, -fit.lam
+            extra = excess_sampling_variance(pi.y, pi.weights, rows, controls, c).excess
+            sd_t[t] = math.sqrt(sd_t[t] ** 2 + extra)
     z = float(stats.norm.ppf((1 + level) / 2))
     if math.isfinite(se) and se > 0:
         ci = (tau - z * se, tau + z * se)
@@ -520,6 +538,10 @@ def fit_sdid(
         "lambda_iterations": fit.lambda_iterations,
         "se_method": "placebo (synthdid vcov method 'placebo')",
         "placebo_reps": reps_used,
+        "se_without_sampling": se_without_sampling,
+        "sampling_var_treated": math.nan if sampling is None else sampling.treated,
+        "sampling_var_controls": math.nan if sampling is None else sampling.controls,
+        "sampling_var_added": math.nan if sampling is None else sampling.excess,
     }
     if placebo_reps == 1:
         diagnostics["placebo_skipped_reason"] = "one placebo replication gives no spread"
@@ -627,6 +649,21 @@ def _assumptions(
             f"{reps} random reassignments of the measure to {n1} comparison units. It assumes "
             "that the treated units vary as much as the comparison units do."
         )
+        added = diagnostics["sampling_var_added"]
+        if math.isfinite(added) and added > 0:
+            before = diagnostics["se_without_sampling"]
+            vi.append(
+                "Đơn vị chịu biện pháp có ít hồ sơ hơn các đơn vị đối chứng, nên sai số chuẩn "
+                "được cộng thêm phương sai lấy mẫu nhị thức của chính nó (phần vượt so với đơn vị "
+                f"đối chứng): sai số chuẩn tăng từ {format_number(before, 'vi', 2)} lên "
+                f"{format_number(se, 'vi', 2)}."
+            )
+            en.append(
+                "The treated units have fewer dossiers than the comparison units, so their own "
+                "binomial sampling variance (its excess over the comparison units') is added: the "
+                f"standard error rises from {format_number(before, 'en', 2)} to "
+                f"{format_number(se, 'en', 2)}."
+            )
         if n0 < FEW_CONTROLS:
             vi.append(f"Chỉ có {n0} đơn vị đối chứng nên sai số chuẩn này còn thô.")
             en.append(f"With only {n0} comparison units this standard error is rough.")

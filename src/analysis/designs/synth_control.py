@@ -38,8 +38,15 @@ made up here (``se`` is NaN). Instead:
   treated unit's post-period outcomes leaves the weights and every placebo unchanged and moves
   only the treated post-period RMSPE, so the set is an explicit interval around the mean gap. It
   is infinite when there are too few donors to ever reject (fewer than ``1/(1 − level) − 1``),
-  and empty (NaN, ``ci_empty``) when even the best constant effect is rejected, i.e. the effect
-  is far from constant.
+  and empty when even the best constant effect is rejected, i.e. the effect is far from
+  constant (an effect ramping up over the post-period).
+- An empty set is never printed. The interval is then that of the average post-period effect
+  (:func:`average_effect_interval`), which needs no constant effect: the placebos' mean
+  post-period gaps, each scaled by the ratio of the treated unit's pre-period RMSPE to the
+  placebo's, stand for the treated unit's error, and their order statistics bound it. A 95 %
+  interval needs at least 39 placebos; with fewer the interval is NaN and
+  ``ci_none_reason`` says why. ``ci_method`` names the interval given;
+  ``ci_constant_effect_low``/``_high`` keep the inversion's (NaN when it was empty).
 - Per period: ``effect_low``/``effect_high`` invert the same idea month by month: with
   ``q_lo``, ``q_hi`` the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the placebo gaps in
   that period, the interval is ``[gap − q_hi, gap − q_lo]``. ``placebo_low``/``placebo_high`` in
@@ -76,6 +83,8 @@ KKT_TOL = 1e-10
 STEP_TOL = 1e-10
 ACTIVE_SET_MAX_ITER = 2000
 FISTA_ITER = 300
+CI_CONSTANT = "constant-effect test inversion (Firpo & Possebom 2018)"
+CI_AVERAGE = "average effect from the scaled placebo gaps (constant effect rejected)"
 # Placebos whose pre-period fit is this many times worse than the treated unit's are reported
 # separately (Abadie et al. 2010 use 20, 5 and 2): their post/pre ratio says little.
 POOR_PLACEBO_FIT = 5.0
@@ -366,6 +375,38 @@ def constant_effect_interval(
     return centre - math.sqrt(room), centre + math.sqrt(room)
 
 
+def average_effect_interval(
+    estimate: float,
+    pre_rmspe: float,
+    placebo_mean_gaps: np.ndarray,
+    placebo_pre_rmspe: np.ndarray,
+    level: float,
+    floor: float,
+) -> tuple[float, float]:
+    """Interval of the average post-period effect from the scaled placebo distribution.
+
+    Needs no constant effect. Each placebo's mean post-period gap is put on the treated
+    unit's scale, ``g_j · pre_rmspe / pre_rmspe_j`` (a placebo that fits its own past worse
+    drifts further after the start, and the treated unit's pre-period fit says how noisy it
+    is); if the treated unit's error ``estimate − τ`` is exchangeable with these, with
+    ``k = floor((1 − level)/2 · (n + 1))`` and ``s₍₁₎ ≤ … ≤ s₍ₙ₎`` the sorted scaled gaps, the
+    interval is ``[estimate − s₍ₙ₊₁₋ₖ₎, estimate − s₍ₖ₎]``, each tail holding at most
+    ``(1 − level)/2``. Returns (NaN, NaN) when ``k = 0``: fewer than 39 placebos for 95 %.
+    """
+    n = len(placebo_mean_gaps)
+    k = math.floor((1 - level) / 2 * (n + 1) + 1e-9)
+    if k == 0:
+        return math.nan, math.nan
+    scale = max(pre_rmspe, floor) / np.maximum(np.asarray(placebo_pre_rmspe, float), floor)
+    scaled = np.sort(np.asarray(placebo_mean_gaps, float) * scale)
+    return estimate - float(scaled[n - k]), estimate - float(scaled[k - 1])
+
+
+def min_placebos_average_interval(level: float) -> int:
+    """Fewest placebos for which :func:`average_effect_interval` gives a bounded interval."""
+    return math.ceil(2 / (1 - level) - 1 - 1e-9)
+
+
 # --- fit --------------------------------------------------------------------------------------
 
 
@@ -469,10 +510,25 @@ def fit_synth(
         pl_pre, pl_post = _rmspe(placebo_gaps, s)
         pl_ratio = _ratio(pl_post, pl_pre, floor)
         p_value, rank = rank_p_value(ratio, pl_ratio)
-        ci = constant_effect_interval(gap[s:], pre_rmspe, pl_ratio, level, floor)
+        constant = constant_effect_interval(gap[s:], pre_rmspe, pl_ratio, level, floor)
         well_fitted = pl_pre <= POOR_PLACEBO_FIT * max(pre_rmspe, floor)
         p_fit, _ = rank_p_value(ratio, pl_ratio[well_fitted])
         mean_gaps = placebo_gaps[:, s:].mean(axis=1)
+        ci, ci_method, ci_reason = constant, CI_CONSTANT, ""
+        if math.isnan(constant[0]):
+            # No constant effect fits (e.g. an effect ramping up): the interval of the average
+            # effect from the scaled placebo gaps needs no constant effect.
+            ci = average_effect_interval(
+                float(gap[s:].mean()), pre_rmspe, mean_gaps, pl_pre, level, floor
+            )
+            ci_method = CI_AVERAGE
+            if math.isnan(ci[0]):
+                ci_method = "none"
+                ci_reason = (
+                    f"no constant effect fits and {len(controls)} placebos are fewer than the "
+                    f"{min_placebos_average_interval(level)} an interval of the average effect "
+                    f"needs at {round(100 * level)}%"
+                )
         diagnostics.update(
             {
                 "placebo_rank": rank,
@@ -483,8 +539,11 @@ def fit_synth(
                 "placebo_fit_threshold": POOR_PLACEBO_FIT,
                 "placebo_sd": float(np.std(mean_gaps, ddof=1)),
                 "placebo_solver_converged": converged,
-                "ci_method": "constant-effect test inversion (Firpo & Possebom 2018)",
-                "ci_empty": bool(math.isnan(ci[0])),
+                "ci_method": ci_method,
+                "ci_none_reason": ci_reason,
+                "ci_constant_effect_low": float(constant[0]),
+                "ci_constant_effect_high": float(constant[1]),
+                "ci_constant_effect_empty": bool(math.isnan(constant[0])),
                 "ci_infinite": bool(math.isinf(ci[0])),
             }
         )
@@ -660,27 +719,53 @@ def _assumptions(
             "Giá trị p lấy từ kiểm định giả (placebo) theo không gian: lặp lại phương pháp với "
             f"từng đơn vị đối chứng như thể nó chịu biện pháp; {name} đứng thứ {rank} trong "
             f"{n_all} đơn vị theo tỷ số RMSPE sau/trước biện pháp (giá trị p nhỏ nhất có thể là "
-            f"1/{n_all}). Khoảng {pct} % đi kèm là tập các tác động không đổi mà kiểm định này "
-            "không bác bỏ (Firpo và Possebom 2018), không phải khoảng tin cậy theo phân phối chuẩn."
+            f"1/{n_all})."
         )
         en.append(
             "This design has no standard error or confidence interval in the usual sense. The "
             "p-value comes from the placebo-in-space test: the design is rerun with each "
             f"comparison unit as if it had the measure; {name} ranks {rank} of {n_all} by the "
-            f"ratio of post- to pre-period RMSPE (the smallest possible p-value is 1/{n_all}). "
-            f"The {pct}% interval is the set of constant effects this test does not reject "
-            "(Firpo and Possebom 2018), not a normal-theory confidence interval."
+            f"ratio of post- to pre-period RMSPE (the smallest possible p-value is 1/{n_all})."
         )
-        if diagnostics["ci_empty"]:
+        method = diagnostics["ci_method"]
+        if method == CI_CONSTANT:
             vi.append(
-                "Không có tác động không đổi nào phù hợp với dữ liệu (khoảng rỗng): tác động thay "
-                "đổi mạnh theo thời gian."
+                f"Khoảng {pct} % đi kèm là tập các tác động không đổi mà kiểm định này không bác "
+                "bỏ (Firpo và Possebom 2018), không phải khoảng tin cậy theo phân phối chuẩn."
             )
             en.append(
-                "No constant effect fits the data (the interval is empty): the effect varies "
-                "strongly over time."
+                f"The {pct}% interval is the set of constant effects this test does not reject "
+                "(Firpo and Possebom 2018), not a normal-theory confidence interval."
             )
-        elif diagnostics["ci_infinite"]:
+        elif method == CI_AVERAGE:
+            vi.append(
+                "Không có tác động không đổi nào phù hợp với dữ liệu: tác động thay đổi mạnh theo "
+                f"thời gian. Vì vậy khoảng {pct} % là khoảng của tác động trung bình sau biện "
+                "pháp, lấy từ phân phối chênh lệch trung bình sau biện pháp của các kiểm định giả, "
+                f"mỗi chênh lệch được quy về độ khớp trước biện pháp của {name} (nhân với tỷ số "
+                "RMSPE trước biện pháp); khoảng này không cần giả định tác động không đổi."
+            )
+            en.append(
+                "No constant effect fits the data: the effect varies strongly over time. The "
+                f"{pct}% interval is therefore that of the average effect after the start, from "
+                "the placebos' mean post-period gaps, each scaled to the pre-period fit of "
+                f"{name} (times the ratio of pre-period RMSPEs); it does not assume a constant "
+                "effect."
+            )
+        else:
+            need = min_placebos_average_interval(level)
+            n_pl = diagnostics["n_placebos"]
+            vi.append(
+                "Không có tác động không đổi nào phù hợp với dữ liệu, và với "
+                f"{n_pl} kiểm định giả (cần ít nhất {need}) không thể lập khoảng {pct} % cho tác "
+                "động trung bình: không có khoảng nào được đưa ra."
+            )
+            en.append(
+                f"No constant effect fits the data, and {n_pl} placebos (at least {need} are "
+                f"needed) cannot give a {pct}% interval of the average effect: no interval is "
+                "given."
+            )
+        if diagnostics["ci_infinite"]:
             vi.append(
                 f"Có quá ít đơn vị đối chứng để kiểm định ở mức {pct} %, nên khoảng là vô hạn."
             )
