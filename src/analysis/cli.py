@@ -164,11 +164,15 @@ def ingest(
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    keep_text: Annotated[
+        bool,
+        typer.Option(help="Keep dossiers' free text (procedure names), redacted; default: drop."),
+    ] = False,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
 
-    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out)
+    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out, keep_text=keep_text)
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:
         _say(result.report.render())

@@ -171,6 +171,12 @@ BOOLEAN_FIELDS = (
 )
 DATE_FIELDS = ("received_date", "due_date", "finished_date")
 FREE_TEXT_FIELDS = ("unit", "agency", "procedure_code", "procedure_name")
+# Text a clerk may have typed anything into, and that no index component needs (the procedure
+# is identified by its code): dropped unless the analyst keeps it on purpose (``keep_text``).
+# Units and agencies are the index's units and stay, redacted.
+DROPPED_TEXT_FIELDS = ("procedure_name",)
+# A fee or a count this large is a phone or an ID number typed into the wrong column.
+MAX_PLAUSIBLE_NUMBER = 100_000_000
 # A row needs at least one of the two to say which procedure it is.
 PROCEDURE_FIELDS = ("procedure_code", "procedure_name")
 
@@ -305,6 +311,14 @@ class DossierImport:
         in a file without a header row they would be personal data).
     blank_rows : int
         Rows with every schema field empty (Excel's trailing ",,,," lines), skipped.
+    personal_headers : tuple of (str, str)
+        (header as written, kind) of each personal column: ID numbers hashed into
+        ``applicant_key``, the others dropped unread.
+    text_dropped : tuple of str
+        Free-text columns (headers as written) not kept: ``keep_text`` was not given.
+    hashed_ids : int
+        Dossier ids that were, or held, an ID or phone number or an e-mail address, stored as
+        their keyed hash (:func:`analysis.ingest.personal.dossier_key`).
     """
 
     read: int
@@ -317,6 +331,34 @@ class DossierImport:
     personal_columns: tuple[str, ...] = ()
     ignored_columns: int = 0
     blank_rows: int = 0
+    personal_headers: tuple[tuple[str, str], ...] = ()
+    text_dropped: tuple[str, ...] = ()
+    hashed_ids: int = 0
+
+    def personal_summary(self) -> str:
+        """One line naming what happened to personal data, for the import's summary.
+
+        Examples
+        --------
+        >>> DossierImport(1, 1, 0, {}, personal_headers=(("Số CCCD", "id_number"),
+        ...     ("SĐT", "phone")), hashed_ids=2).personal_summary()
+        "personal data: hashed 'Số CCCD' (applicant_key); dropped 'SĐT' (phone); 2 dossier ids holding personal numbers hashed"
+        """
+        hashed = [f"{h!r} (applicant_key)" for h, k in self.personal_headers if k == "id_number"]
+        dropped = [f"{h!r} ({k})" for h, k in self.personal_headers if k != "id_number"]
+        parts = []
+        if hashed:
+            parts.append("hashed " + ", ".join(hashed))
+        if dropped:
+            parts.append("dropped " + ", ".join(dropped))
+        if self.hashed_ids:
+            parts.append(f"{self.hashed_ids} dossier ids holding personal numbers hashed")
+        if self.text_dropped:
+            shown = ", ".join(repr(h) for h in self.text_dropped)
+            parts.append(f"free text dropped: {shown} (--keep-text keeps it, redacted)")
+        if self.ignored_columns:
+            parts.append(f"{self.ignored_columns} column(s) outside the schema dropped unread")
+        return "personal data: " + ("; ".join(parts) if parts else "none found")
 
     def manifest_entry(self) -> dict:
         """A JSON-ready record of this import for the manifest."""
@@ -331,6 +373,9 @@ class DossierImport:
             "problems": dict(self.problems),
             "personal_columns_dropped": list(self.personal_columns),
             "ignored_columns": self.ignored_columns,
+            "personal_columns": [{"column": h, "kind": k} for h, k in self.personal_headers],
+            "free_text_dropped": list(self.text_dropped),
+            "dossier_ids_hashed": self.hashed_ids,
             "outputs": {k: str(v) for k, v in self.outputs.items()},
         }
 
@@ -378,6 +423,7 @@ class _Layout:
     id_columns: list[int]  # personal ID number columns, hashed into applicant_key
     personal_kinds: tuple[str, ...]
     ignored: int
+    personal_headers: tuple[tuple[str, str], ...] = ()
 
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
@@ -457,6 +503,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
     kinds: list[str] = []
+    personal_headers: list[tuple[str, str]] = []
     ignored = 0
     for i, header in enumerate(headers):
         name_of = field_of(header)
@@ -465,6 +512,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
             fields.setdefault(name_of, []).append(i)
         elif kind:
             kinds.append(kind)
+            personal_headers.append((header, kind))
             if kind == "id_number":
                 id_columns.append(i)
         else:
@@ -522,6 +570,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         id_columns=id_columns,
         personal_kinds=tuple(dict.fromkeys(kinds)),
         ignored=ignored,
+        personal_headers=tuple(personal_headers),
     )
 
 
@@ -848,6 +897,16 @@ def _make_checks() -> tuple[_Check, ...]:
         ),
     ]
     checks += [
+        _Check(
+            f"implausible:{f}",
+            "personal_number",
+            f,
+            f"{MAX_PLAUSIBLE_NUMBER:,} or more: a phone or ID number in the wrong column?",
+            "check the column; personal numbers are never stored",
+        )
+        for f in ("supplement_requests", "fee_vnd")
+    ]
+    checks += [
         _Check(f"bad_boolean:{f}", "bad_boolean", f, "not yes or no", _YES_NO_HINT)
         for f in BOOLEAN_FIELDS
     ]
@@ -1084,6 +1143,9 @@ class _Context:
     merger: np.datetime64
     ipad: bytes  # HMAC's inner padded key
     opad: bytes  # HMAC's outer padded key
+    salt: bytes = b""
+    keep_text: bool = False
+    hashed_ids: int = 0  # dossier ids replaced by their keyed hash so far
 
 
 def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
@@ -1110,6 +1172,22 @@ def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
     keys = pa.array(letters.view(f"S{2 * half}").ravel(), pa.binary(2 * half))
     keys = keys.cast(pa.string())
     return pc.if_else(pc.is_null(ids), pa.scalar(None, pa.string()), keys)
+
+
+def _dossier_ids(ids: pa.Array, ctx: _Context) -> pa.Array:
+    """The dossier ids as stored: one that is, or holds, personal data becomes its keyed hash."""
+    personal_ = pc.fill_null(pc.match_substring_regex(ids, personal.PERSONAL_ID_PATTERN), False)
+    count = pc.sum(personal_).as_py() or 0
+    if not count:
+        return ids
+    ctx.hashed_ids += count
+    hashed = [personal.dossier_key(v, ctx.salt) for v in pc.filter(ids, personal_).to_pylist()]
+    # Scatter the hashes back: positions of the personal ids, in order.
+    at = np.flatnonzero(personal_.to_numpy(zero_copy_only=False))
+    values = ids.to_pylist()
+    for i, key in zip(at, hashed, strict=True):
+        values[i] = key
+    return pa.array(values, pa.string())
 
 
 def _type_block(
@@ -1146,7 +1224,7 @@ def _type_block(
     def np_bool(values: pa.Array) -> np.ndarray:
         return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
 
-    out["dossier_id"] = fields["dossier_id"]
+    out["dossier_id"] = _dossier_ids(fields["dossier_id"], ctx)
     flags["missing:dossier_id"] = empty("dossier_id")
 
     days = {}
@@ -1199,6 +1277,8 @@ def _type_block(
     for f in FREE_TEXT_FIELDS:
         out[f] = parsed(f, v.text, pa.string())
         flags.pop(f)
+        if f in DROPPED_TEXT_FIELDS and not ctx.keep_text:
+            out[f] = pa.nulls(n, pa.string())
     flags["missing:procedure"] = empty("procedure_code") & empty("procedure_name")
 
     out["channel"] = parsed("channel", v.channel, pa.string())
@@ -1215,7 +1295,10 @@ def _type_block(
     ):
         out[f] = parsed(f, memo, pa.int64())
         flags[f"bad_number:{f}"] = flags.pop(f)
-        flags[kind] = pc.fill_null(out[f], 0).to_numpy(zero_copy_only=False) < 0
+        values = pc.fill_null(out[f], 0).to_numpy(zero_copy_only=False)
+        flags[kind] = values < 0
+        # Stored as a number it would still be the phone or ID number: the row is turned away.
+        flags[f"implausible:{f}"] = values >= MAX_PLAUSIBLE_NUMBER
 
     out["rating"] = parsed("rating", v.rating, pa.string())
     flags["unknown_rating"] = flags.pop("rating")
@@ -1534,6 +1617,7 @@ def ingest_dossiers(
     *,
     today: dt.date | None = None,
     salt_file: Path | str | None = None,
+    keep_text: bool = False,
 ) -> DossierImport:
     """Import a dossier export (CSV) into ``<out_dir>/dossiers/<stem>.parquet``.
 
@@ -1554,7 +1638,10 @@ def ingest_dossiers(
     today : datetime.date, optional
         For the "in the future" check; default the machine's date.
     salt_file : path-like, optional
-        The salt of ``applicant_key``; default ``data/processed/.salt`` (created on first use).
+        The secret of ``applicant_key``; default :func:`analysis.ingest.personal.load_salt`
+        (``$WORKBENCH_SECRET``, else ``~/.config/workbench/secret``), never in the data tree.
+    keep_text : bool, default False
+        Keep the free-text procedure names (redacted); by default they are dropped.
 
     Returns
     -------
@@ -1590,6 +1677,8 @@ def ingest_dossiers(
         merger=np.datetime64(config.MERGER_DATE, "D"),
         ipad=ipad,
         opad=opad,
+        salt=salt,
+        keep_text=keep_text,
     )
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
@@ -1670,6 +1759,11 @@ def ingest_dossiers(
         personal_columns=layout.personal_kinds,
         ignored_columns=layout.ignored,
         blank_rows=blank,
+        personal_headers=layout.personal_headers,
+        text_dropped=()
+        if keep_text
+        else tuple(_header(layout, f) for f in DROPPED_TEXT_FIELDS if f in layout.fields),
+        hashed_ids=ctx.hashed_ids,
     )
 
 
