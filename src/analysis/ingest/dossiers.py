@@ -23,6 +23,9 @@ row group of typed rows, and DuckDB's cap.
 Storage: one Parquet file per raw file, ``<out>/dossiers/<stem>.parquet`` (rows in file order,
 row groups of ``ROW_GROUP_ROWS``, the raw file's SHA-256 in its key-value metadata);
 re-importing a file of the same name replaces it, so a corrected export replaces the old one.
+Dossier ids are checked against the other files of the folder, which ``score`` reads together:
+an export saved again (other bytes, the same dossiers) is not written a second time, and rows
+already imported from another file are rejected (``duplicate_across_files``).
 Quarantined rows go to ``<out>/dossiers/rejected_<stem>.csv``. The schema and the spellings
 accepted are documented in ``data/raw/README.md``.
 """
@@ -319,6 +322,9 @@ class DossierImport:
     hashed_ids : int
         Dossier ids that were, or held, an ID or phone number or an e-mail address, stored as
         their keyed hash (:func:`analysis.ingest.personal.dossier_key`).
+    duplicate_of : str
+        The Parquet file already holding exactly these dossiers (the export saved again), when
+        nothing was written for that reason; else empty.
     """
 
     read: int
@@ -334,6 +340,7 @@ class DossierImport:
     personal_headers: tuple[tuple[str, str], ...] = ()
     text_dropped: tuple[str, ...] = ()
     hashed_ids: int = 0
+    duplicate_of: str = ""
 
     def personal_summary(self) -> str:
         """One line naming what happened to personal data, for the import's summary.
@@ -376,6 +383,7 @@ class DossierImport:
             "personal_columns": [{"column": h, "kind": k} for h, k in self.personal_headers],
             "free_text_dropped": list(self.text_dropped),
             "dossier_ids_hashed": self.hashed_ids,
+            "duplicate_of": self.duplicate_of or None,
             "outputs": {k: str(v) for k, v in self.outputs.items()},
         }
 
@@ -956,6 +964,17 @@ def _make_checks() -> tuple[_Check, ...]:
             "delete the repeated row",
             reason="repeats an earlier row exactly",
         ),
+        # Set in DuckDB against the dossiers already imported into the same folder from other
+        # files: `score` reads them all, so a dossier in two files would count twice.
+        _Check(
+            "in_other_file",
+            "duplicate_across_files",
+            "dossier_id",
+            "already imported from {other} (row {other_row} there)",
+            "import each dossier once: the exports overlap, or one is the other saved again; "
+            "delete the older dossiers/<file>.parquet to replace it",
+            reason="already imported from another file",
+        ),
     ]
     if len(checks) > 62:  # one bit each of a BIGINT
         raise ValueError("too many checks for the mask")
@@ -1327,8 +1346,14 @@ def _type_block(
 # --- DuckDB: rows against each other, counts, outputs ---------------------------------------------
 
 
-def _connect(work: Path, typed: Path, flags: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB over the typed rows; table `bad` holds (row, m, dup_n, dup_first) of failing rows."""
+def _connect(
+    work: Path, typed: Path, flags: Path, others: list[Path] = ()
+) -> duckdb.DuckDBPyConnection:
+    """DuckDB over the typed rows; table `bad` holds the failing rows.
+
+    Its columns: row, m (the mask), dup_n and dup_first (an id repeated in this file),
+    x_file and x_row (the first file and row among ``others`` holding the same dossier id).
+    """
     con = duckdb.connect(
         str(work / "dossiers.duckdb"),
         config={
@@ -1362,11 +1387,53 @@ def _connect(work: Path, typed: Path, flags: Path) -> duckdb.DuckDBPyConnection:
         "ELSE 0 END AS bits, d.n AS dup_n, d.first_row AS dup_first "
         "FROM typed t JOIN dup d USING (dossier_id)"
     )
+    con.execute("CREATE TABLE xflag (row BIGINT, bits BIGINT, x_file VARCHAR, x_row BIGINT)")
+    if others:
+        files = "[" + ", ".join(_sql_text(str(p)) for p in others) + "]"
+        con.execute(
+            f"CREATE VIEW elsewhere AS SELECT dossier_id, source_row, filename, hash({compared}) "
+            f"AS fp FROM read_parquet({files}, filename = true, union_by_name = true)"
+        )
+        con.execute(
+            f"INSERT INTO xflag SELECT t.source_row, {BIT['in_other_file']}, min(e.filename), "
+            "min(e.source_row) FROM typed t JOIN elsewhere e USING (dossier_id) "
+            "WHERE t.dossier_id <> '' GROUP BY t.source_row"
+        )
     con.execute(
         "CREATE TABLE bad AS SELECT * FROM (SELECT row, coalesce(f.mask, 0) | coalesce(d.bits, 0)"
-        " AS m, d.dup_n, d.dup_first FROM flags f FULL JOIN dupflag d USING (row)) WHERE m <> 0"
+        " | coalesce(x.bits, 0) AS m, d.dup_n, d.dup_first, x.x_file, x.x_row FROM flags f "
+        "FULL JOIN dupflag d USING (row) FULL JOIN xflag x USING (row)) WHERE m <> 0"
     )
     return con
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _same_as_other(con: duckdb.DuckDBPyConnection, read: int) -> str | None:
+    """The file already imported with exactly these dossiers (an export saved again), or None.
+
+    Every row's id is in one other file with the same values (the row numbers aside), and no
+    row has any other problem: re-saving with other line endings or another encoding changes the
+    bytes, not the dossiers.
+    """
+    if read == 0 or not con.execute("SELECT count(*) FROM xflag").fetchone()[0]:
+        return None
+    other_bits = ~BIT["in_other_file"]
+    (mixed,) = con.execute(f"SELECT count(*) FROM bad WHERE m & {other_bits} <> 0").fetchone()
+    if mixed:
+        return None
+    compared = ", ".join(c for c in OUTPUT_COLUMNS if c not in ("source_row", "dossier_id"))
+    found = con.execute(
+        "SELECT e.filename, count(*) FROM (SELECT dossier_id, hash("
+        f"{compared}) AS fp FROM typed) t JOIN elsewhere e ON e.dossier_id = t.dossier_id AND "
+        "e.fp = t.fp GROUP BY e.filename ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    if found is None or found[1] != read:
+        return None
+    (size,) = con.execute(f"SELECT count(*) FROM read_parquet({_sql_text(found[0])})").fetchone()
+    return found[0] if size == read else None
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
@@ -1402,12 +1469,14 @@ def _examples(
     for check in CHECKS:
         if check.key not in counts:
             continue
-        for row, received, n, first in con.execute(
-            f"SELECT b.row, strftime(t.received_date, '%d/%m/%Y'), b.dup_n, b.dup_first FROM "
+        for row, received, n, first, other, other_row in con.execute(
+            "SELECT b.row, strftime(t.received_date, '%d/%m/%Y'), b.dup_n, b.dup_first, "
+            "b.x_file, b.x_row FROM "
             f"(SELECT * FROM bad WHERE m & {BIT[check.key]} <> 0 ORDER BY row "
             f"LIMIT {EXAMPLES_PER_CHECK}) b JOIN typed t ON t.source_row = b.row ORDER BY b.row"
         ).fetchall():
-            info = {"received": received, "n": n, "first": first}
+            info = {"received": received, "n": n, "first": first, "other_row": other_row}
+            info["other"] = Path(other).name if other else ""
             found.setdefault(int(row), []).append((check, info))
     return found
 
@@ -1711,8 +1780,38 @@ def ingest_dossiers(
                     "give the export with its rows",
                 ),
             )
-        con = _connect(Path(work), typed, flags)
+        # Dossiers imported from other files into this folder (a file of the same name is
+        # replaced by this import, so it is not compared).
+        others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+        con = _connect(Path(work), typed, flags, others)
         try:
+            same = _same_as_other(con, read - len(bad_shape)) if not bad_shape else None
+            if same is not None:
+                # The same export saved again: nothing to write, and it must not count twice.
+                report.add(
+                    _problem(
+                        name,
+                        "same_dossiers",
+                        f"the same {read} dossiers as {Path(same).name}, already imported (the "
+                        "export saved again, with other line endings or another encoding?): "
+                        "not imported a second time",
+                        "",
+                    )
+                )
+                return DossierImport(
+                    read=read,
+                    accepted=read,
+                    rejected=0,
+                    outputs={},
+                    source=name,
+                    sha256=digest,
+                    personal_columns=layout.personal_kinds,
+                    ignored_columns=layout.ignored,
+                    blank_rows=blank,
+                    personal_headers=layout.personal_headers,
+                    hashed_ids=ctx.hashed_ids,
+                    duplicate_of=Path(same).name,
+                )
             counts, rejected = _counts(con)
             rejected += len(bad_shape)
             totals = Counter()
