@@ -29,6 +29,7 @@ import yaml
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.files import read_text
 
 RULES_DIR = config.CONFIG_DIR / "index766"
 DEFAULT_VERSION = "2026.1"
@@ -765,7 +766,7 @@ def _parsed(path: str, mtime_ns: int, size: int) -> Rules:
     """Parse a rules file once per version of it: a batch scores hundreds of times with it (the
     file's time and size are part of the key, so an edited file is read again)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_text(path))  # not UTF-8: one error naming the line
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
