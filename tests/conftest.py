@@ -13,6 +13,13 @@ from analysis import synth
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_secret(tmp_path_factory, monkeypatch):
+    """Keyed hashes use a throw-away secret: no test reads or writes the user's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+    monkeypatch.delenv("WORKBENCH_SECRET", raising=False)
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """Folder holding panel.parquet, ground_truth.csv and manifest.json (seed 766)."""

@@ -112,6 +112,21 @@ def test_points_not_adding_up_to_the_group(tmp_path, doc):
     )
 
 
+def test_groups_not_adding_up_to_100_are_refused(tmp_path, doc):
+    """The probe's edit: publicity 18 -> 28 with 1.1 6 -> 16, so every group adds up, to 110."""
+    bad = copy.deepcopy(doc)
+    next(g for g in bad["groups"] if g["id"] == "publicity")["points"] = 28
+    component(bad, "1.1")["points"] = 16
+    _fails(
+        tmp_path,
+        bad,
+        "groups: field 'points'",
+        "group points add up to 110, not 100",
+        "publicity (28) + timeliness (20) + online_service (12) + online_payment (10) + "
+        "satisfaction (18) + digitisation (22)",
+    )
+
+
 def test_unknown_mapping_and_bad_thresholds(tmp_path, doc):
     bad = copy.deepcopy(doc)
     component(bad, "3.3")["mapping"] = "logistic"

@@ -152,8 +152,10 @@ def to_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
-def run(path: Path, out: Path, quarantine: bool = False) -> DossierImport:
-    return ingest_dossiers(path, out, quarantine=quarantine, report=ProblemReport(), today=TODAY)
+def run(path: Path, out: Path, quarantine: bool = False, **kw) -> DossierImport:
+    return ingest_dossiers(
+        path, out, quarantine=quarantine, report=ProblemReport(), today=TODAY, **kw
+    )
 
 
 def strict_problems(path: Path, out: Path):
@@ -263,7 +265,7 @@ ROUND_TRIP = [
 
 def test_round_trip_gives_back_the_values_put_in(tmp_path):
     src = write_csv(tmp_path / "export_2025.csv", [cells for cells, _ in ROUND_TRIP])
-    result = run(src, tmp_path / "out")
+    result = run(src, tmp_path / "out", keep_text=True)  # procedure names kept, redacted
     assert (result.read, result.accepted, result.rejected) == (12, 12, 0)
     assert result.outputs == {"dossiers": tmp_path / "out" / "dossiers" / "export_2025.parquet"}
     assert set(result.personal_columns) == {"applicant_name", "id_number", "phone", "address",

@@ -53,6 +53,8 @@ def test_unknown_id_suggests_close_ids():
         (GOOD.replace("Thái Nguyên,Thái", "Thai Nguyenn,Thái"), "province_old", "Thai Nguyenn"),
         (GOOD.replace("2022-07-01,,", "2022-07-01,2021-01-01,"), "end", "2021-01-01"),
         (GOOD.replace("phạm vi", ""), "scope_vi", ""),
+        # Hải Dương joined Hải Phòng: a measure of Hải Dương is not followed into Hà Nội.
+        (GOOD.replace("Thái Nguyên,Thái Nguyên", "Hải Dương,Hà Nội"), "province_new", "Hà Nội"),
     ],
 )
 def test_bad_rows_name_line_column_and_value(tmp_path, row, column, value):
@@ -76,3 +78,26 @@ def test_duplicate_ids(tmp_path):
     path.write_text(f"{HEADER}\n{GOOD}\n{GOOD}\n", encoding="utf-8")
     with pytest.raises(WorkbenchError, match="duplicate"):
         measures.load(path)
+
+
+def test_new_province_must_be_the_successor(tmp_path):
+    path = tmp_path / "measures.csv"
+    bad = GOOD.replace("Thái Nguyên,Thái Nguyên", "Hải Dương,Hà Nội")
+    path.write_text(f"{HEADER}\n{bad}\n", encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="Hải Dương joined Hải Phòng on 1 July 2025") as err:
+        measures.load(path)
+    assert "write Hải Phòng" in err.value.hint
+    # Bắc Kạn joined Thái Nguyên: accepted, under the names the registry gives them.
+    path.write_text(f"{HEADER}\n{GOOD.replace('Thái Nguyên,', 'Bac Kan,', 1)}\n", "utf-8")
+    m = measures.load(path)["m1"]
+    assert (m.province_old, m.province_new) == ("Bắc Kạn", "Thái Nguyên")
+
+
+def test_measures_saved_as_windows_1258_is_one_clear_error(tmp_path):
+    path = tmp_path / "measures.csv"
+    row = GOOD.replace("văn bản,phạm vi,trung bình: vì sao", "Thái,Nguyên,Thái: Nguyên")
+    path.write_bytes(f"{HEADER}\n{row}\n".encode("cp1258"))  # "á" is one byte, 0xE1
+    with pytest.raises(WorkbenchError) as err:
+        measures.load(path)
+    assert str(err.value).startswith(f"{path}, line 2: not UTF-8 text (it looks like Windows-1258")
+    assert "UTF-8" in err.value.hint

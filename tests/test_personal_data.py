@@ -66,10 +66,17 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 @pytest.fixture(autouse=True)
 def installation(tmp_path, monkeypatch):
-    """A throw-away installation whose data/processed/.salt is apart from the outputs."""
+    """A throw-away installation (data/processed) and user (~/.config) for each test."""
     home = tmp_path / "installation" / "processed"
     monkeypatch.setattr(config, "PROCESSED_DIR", home)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user" / ".config"))
+    monkeypatch.delenv("WORKBENCH_SECRET", raising=False)
     return home
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    return tmp_path / "user" / ".config" / "workbench" / "secret"
 
 
 def people(n: int, seed: int = 7) -> list[dict[str, str]]:
@@ -166,7 +173,7 @@ def assert_no_personal_data(text: str, persons: list[dict[str, str]]) -> None:
         assert word not in text, word
 
 
-def test_quarantine_import_leaves_no_personal_data(tmp_path, installation):
+def test_quarantine_import_leaves_no_personal_data(tmp_path, installation, secret_file):
     persons = people(60)
     src = export(tmp_path / "raw" / "ho_so.csv", persons, bad_every=7)
     out = tmp_path / "processed" / "hcm"
@@ -179,9 +186,11 @@ def test_quarantine_import_leaves_no_personal_data(tmp_path, installation):
     assert "<redacted>" in text  # the free text was there, and redacted
     assert_no_personal_data(text, persons)
     assert_no_personal_data("\n".join(str(p) for p in report.problems), persons)
-    # The salt lives apart from the outputs and is written nowhere.
-    salt = (installation / ".salt").read_text().strip()
-    assert salt not in text and not list(out.rglob(".salt"))
+    # The secret lives in the user's configuration, outside the data tree, and is written nowhere.
+    salt = secret_file.read_text().strip()
+    assert len(salt) == 64 and salt not in text
+    assert not [p for p in (tmp_path / "processed").rglob("*") if "salt" in p.name]
+    assert not installation.exists()  # nothing in data/processed either
 
 
 def test_strict_failure_message_holds_no_personal_data(tmp_path):
@@ -242,15 +251,51 @@ def test_duckdb_key_equals_the_python_key():
         assert got.fetchall()[0][0] == personal.applicant_key(value, salt), value
 
 
-def test_salt_is_created_once_private_and_checked(tmp_path):
-    path = tmp_path / "p" / ".salt"
+def test_secret_is_created_once_private_and_outside_the_data(secret_file, installation):
+    first = personal.load_salt()
+    assert len(first) == 32 and personal.load_salt() == first
+    assert personal.salt_path() == secret_file
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+    assert not installation.exists()  # nothing written beside the data
+    secret_file.write_text("not hex\n")
+    with pytest.raises(WorkbenchError, match="64 hexadecimal"):
+        personal.load_salt()
+
+
+def test_secret_readable_by_others_is_refused(secret_file):
+    personal.load_salt()
+    os.chmod(secret_file, 0o644)
+    with pytest.raises(WorkbenchError, match="chmod 600"):
+        personal.load_salt()
+
+
+def test_secret_from_the_environment_is_shared_by_colleagues(monkeypatch, secret_file):
+    monkeypatch.setenv("WORKBENCH_SECRET", "ab" * 32)
+    assert personal.load_salt() == bytes([0xAB]) * 32
+    assert not secret_file.exists()  # the environment's secret is not copied to disk
+    # Two colleagues with the same secret give one applicant the same key.
+    assert personal.applicant_key("001090012345", personal.load_salt()) == (
+        personal.applicant_key("001090012345", bytes([0xAB]) * 32)
+    )
+    monkeypatch.setenv("WORKBENCH_SECRET", "short")
+    with pytest.raises(WorkbenchError, match="WORKBENCH_SECRET"):
+        personal.load_salt()
+
+
+def test_salt_left_in_the_data_tree_is_moved_out(installation, secret_file):
+    """An earlier version kept the salt in data/processed/.salt: keys stay, the file goes."""
+    installation.mkdir(parents=True)
+    (installation / ".salt").write_text("0f" * 32 + "\n")
+    assert personal.load_salt() == bytes([0x0F]) * 32
+    assert not (installation / ".salt").exists()
+    assert secret_file.read_text().strip() == "0f" * 32
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+
+
+def test_explicit_salt_file(tmp_path):
+    path = tmp_path / "p" / "secret"
     first = personal.load_salt(path)
-    assert len(first) == 32 and personal.load_salt(path) == first
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert personal.load_salt() != first  # the default place, another installation
-    path.write_text("not hex\n")
-    with pytest.raises(WorkbenchError, match="damaged"):
-        personal.load_salt(path)
+    assert personal.load_salt(path) == first != personal.load_salt()
 
 
 @pytest.mark.parametrize(
@@ -267,6 +312,24 @@ def test_salt_is_created_once_private_and_checked(tmp_path):
         ("Lệ phí 50.000 đồng, thời hạn 15 ngày", "Lệ phí 50.000 đồng, thời hạn 15 ngày"),
         ("Quyết định 1234/QĐ-UBND năm 2024", "Quyết định 1234/QĐ-UBND năm 2024"),
         ("Thủ tục 1.001234.000.00.00.H26", "Thủ tục 1.001234.000.00.00.H26"),
+        # How the hostile probe (issue 15) wrote them, and other common groupings.
+        ("ĐT (091) 234 5678.", "ĐT <redacted>."),
+        ("ĐT (024) 3825 1234", "ĐT <redacted>"),
+        ("gọi 0912 34 56 78", "gọi <redacted>"),
+        ("gọi 024 3825 1234", "gọi <redacted>"),
+        ("gọi 0912 345678", "gọi <redacted>"),
+        ("(+84) 91 234 5678", "<redacted>"),
+        ("+84 (0) 912 345 678", "<redacted>"),
+        ("CCCD 001-090-012345", "CCCD <redacted>"),
+        ("CCCD 001.0.90.012345", "CCCD <redacted>"),
+        ("CCCD 0010 9001 2345", "CCCD <redacted>"),
+        ("CMND 123-456-789", "CMND <redacted>"),
+        ("liên hệ trần.thị@công-ty.vn", "liên hệ <redacted>"),
+        ("(e-mail: lê.văn-an+tthc@sở-tư-pháp.gov.vn)", "(e-mail: <redacted>)"),
+        # Numbers that are not personal stay.
+        ("Vốn 10 000 000 đồng", "Vốn 10 000 000 đồng"),
+        ("Ngày 05.06.2024 lúc 08:15", "Ngày 05.06.2024 lúc 08:15"),
+        ("Hồ sơ 000.00.12.H26-240605-0001", "Hồ sơ 000.00.12.H26-240605-0001"),
     ],
 )
 def test_redaction(text, expected):
@@ -295,3 +358,143 @@ def test_redaction(text, expected):
 )
 def test_personal_headers(header, kind):
     assert personal.personal_kind(header) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Cấp bản sao cho ông Nguyễn Văn An", "Cấp bản sao cho ông <redacted>"),
+        ("Khai sinh con chị Trần Thị Bích, ở phường 1", "Khai sinh con chị <redacted>, ở phường 1"),
+        ("Người nộp: Lê Văn Cường", "Người nộp: <redacted>"),
+        # Places named after people, or starting with a form of address, stay.
+        ("UBND phường Nguyễn Thái Bình", "UBND phường Nguyễn Thái Bình"),
+        ("UBND huyện Cô Tô", "UBND huyện Cô Tô"),
+        ("Sở Tư pháp Bà Rịa - Vũng Tàu", "Sở Tư pháp Bà Rịa - Vũng Tàu"),
+        ("Trường THCS Nguyễn Du", "Trường THCS Nguyễn Du"),
+    ],
+)
+def test_names_introduced_as_a_person_are_redacted(text, expected):
+    assert personal.redact_text(text) == expected
+
+
+# --- the hostile export of issue 15 ------------------------------------------------------------
+
+HOSTILE_HEADER = ["Mã hồ sơ", "Tỉnh", "Cơ quan giải quyết", "Cấp", "Mã thủ tục", "Tên thủ tục",
+                  "Họ và tên", "Số CCCD", "SĐT", "Email", "Ngày tiếp nhận", "Kênh nộp",
+                  "Hạn xử lý", "Phí, lệ phí"]  # fmt: skip
+HOSTILE_ROWS = [
+    # A CCCD used as the dossier id; a phone, a name and an e-mail in free text.
+    ["001090012345", "Hồ Chí Minh", "UBND phường Bến Nghé (gọi (091) 234 5678)", "Cấp xã",
+     "1.001234", "Khai sinh cho chị Trần Thị Bích, email trần.thị@công-ty.vn", "Trần Thị Bích",
+     "001190054321", "0912345678", "trần.thị@công-ty.vn", "05/06/2024", "Trực tuyến",
+     "10/06/2024", "0"],
+    # A phone used as the dossier id; an ID number typed with dashes into the agency.
+    ["0912 345 678", "Hồ Chí Minh", "UBND phường Bến Nghé, CCCD 001-090-012345", "Cấp xã",
+     "1.001234", "Chứng thực bản sao", "Lê Văn Cường", "001090012345", "(091) 234 5678", "",
+     "05/06/2024", "Trực tiếp", "10/06/2024", "0"],
+    # A phone typed into the fee: a number that must not be stored.
+    ["000.00.12.H26-240605-0003", "Hồ Chí Minh", "UBND phường Bến Nghé", "Cấp xã", "1.001234",
+     "Chứng thực bản sao", "Phạm Ngọc Ánh", "", "0987654321", "", "05/06/2024", "Trực tiếp",
+     "10/06/2024", "0987654321"],
+    ["000.00.12.H26-240605-0004", "Hồ Chí Minh", "UBND phường Bến Nghé", "Cấp xã", "1.001234",
+     "Chứng thực bản sao", "Đỗ Hữu Khoa", "", "", "", "05/06/2024", "Trực tiếp", "10/06/2024",
+     "50.000"],
+]  # fmt: skip
+# Written by hand from the rows above: what may never appear, in any grouping.
+HOSTILE_DIGITS = ["001090012345", "001190054321", "0912345678", "912345678", "0987654321",
+                  "987654321"]  # fmt: skip
+HOSTILE_WORDS = ["trần.thị", "công-ty", "Trần Thị Bích", "Lê Văn Cường", "Phạm Ngọc Ánh",
+                 "Đỗ Hữu Khoa", "Bích", "Cường"]  # fmt: skip
+
+
+def hostile_export(path: Path) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HOSTILE_HEADER)
+    writer.writerows(HOSTILE_ROWS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def reference_dossier_key(dossier_id: str, salt: bytes) -> str:
+    """``hs-`` and HMAC-SHA256(salt, "dossier_id:" + id): written here from the definition."""
+    digest = hmac.new(salt, b"dossier_id:" + dossier_id.encode(), hashlib.sha256).hexdigest()
+    return "hs-" + digest[:32].translate(str.maketrans("0123456789abcdef", "abcdefghijklmnop"))
+
+
+def assert_nothing_hostile(text: str) -> None:
+    for cell in re.split(r"[\n,;|\t\"]", text):
+        digits = re.sub(r"[ .\-()+]", "", cell)
+        for number in HOSTILE_DIGITS:
+            assert number not in digits, (number, cell)
+    for word in HOSTILE_WORDS:
+        assert word not in text, word
+
+
+def test_hostile_export_keeps_no_personal_data(tmp_path):
+    from analysis.ingest import ingest
+
+    src = hostile_export(tmp_path / "raw" / "ho_so.csv")
+    out = tmp_path / "processed"
+    result = ingest([src], kind="dossiers", quarantine=True, out_dir=out, today="2026-01-15")
+    assert (result.read, result.accepted, result.rejected) == (4, 3, 1)
+    table = pq.read_table(out / "dossiers" / "ho_so.parquet").to_pylist()
+    salt = personal.load_salt()
+    assert [r["dossier_id"] for r in table] == [
+        reference_dossier_key("001090012345", salt),
+        reference_dossier_key("0912 345 678", salt),
+        "000.00.12.H26-240605-0004",
+    ]
+    assert [r["agency"] for r in table] == [
+        "UBND phường Bến Nghé (gọi <redacted>)",
+        "UBND phường Bến Nghé, CCCD <redacted>",
+        "UBND phường Bến Nghé",
+    ]
+    assert [r["procedure_name"] for r in table] == [None, None, None]  # free text dropped
+    assert [r["fee_vnd"] for r in table] == [0, 0, 50_000]
+    rejected = (out / "dossiers" / "rejected_ho_so.csv").read_text(encoding="utf-8-sig")
+    assert "personal_number" in rejected and "<redacted>" in rejected
+    assert_nothing_hostile(everything_written(out))
+
+    # The summary names what was hashed and dropped, first among the notes.
+    summary = result.report.problems[0]
+    assert summary.kind == "personal_data"
+    assert "hashed 'Số CCCD' (applicant_key)" in summary.message
+    assert "dropped 'Họ và tên' (applicant_name), 'SĐT' (phone), 'Email' (email)" in (
+        summary.message
+    )
+    assert "2 dossier ids holding personal numbers hashed" in summary.message
+    assert "free text dropped: 'Tên thủ tục'" in summary.message
+    entry = json.loads((out / "manifest.json").read_text())["imports"][0]
+    assert entry["dossier_ids_hashed"] == 2 and entry["free_text_dropped"] == ["Tên thủ tục"]
+    assert {"column": "Số CCCD", "kind": "id_number"} in entry["personal_columns"]
+    assert_nothing_hostile(summary.message)
+
+
+def test_kept_free_text_is_redacted(tmp_path):
+    src = hostile_export(tmp_path / "ho_so.csv")
+    result = ingest_dossiers(src, tmp_path / "out", True, ProblemReport(), today=TODAY,
+                             keep_text=True)  # fmt: skip
+    names = [r["procedure_name"] for r in pq.read_table(result.outputs["dossiers"]).to_pylist()]
+    assert names == [
+        "Khai sinh cho chị <redacted>, email <redacted>",
+        "Chứng thực bản sao",
+        "Chứng thực bản sao",
+    ]
+    assert result.text_dropped == ()
+    assert_nothing_hostile(everything_written(tmp_path / "out"))
+
+
+def test_same_personal_dossier_id_twice_is_still_a_duplicate(tmp_path):
+    """Hashing keeps equal ids equal: a CCCD used as the id twice is one duplicate, not two."""
+    rows = [HOSTILE_ROWS[0], [*HOSTILE_ROWS[0][:4], "9.999999", *HOSTILE_ROWS[0][5:]]]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HOSTILE_HEADER, *rows])
+    src = tmp_path / "twice.csv"
+    src.write_text(buffer.getvalue(), encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest_dossiers(src, tmp_path / "out", False, ProblemReport(), today=TODAY)
+    kinds = caught.value.report.counts()
+    assert kinds["duplicate_id"] == 2  # both rows of the conflicting id
+    assert_nothing_hostile(str(caught.value))

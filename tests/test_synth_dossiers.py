@@ -99,6 +99,7 @@ def test_a_sample_passes_the_importer_strictly(tmp_path, sample):
         ProblemReport(),
         today=dt.date(2026, 12, 31),
         salt_file=tmp_path / ".salt",
+        keep_text=True,  # the procedure names too, to compare every column
     )
     assert result.accepted == 3_000 and result.rejected == 0
     back = pq.read_table(result.outputs["dossiers"]).to_pandas().set_index("dossier_id")

@@ -164,11 +164,15 @@ def ingest(
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    keep_text: Annotated[
+        bool,
+        typer.Option(help="Keep dossiers' free text (procedure names), redacted; default: drop."),
+    ] = False,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
 
-    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out)
+    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out, keep_text=keep_text)
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:
         _say(result.report.render())
@@ -454,10 +458,40 @@ def plan(
     )
 
 
+# The configuration files each document reads: checked before a kernel starts (11-16 s), so
+# that a mistake in them is one line naming the file and the line, not a failed notebook.
+_CONFIG_OF = {
+    "20_measure_brief.ipynb": ("measures",),
+    "30_quarterly_report.ipynb": ("measures", "rules", "targets", "recommendations"),
+    "31_index_scorecard.ipynb": ("rules",),
+    "40_national_overview.ipynb": ("measures", "rules"),
+    "50_evaluation_plan.ipynb": ("measures",),
+}
+
+
+def _check_config(notebooks) -> None:
+    """Load (so validate) the configuration files the given notebooks read."""
+    needed = {c for nb in notebooks for c in _CONFIG_OF.get(Path(nb).name, ("measures",))}
+    if "measures" in needed:
+        from analysis import measures
+
+        measures.load()
+    if "rules" in needed:
+        from analysis.index766.rules import load_rules
+
+        load_rules()
+    if needed & {"targets", "recommendations"}:
+        from analysis import quarterly
+
+        quarterly.load_targets()
+        quarterly.load_recommendations()
+
+
 def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str, what: str):
     """Run one document notebook, then list what was written (stdout) and how long it took."""
     from analysis.report.render import render
 
+    _check_config([notebook])
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     _say(f"{what} …")
     done = render(config.NOTEBOOKS_DIR / notebook, parameters, out_dir, stem, formats)
@@ -530,6 +564,7 @@ def batch(
             hint="give the Dask scheduler's address, e.g. tcp://10.0.0.5:8786",
         )
     runs = batches.load(runlist, reports=out)
+    _check_config({r.notebook.name for r in runs.runs})
     result = batches.run_batch(
         runs,
         only=only,

@@ -1,4 +1,4 @@
-"""File helpers every writer shares: atomic writes and content hashes."""
+"""File helpers every writer shares: atomic writes, content hashes, and reading UTF-8 text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from analysis.errors import WorkbenchError
 
 
 @contextmanager
@@ -47,3 +49,30 @@ def sha256(path: Path | str) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_text(path: Path | str) -> str:
+    """A configuration file's text: UTF-8, with or without a BOM.
+
+    Raises
+    ------
+    WorkbenchError
+        The file is not UTF-8: the message names the file and the line of the first byte that
+        is not, and says when the file reads as Windows-1258 (what Excel and Notepad on a
+        Vietnamese Windows save by default).
+    """
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        try:
+            raw.decode("cp1258")
+            looks = " (it looks like Windows-1258, the Vietnamese ANSI code page)"
+        except UnicodeDecodeError:
+            looks = ""
+        raise WorkbenchError(
+            f"{path}, line {line}: not UTF-8 text{looks}",
+            hint="save it as UTF-8: in Excel 'CSV UTF-8 (Comma delimited)', in a text editor "
+            "the encoding UTF-8",
+        ) from None

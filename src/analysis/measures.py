@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -125,8 +126,9 @@ def _parse_date(path: Path, line: int, column: str, value: str) -> pd.Timestamp:
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime: float) -> dict[str, Measure]:
     from analysis import registry
+    from analysis.files import read_text
 
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -191,9 +193,23 @@ def _load(path: Path, mtime: float) -> dict[str, Measure]:
                     names[column] = None
                     continue
                 try:
-                    names[column] = registry.resolve(name, boundary=boundary).name
+                    names[column] = registry.resolve(name, boundary=boundary)
                 except WorkbenchError as err:
                     raise _problem(path, line, column, name, err.message, err.hint) from None
+            old, new = names["province_old"], names["province_new"]
+            if old is not None and new is not None and registry.successor(old) != new:
+                # A measure is followed across the merger into its successor: any other new
+                # province would evaluate it on a place that never held it.
+                heir = registry.successor(old).name
+                raise _problem(
+                    path,
+                    line,
+                    "province_new",
+                    row["province_new"],
+                    f"{old.name} joined {heir} on 1 July 2025, not {new.name}",
+                    f"write {heir} (see `workbench provinces --boundary new34`)",
+                )
+            names = {k: (v.name if v is not None else None) for k, v in names.items()}
             for field in READER_TEXTS:
                 for column in (field, f"{field}_vi"):
                     if not row.get(column):

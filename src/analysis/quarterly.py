@@ -102,20 +102,46 @@ class Rule:
         return True
 
 
-def _config_error(path: Path, where: str, problem: str, hint: str) -> WorkbenchError:
-    return WorkbenchError(f"{path.name}: {where}: {problem}", hint=hint)
+def _config_error(
+    path: Path, where: str, problem: str, hint: str, line: int | None = None
+) -> WorkbenchError:
+    at = f"{path}, line {line}" if line else str(path)
+    return WorkbenchError(f"{at}: {where}: {problem}", hint=hint)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> tuple[dict, str]:
+    """The parsed file and its text (for :func:`_entry_lines`)."""
+    from analysis.files import read_text
+
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_text(path)
+        doc = yaml.safe_load(text)
     except FileNotFoundError:
         raise WorkbenchError(f"configuration file not found: {path}") from None
     except yaml.YAMLError as err:
-        raise WorkbenchError(f"{path.name} is not valid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise WorkbenchError(
+            f"{path}{line}: not valid YAML ({getattr(err, 'problem', None) or err})",
+            hint="check the indentation and the quotes around texts with ':' or '#'",
+        ) from None
     if not isinstance(doc, dict):
-        raise WorkbenchError(f"{path.name}: expected a mapping at the top")
-    return doc
+        raise WorkbenchError(f"{path}: expected a mapping at the top")
+    return doc, text
+
+
+def _entry_lines(text: str, key: str) -> list[int]:
+    """The line of each entry of the top-level list ``key``, so that errors can name it."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, v in node.value:
+        if getattr(k, "value", None) == key and isinstance(v, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in v.value]
+    return []
 
 
 @lru_cache(maxsize=4)
@@ -128,34 +154,54 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, Target]:
         Naming the entry and key of any mistake (unknown indicator, value outside (0, 1], bad
         deadline, missing basis text, an indicator twice).
     """
-    doc = _read_yaml(path)
+    doc, text = _read_yaml(path)
+    lines = _entry_lines(text, "targets")
     out: dict[str, Target] = {}
     for i, raw in enumerate(doc.get("targets") or [], start=1):
         where = f"target {i}"
+        line = lines[i - 1] if i <= len(lines) else None
         if not isinstance(raw, dict):
-            raise _config_error(path, where, "is not a mapping", "see the schema at the top")
+            raise _config_error(
+                path, where, "is not a mapping", "see the schema at the top", line=line
+            )
         ind = raw.get("indicator")
         if ind not in panel.RATES:
             raise _config_error(
-                path, where, f"indicator {ind!r} is unknown", f"use one of {', '.join(panel.RATES)}"
+                path,
+                where,
+                f"indicator {ind!r} is unknown",
+                f"use one of {', '.join(panel.RATES)}",
+                line=line,
             )
         if ind in out:
-            raise _config_error(path, where, f"{ind} has a target already", "keep one per rate")
+            raise _config_error(
+                path, where, f"{ind} has a target already", "keep one per rate", line=line
+            )
         value = raw.get("value")
         if not isinstance(value, int | float) or not 0 < value <= 1:
             raise _config_error(
-                path, where, f"value {value!r} is not a share", "write e.g. 0.5 for 50 %"
+                path,
+                where,
+                f"value {value!r} is not a share",
+                "write e.g. 0.5 for 50 %",
+                line=line,
             )
         deadline = raw.get("deadline")
         try:
             deadline = pd.Period(str(deadline), "M") if deadline else None
         except ValueError:
             raise _config_error(
-                path, where, f"deadline {deadline!r} is not a month", "write YYYY-MM"
+                path,
+                where,
+                f"deadline {deadline!r} is not a month",
+                "write YYYY-MM",
+                line=line,
             ) from None
         basis = {lang: str(raw.get(f"basis_{lang}") or "") for lang in i18n.LANGUAGES}
         if not all(basis.values()):
-            raise _config_error(path, where, "basis_vi and basis_en are required", "cite it")
+            raise _config_error(
+                path, where, "basis_vi and basis_en are required", "cite it", line=line
+            )
         out[ind] = Target(ind, float(value), deadline, basis)
     return out
 
@@ -170,7 +216,8 @@ def load_recommendations(path: Path = RECOMMENDATIONS_FILE) -> tuple[int, tuple[
         Naming the rule and key of any mistake (unknown subject, field or operator, missing
         text, a placeholder the subject does not provide, duplicate id).
     """
-    doc = _read_yaml(path)
+    doc, text = _read_yaml(path)
+    lines = _entry_lines(text, "rules")
     shown = doc.get("max_shown", 6)
     if not isinstance(shown, int) or shown < 1:
         raise _config_error(path, "max_shown", f"{shown!r} is not a positive whole number", "")
@@ -178,18 +225,27 @@ def load_recommendations(path: Path = RECOMMENDATIONS_FILE) -> tuple[int, tuple[
     for i, raw in enumerate(doc.get("rules") or [], start=1):
         rid = raw.get("id") if isinstance(raw, dict) else None
         where = f"rule {i} ({rid})" if rid else f"rule {i}"
+        line = lines[i - 1] if i <= len(lines) else None
         if not rid or rid in seen:
-            raise _config_error(path, where, "needs a unique id", "e.g. id: indicator-late")
+            raise _config_error(
+                path, where, "needs a unique id", "e.g. id: indicator-late", line=line
+            )
         seen.add(rid)
         subject = raw.get("subject")
         if subject not in SUBJECT_FIELDS:
             raise _config_error(
-                path, where, f"subject {subject!r} is unknown", f"use {', '.join(SUBJECT_FIELDS)}"
+                path,
+                where,
+                f"subject {subject!r} is unknown",
+                f"use {', '.join(SUBJECT_FIELDS)}",
+                line=line,
             )
         when = []
         for cond in raw.get("when") or []:
             if not (isinstance(cond, list) and len(cond) == 3):
-                raise _config_error(path, where, f"condition {cond!r}", "write [field, op, value]")
+                raise _config_error(
+                    path, where, f"condition {cond!r}", "write [field, op, value]", line=line
+                )
             name, op, value = cond
             if name not in SUBJECT_FIELDS[subject]:
                 raise _config_error(
@@ -197,17 +253,24 @@ def load_recommendations(path: Path = RECOMMENDATIONS_FILE) -> tuple[int, tuple[
                     where,
                     f"field {name!r} is not a {subject} field",
                     f"{subject} fields: {', '.join(sorted(SUBJECT_FIELDS[subject]))}",
+                    line=line,
                 )
             if op not in _OPS:
-                raise _config_error(path, where, f"operator {op!r}", f"use {' '.join(_OPS)}")
+                raise _config_error(
+                    path, where, f"operator {op!r}", f"use {' '.join(_OPS)}", line=line
+                )
             when.append((name, op, value))
         priority = raw.get("priority")
         if not isinstance(priority, int) or not 1 <= priority <= 9:
-            raise _config_error(path, where, f"priority {priority!r}", "a whole number 1 to 9")
+            raise _config_error(
+                path, where, f"priority {priority!r}", "a whole number 1 to 9", line=line
+            )
         text = {lang: raw.get(lang) for lang in i18n.LANGUAGES}
         for lang, words in text.items():
             if not isinstance(words, str) or not words.strip():
-                raise _config_error(path, where, f"the {lang} text is missing", f"add `{lang}:`")
+                raise _config_error(
+                    path, where, f"the {lang} text is missing", f"add `{lang}:`", line=line
+                )
             unknown = set(re.findall(r"{(\w+)}", words)) - set(PLACEHOLDERS[subject])
             if unknown:
                 raise _config_error(
@@ -215,6 +278,7 @@ def load_recommendations(path: Path = RECOMMENDATIONS_FILE) -> tuple[int, tuple[
                     where,
                     f"placeholder {{{sorted(unknown)[0]}}} in the {lang} text",
                     f"{subject} placeholders: {', '.join(PLACEHOLDERS[subject])}",
+                    line=line,
                 )
         rules.append(Rule(rid, subject, tuple(when), priority, text))
     return shown, tuple(sorted(rules, key=lambda r: r.priority))

@@ -27,6 +27,7 @@ import yaml
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.files import read_text
 from analysis.report.render import FORMATS, check_formats
 
 TOP_KEYS = ("period", "lang", "formats", "data", "runs")
@@ -414,7 +415,7 @@ def load(path: Path | str, reports: Path | None = None) -> RunList:
             f"run list not found: {path}", hint="give a YAML file such as runs/2023Q3.yaml"
         )
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_text(path))  # not UTF-8: one error naming the line
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

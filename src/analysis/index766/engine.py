@@ -557,6 +557,8 @@ class Inputs:
                 f"{_lit(pattern)}, hive_partitioning = true, union_by_name = true)"
             )
         self.dossier_columns = {r[0] for r in self.con.execute("DESCRIBE dossiers_src").fetchall()}
+        if not isinstance(dossiers, pd.DataFrame) and Path(dossiers).is_dir():
+            _check_across_files(self.con, pattern, self.dossier_columns)
         missing = [c for c in DOSSIER_REQUIRED if c not in self.dossier_columns]
         if missing:
             raise WorkbenchError(
@@ -719,6 +721,33 @@ class _Cells:
 
 
 # --- the engine ------------------------------------------------------------------------------------
+
+
+def _check_across_files(con: duckdb.DuckDBPyConnection, pattern: str, columns: set[str]) -> None:
+    """Refuse a folder in which one dossier id is in two files: it would be counted twice.
+
+    Imports refuse such overlaps; a folder filled by hand (or by an older version) may not.
+    Ids are grouped by a 64-bit hash first (8 bytes a group), then checked exactly.
+    """
+    if "dossier_id" not in columns:
+        return
+    src = f"read_parquet({_lit(pattern)}, filename = true, union_by_name = true)"
+    found = con.execute(
+        f"WITH twice AS (SELECT hash(dossier_id) AS h FROM {src} GROUP BY h "
+        "HAVING count(DISTINCT filename) > 1) "
+        f"SELECT dossier_id, min(filename), max(filename), count(*) OVER () FROM {src} "
+        "WHERE hash(dossier_id) IN (SELECT h FROM twice) GROUP BY dossier_id "
+        "HAVING count(DISTINCT filename) > 1 ORDER BY dossier_id LIMIT 1"
+    ).fetchone()
+    if found is None:
+        return
+    _, first, second, n = found
+    raise WorkbenchError(
+        f"{n} dossier id(s) are in more than one file, e.g. in {Path(first).name} and "
+        f"{Path(second).name}: scoring would count them twice",
+        hint=f"delete the copy ({second}) and import each export once with workbench ingest, "
+        "which refuses dossiers already imported from another file",
+    )
 
 
 def _unit_keys(by: str) -> tuple[list[str], str]:

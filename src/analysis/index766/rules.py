@@ -29,6 +29,7 @@ import yaml
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.files import read_text
 
 RULES_DIR = config.CONFIG_DIR / "index766"
 DEFAULT_VERSION = "2026.1"
@@ -38,6 +39,7 @@ TABLES = ("dossiers", "procedures", "feedback", "communes")
 LEVELS = ("province", "district", "commune")
 SCOPES = ("received", "handled")
 ZERO_DENOMINATOR = ("no_data", "full_points")
+TOTAL_POINTS = 100  # the index's maximum, the sum of the group points
 NOT_APPLICABLE = ("full_points",)
 HINT = "see config/index766/README.md for the schema of a rules file"
 
@@ -620,7 +622,8 @@ def parse_rules(doc, path: str = "<rules>") -> Rules:
     ------
     WorkbenchError
         Naming the file, the component id and the field: an unknown field, table, condition or
-        mapping; a bad threshold; component points that do not add up to their group's points.
+        mapping; a bad threshold; component points that do not add up to their group's points;
+        group points that do not add up to 100.
     """
     ctx = _Context(path)
     if not isinstance(doc, dict):
@@ -660,6 +663,18 @@ def parse_rules(doc, path: str = "<rules>") -> Rules:
                                 required=False),
             note=_text(ctx, f"{where}: field 'note'", g.get("note"), required=False),
         )  # fmt: skip
+
+    # Decision 766 scores out of 100; groups adding up to anything else would score every unit
+    # on another scale without a word (a 110-point total reads as a better province).
+    total = sum(g.points for g in groups.values())
+    if not math.isclose(total, TOTAL_POINTS, abs_tol=1e-9):
+        listed = " + ".join(f"{g.id} ({g.points:g})" for g in groups.values())
+        raise ctx.fail(
+            "groups: field 'points'",
+            f"group points add up to {total:g}, not {TOTAL_POINTS}: {listed}",
+            hint=f"Decision 766 scores out of {TOTAL_POINTS}: move points between groups "
+            "(and their components) so that they add up to it",
+        )
 
     if not isinstance(doc["components"], list) or not doc["components"]:
         raise ctx.fail("components", "needs a list of components")
@@ -751,7 +766,7 @@ def _parsed(path: str, mtime_ns: int, size: int) -> Rules:
     """Parse a rules file once per version of it: a batch scores hundreds of times with it (the
     file's time and size are part of the key, so an edited file is read again)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_text(path))  # not UTF-8: one error naming the line
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -151,6 +151,7 @@ def ingest(
     *,
     today: object = None,
     portal_columns: str | os.PathLike | None = None,
+    keep_text: bool = False,
 ) -> IngestResult:
     """Import raw files into the processed data.
 
@@ -170,6 +171,9 @@ def ingest(
         "Today" for the month-in-the-future check (tests pin it).
     portal_columns : path-like, optional
         Settings of the portal's columns; default ``config/portal_columns.yaml``.
+    keep_text : bool, default False
+        Keep the free-text columns of dossier records (procedure names), redacted; by default
+        they are dropped (:mod:`analysis.ingest.personal`).
 
     Returns
     -------
@@ -318,7 +322,13 @@ def ingest(
         if job.kind == "dossiers":
             from analysis.ingest.dossiers import ingest_dossiers  # the dossier importer
 
-            job.result = ingest_dossiers(job.path, out, quarantine, notes)
+            extra = {"keep_text": True} if keep_text else {}
+            job.result = ingest_dossiers(job.path, out, quarantine, notes, **extra)
+            # Which columns were dropped or hashed; first, so that rejected rows cannot hide it.
+            summary = getattr(job.result, "personal_summary", None)
+            if callable(summary):
+                note = Problem(job.name, None, None, "", "personal_data", summary())
+                notes.problems.insert(0, note)
 
     # 4. Write: data first, the manifest last (a complete manifest means complete files).
     outputs: dict[str, Path] = {}

@@ -23,6 +23,9 @@ row group of typed rows, and DuckDB's cap.
 Storage: one Parquet file per raw file, ``<out>/dossiers/<stem>.parquet`` (rows in file order,
 row groups of ``ROW_GROUP_ROWS``, the raw file's SHA-256 in its key-value metadata);
 re-importing a file of the same name replaces it, so a corrected export replaces the old one.
+Dossier ids are checked against the other files of the folder, which ``score`` reads together:
+an export saved again (other bytes, the same dossiers) is not written a second time, and rows
+already imported from another file are rejected (``duplicate_across_files``).
 Quarantined rows go to ``<out>/dossiers/rejected_<stem>.csv``. The schema and the spellings
 accepted are documented in ``data/raw/README.md``.
 """
@@ -171,6 +174,12 @@ BOOLEAN_FIELDS = (
 )
 DATE_FIELDS = ("received_date", "due_date", "finished_date")
 FREE_TEXT_FIELDS = ("unit", "agency", "procedure_code", "procedure_name")
+# Text a clerk may have typed anything into, and that no index component needs (the procedure
+# is identified by its code): dropped unless the analyst keeps it on purpose (``keep_text``).
+# Units and agencies are the index's units and stay, redacted.
+DROPPED_TEXT_FIELDS = ("procedure_name",)
+# A fee or a count this large is a phone or an ID number typed into the wrong column.
+MAX_PLAUSIBLE_NUMBER = 100_000_000
 # A row needs at least one of the two to say which procedure it is.
 PROCEDURE_FIELDS = ("procedure_code", "procedure_name")
 
@@ -305,6 +314,17 @@ class DossierImport:
         in a file without a header row they would be personal data).
     blank_rows : int
         Rows with every schema field empty (Excel's trailing ",,,," lines), skipped.
+    personal_headers : tuple of (str, str)
+        (header as written, kind) of each personal column: ID numbers hashed into
+        ``applicant_key``, the others dropped unread.
+    text_dropped : tuple of str
+        Free-text columns (headers as written) not kept: ``keep_text`` was not given.
+    hashed_ids : int
+        Dossier ids that were, or held, an ID or phone number or an e-mail address, stored as
+        their keyed hash (:func:`analysis.ingest.personal.dossier_key`).
+    duplicate_of : str
+        The Parquet file already holding exactly these dossiers (the export saved again), when
+        nothing was written for that reason; else empty.
     """
 
     read: int
@@ -317,6 +337,35 @@ class DossierImport:
     personal_columns: tuple[str, ...] = ()
     ignored_columns: int = 0
     blank_rows: int = 0
+    personal_headers: tuple[tuple[str, str], ...] = ()
+    text_dropped: tuple[str, ...] = ()
+    hashed_ids: int = 0
+    duplicate_of: str = ""
+
+    def personal_summary(self) -> str:
+        """One line naming what happened to personal data, for the import's summary.
+
+        Examples
+        --------
+        >>> DossierImport(1, 1, 0, {}, personal_headers=(("Số CCCD", "id_number"),
+        ...     ("SĐT", "phone")), hashed_ids=2).personal_summary()
+        "personal data: hashed 'Số CCCD' (applicant_key); dropped 'SĐT' (phone); 2 dossier ids holding personal numbers hashed"
+        """
+        hashed = [f"{h!r} (applicant_key)" for h, k in self.personal_headers if k == "id_number"]
+        dropped = [f"{h!r} ({k})" for h, k in self.personal_headers if k != "id_number"]
+        parts = []
+        if hashed:
+            parts.append("hashed " + ", ".join(hashed))
+        if dropped:
+            parts.append("dropped " + ", ".join(dropped))
+        if self.hashed_ids:
+            parts.append(f"{self.hashed_ids} dossier ids holding personal numbers hashed")
+        if self.text_dropped:
+            shown = ", ".join(repr(h) for h in self.text_dropped)
+            parts.append(f"free text dropped: {shown} (--keep-text keeps it, redacted)")
+        if self.ignored_columns:
+            parts.append(f"{self.ignored_columns} column(s) outside the schema dropped unread")
+        return "personal data: " + ("; ".join(parts) if parts else "none found")
 
     def manifest_entry(self) -> dict:
         """A JSON-ready record of this import for the manifest."""
@@ -331,6 +380,10 @@ class DossierImport:
             "problems": dict(self.problems),
             "personal_columns_dropped": list(self.personal_columns),
             "ignored_columns": self.ignored_columns,
+            "personal_columns": [{"column": h, "kind": k} for h, k in self.personal_headers],
+            "free_text_dropped": list(self.text_dropped),
+            "dossier_ids_hashed": self.hashed_ids,
+            "duplicate_of": self.duplicate_of or None,
             "outputs": {k: str(v) for k, v in self.outputs.items()},
         }
 
@@ -378,6 +431,7 @@ class _Layout:
     id_columns: list[int]  # personal ID number columns, hashed into applicant_key
     personal_kinds: tuple[str, ...]
     ignored: int
+    personal_headers: tuple[tuple[str, str], ...] = ()
 
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
@@ -457,6 +511,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
     kinds: list[str] = []
+    personal_headers: list[tuple[str, str]] = []
     ignored = 0
     for i, header in enumerate(headers):
         name_of = field_of(header)
@@ -465,6 +520,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
             fields.setdefault(name_of, []).append(i)
         elif kind:
             kinds.append(kind)
+            personal_headers.append((header, kind))
             if kind == "id_number":
                 id_columns.append(i)
         else:
@@ -522,6 +578,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         id_columns=id_columns,
         personal_kinds=tuple(dict.fromkeys(kinds)),
         ignored=ignored,
+        personal_headers=tuple(personal_headers),
     )
 
 
@@ -848,6 +905,16 @@ def _make_checks() -> tuple[_Check, ...]:
         ),
     ]
     checks += [
+        _Check(
+            f"implausible:{f}",
+            "personal_number",
+            f,
+            f"{MAX_PLAUSIBLE_NUMBER:,} or more: a phone or ID number in the wrong column?",
+            "check the column; personal numbers are never stored",
+        )
+        for f in ("supplement_requests", "fee_vnd")
+    ]
+    checks += [
         _Check(f"bad_boolean:{f}", "bad_boolean", f, "not yes or no", _YES_NO_HINT)
         for f in BOOLEAN_FIELDS
     ]
@@ -896,6 +963,17 @@ def _make_checks() -> tuple[_Check, ...]:
             "repeats row {first} exactly",
             "delete the repeated row",
             reason="repeats an earlier row exactly",
+        ),
+        # Set in DuckDB against the dossiers already imported into the same folder from other
+        # files: `score` reads them all, so a dossier in two files would count twice.
+        _Check(
+            "in_other_file",
+            "duplicate_across_files",
+            "dossier_id",
+            "already imported from {other} (row {other_row} there)",
+            "import each dossier once: the exports overlap, or one is the other saved again; "
+            "delete the older dossiers/<file>.parquet to replace it",
+            reason="already imported from another file",
         ),
     ]
     if len(checks) > 62:  # one bit each of a BIGINT
@@ -1084,6 +1162,9 @@ class _Context:
     merger: np.datetime64
     ipad: bytes  # HMAC's inner padded key
     opad: bytes  # HMAC's outer padded key
+    salt: bytes = b""
+    keep_text: bool = False
+    hashed_ids: int = 0  # dossier ids replaced by their keyed hash so far
 
 
 def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
@@ -1110,6 +1191,22 @@ def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
     keys = pa.array(letters.view(f"S{2 * half}").ravel(), pa.binary(2 * half))
     keys = keys.cast(pa.string())
     return pc.if_else(pc.is_null(ids), pa.scalar(None, pa.string()), keys)
+
+
+def _dossier_ids(ids: pa.Array, ctx: _Context) -> pa.Array:
+    """The dossier ids as stored: one that is, or holds, personal data becomes its keyed hash."""
+    personal_ = pc.fill_null(pc.match_substring_regex(ids, personal.PERSONAL_ID_PATTERN), False)
+    count = pc.sum(personal_).as_py() or 0
+    if not count:
+        return ids
+    ctx.hashed_ids += count
+    hashed = [personal.dossier_key(v, ctx.salt) for v in pc.filter(ids, personal_).to_pylist()]
+    # Scatter the hashes back: positions of the personal ids, in order.
+    at = np.flatnonzero(personal_.to_numpy(zero_copy_only=False))
+    values = ids.to_pylist()
+    for i, key in zip(at, hashed, strict=True):
+        values[i] = key
+    return pa.array(values, pa.string())
 
 
 def _type_block(
@@ -1146,7 +1243,7 @@ def _type_block(
     def np_bool(values: pa.Array) -> np.ndarray:
         return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
 
-    out["dossier_id"] = fields["dossier_id"]
+    out["dossier_id"] = _dossier_ids(fields["dossier_id"], ctx)
     flags["missing:dossier_id"] = empty("dossier_id")
 
     days = {}
@@ -1199,6 +1296,8 @@ def _type_block(
     for f in FREE_TEXT_FIELDS:
         out[f] = parsed(f, v.text, pa.string())
         flags.pop(f)
+        if f in DROPPED_TEXT_FIELDS and not ctx.keep_text:
+            out[f] = pa.nulls(n, pa.string())
     flags["missing:procedure"] = empty("procedure_code") & empty("procedure_name")
 
     out["channel"] = parsed("channel", v.channel, pa.string())
@@ -1215,7 +1314,10 @@ def _type_block(
     ):
         out[f] = parsed(f, memo, pa.int64())
         flags[f"bad_number:{f}"] = flags.pop(f)
-        flags[kind] = pc.fill_null(out[f], 0).to_numpy(zero_copy_only=False) < 0
+        values = pc.fill_null(out[f], 0).to_numpy(zero_copy_only=False)
+        flags[kind] = values < 0
+        # Stored as a number it would still be the phone or ID number: the row is turned away.
+        flags[f"implausible:{f}"] = values >= MAX_PLAUSIBLE_NUMBER
 
     out["rating"] = parsed("rating", v.rating, pa.string())
     flags["unknown_rating"] = flags.pop("rating")
@@ -1244,8 +1346,14 @@ def _type_block(
 # --- DuckDB: rows against each other, counts, outputs ---------------------------------------------
 
 
-def _connect(work: Path, typed: Path, flags: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB over the typed rows; table `bad` holds (row, m, dup_n, dup_first) of failing rows."""
+def _connect(
+    work: Path, typed: Path, flags: Path, others: list[Path] = ()
+) -> duckdb.DuckDBPyConnection:
+    """DuckDB over the typed rows; table `bad` holds the failing rows.
+
+    Its columns: row, m (the mask), dup_n and dup_first (an id repeated in this file),
+    x_file and x_row (the first file and row among ``others`` holding the same dossier id).
+    """
     con = duckdb.connect(
         str(work / "dossiers.duckdb"),
         config={
@@ -1279,11 +1387,53 @@ def _connect(work: Path, typed: Path, flags: Path) -> duckdb.DuckDBPyConnection:
         "ELSE 0 END AS bits, d.n AS dup_n, d.first_row AS dup_first "
         "FROM typed t JOIN dup d USING (dossier_id)"
     )
+    con.execute("CREATE TABLE xflag (row BIGINT, bits BIGINT, x_file VARCHAR, x_row BIGINT)")
+    if others:
+        files = "[" + ", ".join(_sql_text(str(p)) for p in others) + "]"
+        con.execute(
+            f"CREATE VIEW elsewhere AS SELECT dossier_id, source_row, filename, hash({compared}) "
+            f"AS fp FROM read_parquet({files}, filename = true, union_by_name = true)"
+        )
+        con.execute(
+            f"INSERT INTO xflag SELECT t.source_row, {BIT['in_other_file']}, min(e.filename), "
+            "min(e.source_row) FROM typed t JOIN elsewhere e USING (dossier_id) "
+            "WHERE t.dossier_id <> '' GROUP BY t.source_row"
+        )
     con.execute(
         "CREATE TABLE bad AS SELECT * FROM (SELECT row, coalesce(f.mask, 0) | coalesce(d.bits, 0)"
-        " AS m, d.dup_n, d.dup_first FROM flags f FULL JOIN dupflag d USING (row)) WHERE m <> 0"
+        " | coalesce(x.bits, 0) AS m, d.dup_n, d.dup_first, x.x_file, x.x_row FROM flags f "
+        "FULL JOIN dupflag d USING (row) FULL JOIN xflag x USING (row)) WHERE m <> 0"
     )
     return con
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _same_as_other(con: duckdb.DuckDBPyConnection, read: int) -> str | None:
+    """The file already imported with exactly these dossiers (an export saved again), or None.
+
+    Every row's id is in one other file with the same values (the row numbers aside), and no
+    row has any other problem: re-saving with other line endings or another encoding changes the
+    bytes, not the dossiers.
+    """
+    if read == 0 or not con.execute("SELECT count(*) FROM xflag").fetchone()[0]:
+        return None
+    other_bits = ~BIT["in_other_file"]
+    (mixed,) = con.execute(f"SELECT count(*) FROM bad WHERE m & {other_bits} <> 0").fetchone()
+    if mixed:
+        return None
+    compared = ", ".join(c for c in OUTPUT_COLUMNS if c not in ("source_row", "dossier_id"))
+    found = con.execute(
+        "SELECT e.filename, count(*) FROM (SELECT dossier_id, hash("
+        f"{compared}) AS fp FROM typed) t JOIN elsewhere e ON e.dossier_id = t.dossier_id AND "
+        "e.fp = t.fp GROUP BY e.filename ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    if found is None or found[1] != read:
+        return None
+    (size,) = con.execute(f"SELECT count(*) FROM read_parquet({_sql_text(found[0])})").fetchone()
+    return found[0] if size == read else None
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
@@ -1319,12 +1469,14 @@ def _examples(
     for check in CHECKS:
         if check.key not in counts:
             continue
-        for row, received, n, first in con.execute(
-            f"SELECT b.row, strftime(t.received_date, '%d/%m/%Y'), b.dup_n, b.dup_first FROM "
+        for row, received, n, first, other, other_row in con.execute(
+            "SELECT b.row, strftime(t.received_date, '%d/%m/%Y'), b.dup_n, b.dup_first, "
+            "b.x_file, b.x_row FROM "
             f"(SELECT * FROM bad WHERE m & {BIT[check.key]} <> 0 ORDER BY row "
             f"LIMIT {EXAMPLES_PER_CHECK}) b JOIN typed t ON t.source_row = b.row ORDER BY b.row"
         ).fetchall():
-            info = {"received": received, "n": n, "first": first}
+            info = {"received": received, "n": n, "first": first, "other_row": other_row}
+            info["other"] = Path(other).name if other else ""
             found.setdefault(int(row), []).append((check, info))
     return found
 
@@ -1534,6 +1686,7 @@ def ingest_dossiers(
     *,
     today: dt.date | None = None,
     salt_file: Path | str | None = None,
+    keep_text: bool = False,
 ) -> DossierImport:
     """Import a dossier export (CSV) into ``<out_dir>/dossiers/<stem>.parquet``.
 
@@ -1554,7 +1707,10 @@ def ingest_dossiers(
     today : datetime.date, optional
         For the "in the future" check; default the machine's date.
     salt_file : path-like, optional
-        The salt of ``applicant_key``; default ``data/processed/.salt`` (created on first use).
+        The secret of ``applicant_key``; default :func:`analysis.ingest.personal.load_salt`
+        (``$WORKBENCH_SECRET``, else ``~/.config/workbench/secret``), never in the data tree.
+    keep_text : bool, default False
+        Keep the free-text procedure names (redacted); by default they are dropped.
 
     Returns
     -------
@@ -1590,6 +1746,8 @@ def ingest_dossiers(
         merger=np.datetime64(config.MERGER_DATE, "D"),
         ipad=ipad,
         opad=opad,
+        salt=salt,
+        keep_text=keep_text,
     )
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
@@ -1622,8 +1780,38 @@ def ingest_dossiers(
                     "give the export with its rows",
                 ),
             )
-        con = _connect(Path(work), typed, flags)
+        # Dossiers imported from other files into this folder (a file of the same name is
+        # replaced by this import, so it is not compared).
+        others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+        con = _connect(Path(work), typed, flags, others)
         try:
+            same = _same_as_other(con, read - len(bad_shape)) if not bad_shape else None
+            if same is not None:
+                # The same export saved again: nothing to write, and it must not count twice.
+                report.add(
+                    _problem(
+                        name,
+                        "same_dossiers",
+                        f"the same {read} dossiers as {Path(same).name}, already imported (the "
+                        "export saved again, with other line endings or another encoding?): "
+                        "not imported a second time",
+                        "",
+                    )
+                )
+                return DossierImport(
+                    read=read,
+                    accepted=read,
+                    rejected=0,
+                    outputs={},
+                    source=name,
+                    sha256=digest,
+                    personal_columns=layout.personal_kinds,
+                    ignored_columns=layout.ignored,
+                    blank_rows=blank,
+                    personal_headers=layout.personal_headers,
+                    hashed_ids=ctx.hashed_ids,
+                    duplicate_of=Path(same).name,
+                )
             counts, rejected = _counts(con)
             rejected += len(bad_shape)
             totals = Counter()
@@ -1670,6 +1858,11 @@ def ingest_dossiers(
         personal_columns=layout.personal_kinds,
         ignored_columns=layout.ignored,
         blank_rows=blank,
+        personal_headers=layout.personal_headers,
+        text_dropped=()
+        if keep_text
+        else tuple(_header(layout, f) for f in DROPPED_TEXT_FIELDS if f in layout.fields),
+        hashed_ids=ctx.hashed_ids,
     )
 
 

@@ -9,11 +9,19 @@ Exports from a province's dossier-handling system carry the applicant's name, ID
   HMAC-SHA256 of the normalised number under a per-installation salt, so repeat applicants
   can be counted without anyone being able to look a person up (a plain hash of a 12-digit
   number is reversed by trying all 10^12 numbers; without the salt the key is useless);
-- redact ID numbers, phone numbers and e-mail addresses found in the free text they keep
-  (procedure names, agencies, unit names) and in every value they show in a message.
+- redact ID numbers, phone numbers, e-mail addresses (however they are grouped or spelled) and
+  names introduced as a person's ("ông …", "người nộp: …") in the text they keep (agencies, unit
+  names, procedure codes; procedure names only when the analyst asks for them) and in every value
+  they show in a message;
+- replace a dossier id that is, or holds, an ID or phone number by a keyed hash of it
+  (:func:`dossier_key`).
 
-The same redaction pattern runs in Python (:func:`redact_text`) and in DuckDB
-(:func:`redact_sql`); it is written in the common subset of Python ``re`` and RE2.
+The salt of both keys is a per-user secret outside the data tree (:func:`load_salt`): with a
+copy of the data alone, no key can be tried against the ~2·10^10 plausible ID numbers.
+
+The number and e-mail patterns run in Python (:func:`redact_text`), in DuckDB (:func:`redact_sql`)
+and in pyarrow (``PERSONAL_ID_PATTERN``); they are written in the common subset of Python ``re``
+and RE2.
 The same key is computed in Python (:func:`applicant_key`) and in DuckDB
 (:func:`applicant_key_sql`); a test checks that they agree.
 """
@@ -121,17 +129,40 @@ _PERSONAL_FRAGMENTS: dict[str, tuple[str, ...]] = {
     "applicant_name": ("hoten", "hovaten", "nguoinop", "chuhoso"),
 }
 
-# Redaction, in the common subset of Python `re` (with re.ASCII) and RE2 (DuckDB), so both
-# engines redact the same text: no look-behind, ASCII `\b`, explicit [0-9].
-_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
-# +84 and 9-10 digits, or 0 / +84 then digits in groups of 3-4 split by single spaces, dots or
-# dashes ("0912 345 678", "091 234 5678", "+84 912.345.678"). Groups of 3-4 keep procedure codes
-# ("1.001234.000.00.00.H26") and dates intact; `\b` keeps the zeros inside "10 000 000" apart.
-# A phone without separators is a run of 9+ digits, taken by _DIGITS.
-_PHONE = r"\+84[0-9]{9,10}|(?:\+84[ .\-]?|\b0)[0-9]{1,3}(?:[ .\-][0-9]{3,4}){2,3}\b"
-# An ID number written in groups of three ("001 090 012 345", "123.456.789"). It also takes
-# amounts of a billion or more written the same way; procedure names rarely state them.
-_ID_GROUPED = r"\b[0-9]{3}(?:[ .][0-9]{3}){2,3}\b"
+# Redaction, in the common subset of Python `re` (with re.ASCII) and RE2 (DuckDB, pyarrow), so
+# every engine redacts the same text: no look-behind, ASCII `\b`, explicit [0-9].
+# An e-mail address, local part and domain in any script ("trần.thị@công-ty.vn"): anything but
+# blanks and the punctuation that ends an address in running text.
+_ADDR = r"""[^\s@<>()\[\]{},;:"'/\\|]"""
+_EMAIL = rf"{_ADDR}+@[^\s@<>()\[\]{{}},;:\"'/\\|.]+(?:\.[^\s@<>()\[\]{{}},;:\"'/\\|.]+)+"
+# A phone is 0 and 9-10 digits (mobile 10, landline 11) or +84 and 9-10 digits, written whole
+# or in groups split by a space, dot or dash: "0912 345 678", "091 234 5678", "0912 34 56 78",
+# "0912 345678", "(091) 234 5678", "(024) 3825 1234", "+84 912.345.678", "(+84) 91 234 5678".
+# Groups of 2-4 keep procedure codes ("1.001234.000.00.00.H26") and dates intact; `\b` keeps the
+# zeros inside "10 000 000" apart. A phone without separators is a run of 9+ digits (_DIGITS).
+_PHONE = "|".join(
+    (
+        r"\+84[0-9]{9,10}",
+        r"(?:\+84|\(\+84\))[ .\-]?(?:\(0\)[ .\-]?)?[0-9]{1,3}(?:[ .\-][0-9]{2,4}){2,4}\b",
+        r"\(0[0-9]{1,3}\)[ .\-]?[0-9]{3,4}(?:[ .\-]?[0-9]{3,4}){1,2}\b",
+        r"\b0[0-9]{1,3}(?:[ .\-][0-9]{3,4}){2,3}\b",
+        r"\b0[0-9]{2,3}(?:[ .\-][0-9]{2}){3,4}\b",
+        r"\b0[0-9]{2,3}[ .\-][0-9]{6,8}\b",
+    )
+)
+# An ID number (CCCD: 3 digits of the province, 1 of sex and century, 2 of the year of birth,
+# 6 more; CMND: 9) in groups: "001 090 012 345", "001-090-012345", "001.0.90.012345",
+# "0010 9001 2345", "123.456.789". It also takes amounts of a billion or more grouped in threes;
+# procedure names rarely state them.
+_ID_GROUPED = "|".join(
+    (
+        r"\b[0-9]{3}(?:[ .\-][0-9]{3}){2,3}\b",
+        r"\b[0-9]{3}[ .\-][0-9]{3}[ .\-][0-9]{6}\b",
+        r"\b[0-9]{3}[ .\-][0-9][ .\-]?[0-9]{2}[ .\-][0-9]{6}\b",
+        r"\b[0-9]{4}[ .\-][0-9]{4}[ .\-][0-9]{4}\b",
+        r"\b[0-9]{3}[ .\-][0-9]{9}\b",
+    )
+)
 # Any run of 9 or more digits: CMND (9), CCCD (12), a phone without its leading 0, a tax code.
 # No procedure name or agency has such a run, so over-redaction costs nothing.
 _DIGITS = r"[0-9]{9,}"
@@ -139,6 +170,30 @@ _DIGITS = r"[0-9]{9,}"
 # digit run first, so a 12-digit CCCD starting with 0 is not cut short as a 10-digit phone.
 REDACT_PATTERN = "|".join((_EMAIL, _DIGITS, _ID_GROUPED, _PHONE))
 _REDACT = re.compile(REDACT_PATTERN, re.ASCII)
+
+# A dossier id that is, or holds, a personal number or address: the whole id is then replaced by
+# a keyed hash (:func:`dossier_key`). System codes ("000.00.12.H26-240605-0001", "2406050001234")
+# are kept: a digit run counts only when it has 9 to 12 digits, the lengths of CMND, CCCD and
+# phone numbers.
+PERSONAL_ID_PATTERN = "|".join(
+    (_EMAIL, r"(?:^|[^0-9])(?:\+84)?[0-9]{9,12}(?:[^0-9]|$)", _ID_GROUPED, _PHONE)
+)
+DOSSIER_KEY_PREFIX = "hs-"
+
+# A person introduced by a form of address or a label ("cho ông Nguyễn Văn An", "chị Trần Thị
+# Bích", "Người nộp: Lê Văn Cường"): the introduction is kept, the name (two to five capitalised
+# words) redacted. Python only (RE2 and re.ASCII have no Vietnamese letter classes). A bare name
+# is not taken: streets, wards and schools are named after people ("phường Nguyễn Thái Bình"), and
+# places start with the same words capitalised ("Bà Rịa", "Cô Tô", "Bác Ái", "Cầu Ông Lãnh"), so
+# a form of address counts in lower case only.
+_UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+_NAME_WORD = rf"[{_UPPER}][^\s\d.,;:()\[\]/\\\-]*"
+_ADDRESS_FORMS = "ông|bà|anh|chị|em|cháu|cụ|công dân"
+_LABELS = "(?i:người nộp|người đứng tên|chủ hồ sơ|họ tên|họ và tên|applicant|name)"
+_NAMED_PERSON = re.compile(
+    rf"(?<![^\W\d_])((?:{_ADDRESS_FORMS})|{_LABELS})(\.?:?\s+)"
+    rf"({_NAME_WORD}(?:\s+{_NAME_WORD}){{1,4}})"
+)
 
 
 def fold(text: object) -> str:
@@ -195,22 +250,46 @@ def personal_kind(header: str) -> str | None:
 
 
 def redact_text(text: object) -> str:
-    """Replace ID numbers, phone numbers and e-mail addresses in ``text`` by ``<redacted>``.
+    """Replace ID numbers, phone numbers, e-mail addresses and introduced names by ``<redacted>``.
 
-    Names and addresses cannot be recognised in free text; they are kept out by dropping their
-    columns instead.
+    Numbers and addresses are found however they are grouped (see ``REDACT_PATTERN``); a name
+    only when a form of address or a label introduces it ("ông", "chị", "người nộp"): a bare
+    name cannot be told from the streets, wards and schools named after people.
 
     Examples
     --------
     >>> redact_text("gọi 0912 345 678 hoặc a.b@mail.vn, CCCD 001090012345")
     'gọi <redacted> hoặc <redacted>, CCCD <redacted>'
+    >>> redact_text("(091) 234 5678, CCCD 001-090-012345, trần.thị@công-ty.vn")
+    '<redacted>, CCCD <redacted>, <redacted>'
+    >>> redact_text("Cấp bản sao cho chị Trần Thị Bích")
+    'Cấp bản sao cho chị <redacted>'
     """
-    return _REDACT.sub(REDACTED, unicodedata.normalize("NFC", str(text)))
+    text = _REDACT.sub(REDACTED, unicodedata.normalize("NFC", str(text)))
+    return _NAMED_PERSON.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
 
 def redact_sql(expr: str) -> str:
-    """DuckDB expression redacting ``expr`` as :func:`redact_text` does."""
-    return f"regexp_replace({expr}, '{REDACT_PATTERN}', '{REDACTED}', 'g')"
+    """DuckDB expression redacting numbers and e-mails in ``expr`` as :func:`redact_text` does.
+
+    Introduced names are redacted in Python only (RE2 has no Vietnamese letter classes).
+    """
+    pattern = REDACT_PATTERN.replace("'", "''")
+    return f"regexp_replace({expr}, '{pattern}', '{REDACTED}', 'g')"
+
+
+def holds_personal_data(text: object) -> bool:
+    """Whether a dossier id is, or holds, an ID number, a phone number or an e-mail address.
+
+    Examples
+    --------
+    >>> holds_personal_data("000.00.12.H26-240605-0001"), holds_personal_data("0912345678")
+    (False, True)
+    """
+    return (
+        re.search(PERSONAL_ID_PATTERN, unicodedata.normalize("NFC", str(text)), re.ASCII)
+        is not None
+    )
 
 
 def normalise_id(value: object) -> str:
@@ -219,47 +298,95 @@ def normalise_id(value: object) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", str(value)).upper()
 
 
+SECRET_ENV = "WORKBENCH_SECRET"
+
+
 def salt_path() -> Path:
-    """Where the installation's salt lives: ``data/processed/.salt`` (read at call time)."""
+    """Where this user's secret lives: ``$XDG_CONFIG_HOME/workbench/secret``.
+
+    By default ``~/.config/workbench/secret``: outside the data tree, so a copy or a backup of
+    the data never carries the key that would let anyone try every ID number against it.
+    """
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "workbench" / "secret"
+
+
+def _legacy_salt_path() -> Path:
+    """Where earlier versions kept the salt: inside the data tree (``data/processed/.salt``)."""
     return config.PROCESSED_DIR / SALT_FILE_NAME
 
 
-def load_salt(path: Path | str | None = None) -> bytes:
-    """The installation's salt, created with :mod:`secrets` on first use.
+def _parse_secret(text: str, where: str) -> bytes:
+    text = text.strip()
+    if not re.fullmatch(f"[0-9a-fA-F]{{{2 * _SALT_BYTES}}}", text):
+        raise WorkbenchError(
+            f"the secret in {where} is not 64 hexadecimal digits",
+            hint="restore it from a colleague or a backup; a new one "
+            "(python -c 'import secrets; print(secrets.token_hex(32))') gives every "
+            "applicant a new key",
+        )
+    return bytes.fromhex(text)
 
-    The salt is never written anywhere else. Deleting it changes every ``applicant_key`` from
-    then on, so repeat applicants can no longer be matched with earlier imports.
+
+def _create(target: Path, content: str) -> None:
+    """Write ``content`` to ``target`` with mode 600, unless the file appeared meanwhile."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".secret.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(content + "\n")
+        os.chmod(tmp, 0o600)
+        # link() fails if the file appeared meanwhile: two first imports at once keep one secret.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_salt(path: Path | str | None = None) -> bytes:
+    """The secret (salt) of the keyed hashes, kept outside the data tree.
+
+    In order: ``path`` when given; the environment variable ``WORKBENCH_SECRET`` (64 hex digits,
+    for a shared server or colleagues who must join their imports: they set the same value);
+    the file :func:`salt_path`, created with :mod:`secrets` and mode 600 on first use. A salt an
+    earlier version left in ``data/processed/.salt`` is moved there, so keys stay the same and
+    the data tree no longer holds it.
 
     Parameters
     ----------
     path : path-like, optional
-        Default :func:`salt_path`.
+        A secret file to use instead (created if absent).
 
     Returns
     -------
     bytes
-        32 random bytes.
+        32 bytes.
+
+    Raises
+    ------
+    WorkbenchError
+        The secret is damaged, or its file can be read by other users.
     """
+    if path is None:
+        value = os.environ.get(SECRET_ENV)
+        if value is not None:
+            return _parse_secret(value, f"${SECRET_ENV}")
     target = Path(path) if path is not None else salt_path()
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".salt.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(_SALT_BYTES) + "\n")
-            os.chmod(tmp, 0o600)
-            # link() fails if the file appeared meanwhile: two first imports at once keep one salt.
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    text = target.read_text(encoding="ascii", errors="replace").strip()
-    if not re.fullmatch(f"[0-9a-f]{{{2 * _SALT_BYTES}}}", text):
+        legacy = _legacy_salt_path()
+        if path is None and legacy.is_file():
+            # Moved, not copied: a salt beside the data is what made the keys reversible.
+            _create(target, legacy.read_text(encoding="ascii", errors="replace").strip())
+            legacy.unlink()
+        else:
+            _create(target, secrets.token_hex(_SALT_BYTES))
+    mode = os.stat(target).st_mode
+    if mode & 0o077:
         raise WorkbenchError(
-            f"the salt file {target} is damaged",
-            hint="restore it from a backup; deleting it gives every applicant a new key",
+            f"the secret {target} can be read by other users (mode {oct(mode & 0o777)[2:]})",
+            hint=f"make it private: chmod 600 {target}",
         )
-    return bytes.fromhex(text)
+    return _parse_secret(target.read_text(encoding="ascii", errors="replace"), str(target))
 
 
 def applicant_key(id_number: object, salt: bytes) -> str | None:
@@ -283,6 +410,24 @@ def applicant_key(id_number: object, salt: bytes) -> str | None:
         return None
     digest = hmac.new(salt, text.encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:KEY_HEX_DIGITS].translate(KEY_ALPHABET)
+
+
+def dossier_key(dossier_id: object, salt: bytes) -> str:
+    """The id a dossier is stored under when its own id holds personal data.
+
+    ``hs-`` and the first 32 hex digits (as a-p) of the HMAC-SHA256 of ``dossier_id:`` and the id
+    as written, under ``salt``: the same id gets the same key, so repeats and duplicates are still
+    found, and the key is never equal to an ``applicant_key`` of the same number.
+
+    Examples
+    --------
+    >>> key = dossier_key("0912345678", bytes(32))
+    >>> key.startswith("hs-") and len(key) == 35 and key == dossier_key("0912345678", bytes(32))
+    True
+    """
+    message = b"dossier_id:" + unicodedata.normalize("NFC", str(dossier_id)).encode("utf-8")
+    digest = hmac.new(salt, message, hashlib.sha256).hexdigest()
+    return DOSSIER_KEY_PREFIX + digest[:KEY_HEX_DIGITS].translate(KEY_ALPHABET)
 
 
 def _pads(salt: bytes) -> tuple[bytes, bytes]:
