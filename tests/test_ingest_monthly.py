@@ -71,7 +71,8 @@ CASES = {
     "m06_rate_out_of_range.csv": ("rate_out_of_range", 3, "Tỷ lệ đúng hạn (%)", "-3"),
     "m07_month_in_future.csv": ("month_in_future", 2, "Tháng", "12/2099"),
     "m08_month_before_range.csv": ("month_out_of_range", 3, "Tháng", "06/2012"),
-    "m09_missing_columns.csv": ("missing_columns", 1, "Cấp", "Tháng"),
+    # No "Cấp" column is the whole province (level "all"); the month has no default.
+    "m09_missing_columns.csv": ("missing_columns", 1, "Tháng", "--period"),
     "m10_empty.csv": ("empty_file", None, None, "empty"),
     "m11_no_matching_sheet.xlsx": ("no_matching_sheet", None, None, "'Ghi chú', 'Biểu đồ'"),
     "m12_truncated.csv": ("truncated_file", 3, "Tháng", "cut short"),

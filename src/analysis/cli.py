@@ -164,11 +164,31 @@ def ingest(
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    province: Annotated[
+        str | None, typer.Option(help="The province, for files that do not name it.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="The month (2023-01), for tables that do not say it.")
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(help="province, district or commune, for files without a level column."),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Read only this worksheet.")] = None,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
 
-    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out)
+    result = run_ingest(
+        files,
+        kind=kind,
+        quarantine=quarantine,
+        out_dir=out,
+        province=province,
+        period=period,
+        level=level,
+        sheet=sheet,
+    )
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:
         _say(result.report.render())

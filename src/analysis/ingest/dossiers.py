@@ -34,6 +34,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import shutil
 import tempfile
@@ -55,6 +56,7 @@ from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
 from analysis.ingest import personal
 from analysis.ingest.problems import SHOWN, IngestError, Problem, ProblemReport
+from analysis.ingest.values import fold as _values_fold
 
 # --- schema ------------------------------------------------------------------------------------
 
@@ -305,6 +307,15 @@ class DossierImport:
         in a file without a header row they would be personal data).
     blank_rows : int
         Rows with every schema field empty (Excel's trailing ",,,," lines), skipped.
+    used_columns : dict of str to str
+        Schema field -> the header(s) it was read from.
+    ignored_names : tuple of str
+        The headers of the ignored columns (empty when the header row named no schema field).
+    absent_columns : tuple of str
+        Schema fields the file has no column for (null in every row, never 0).
+    given : dict of str to str
+        Fields given by option instead of a column (``province``, ``level``), and ``level``
+        -> "agency" when the agency's name gave it.
     """
 
     read: int
@@ -317,6 +328,10 @@ class DossierImport:
     personal_columns: tuple[str, ...] = ()
     ignored_columns: int = 0
     blank_rows: int = 0
+    used_columns: dict[str, str] = field(default_factory=dict)
+    ignored_names: tuple[str, ...] = ()
+    absent_columns: tuple[str, ...] = ()
+    given: dict[str, str] = field(default_factory=dict)
 
     def manifest_entry(self) -> dict:
         """A JSON-ready record of this import for the manifest."""
@@ -331,6 +346,10 @@ class DossierImport:
             "problems": dict(self.problems),
             "personal_columns_dropped": list(self.personal_columns),
             "ignored_columns": self.ignored_columns,
+            "ignored_column_names": list(self.ignored_names),
+            "used_columns": dict(self.used_columns),
+            "absent_columns": list(self.absent_columns),
+            "given": dict(self.given),
             "outputs": {k: str(v) for k, v in self.outputs.items()},
         }
 
@@ -378,6 +397,12 @@ class _Layout:
     id_columns: list[int]  # personal ID number columns, hashed into applicant_key
     personal_kinds: tuple[str, ...]
     ignored: int
+    ignored_names: tuple[str, ...] = ()  # headers outside the schema (the header row is real)
+
+    @property
+    def absent(self) -> tuple[str, ...]:
+        """Schema fields the file has no column for: stored as null and recorded as absent."""
+        return tuple(f.name for f in FIELDS if f.name not in self.fields)
 
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
@@ -394,7 +419,7 @@ def _problem(name: str, kind: str, message: str, hint: str, row=None, column=Non
 
 def _fail(report: ProblemReport, problem: Problem) -> IngestError:
     report.add(problem)
-    return IngestError(report)
+    return IngestError(report, file_level=True)
 
 
 def _sniff_encoding(sample: bytes, name: str, report: ProblemReport) -> str:
@@ -430,7 +455,7 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
+def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     with open(path, "rb") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
@@ -458,6 +483,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
     id_columns: list[int] = []
     kinds: list[str] = []
     ignored = 0
+    ignored_names: list[str] = []
     for i, header in enumerate(headers):
         name_of = field_of(header)
         kind = None if name_of else personal.personal_kind(header)
@@ -469,6 +495,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
                 id_columns.append(i)
         else:
             ignored += 1
+            ignored_names.append(header or f"column {i + 1}")
 
     problems = []
     for f, cols in fields.items():
@@ -484,7 +511,11 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
                     column=headers[cols[1]],
                 )
             )
-    missing = [f for f in FIELDS if f.required and f.name not in fields]
+    # The province may come from --province, the level from --level or the agency's name.
+    given = set(given or ())
+    if "agency" in fields:
+        given.add("level")
+    missing = [f for f in FIELDS if f.required and f.name not in fields and f.name not in given]
     if not any(p in fields for p in PROCEDURE_FIELDS):
         missing.append(FIELD["procedure_code"])
     if missing:
@@ -512,7 +543,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         )
     if problems:
         report.extend(problems)
-        raise IngestError(report)
+        raise IngestError(report, file_level=True)
     return _Layout(
         encoding=encoding,
         delimiter=delimiter,
@@ -522,6 +553,9 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         id_columns=id_columns,
         personal_kinds=tuple(dict.fromkeys(kinds)),
         ignored=ignored,
+        # Listed by name only when the header row is a real one (it names schema fields): in a
+        # file whose first row is data these "headers" would be personal values.
+        ignored_names=tuple(ignored_names) if fields else (),
     )
 
 
@@ -666,6 +700,7 @@ class _Values:
         self.text = _Memo(lambda s: (personal.redact_text(s) or None, False))
         self.shown = _Memo(personal.redact_text)
         self.province = _Memo(self._province)
+        self.agency_level = _Memo(lambda s: (level_of_agency(s), False))
         self.unknown_provinces = 0
 
     @staticmethod
@@ -685,6 +720,42 @@ class _Values:
             if self.unknown_provinces > MAX_UNKNOWN_PROVINCES:
                 raise _NotProvincesError from None
             return exc
+
+
+# The level an agency's name says, on the folded name (values.fold: lowercase ASCII, spaces
+# kept). "UBND thành phố X" is left out: a provincial city is a district, a centrally-run one a
+# province, and the name alone does not tell which.
+_AGENCY_LEVELS = (
+    ("commune", re.compile(r"^(ubnd|uy ban nhan dan) (cap )?(xa|phuong|thi tran)\b")),
+    ("commune", re.compile(r"^(xa|phuong|thi tran) ")),
+    ("district", re.compile(r"^(ubnd|uy ban nhan dan) (cap )?(huyen|quan|thi xa)\b")),
+    ("district", re.compile(r"^(huyen|quan|thi xa) |^phong |^chi nhanh van phong dang ky")),
+    (
+        "province",
+        re.compile(
+            r"^(so|ban quan ly|ban dan toc|thanh tra tinh|van phong (ubnd|uy ban nhan dan) tinh"
+            r"|(ubnd|uy ban nhan dan) (cap )?tinh|cong an tinh|bao hiem xa hoi tinh"
+            r"|cuc|chi cuc|trung tam phuc vu hanh chinh cong tinh)\b"
+        ),
+    ),
+)
+
+
+def level_of_agency(name: str) -> str | None:
+    """The administrative level an agency's name says, or None when it does not say.
+
+    Examples
+    --------
+    >>> level_of_agency("UBND xã Phú Lâm"), level_of_agency("Sở Tư pháp")
+    ('commune', 'province')
+    >>> level_of_agency("UBND huyện Tiên Du"), level_of_agency("UBND thành phố Bắc Ninh")
+    ('district', None)
+    """
+    folded = _values_fold(name)
+    for level, pattern in _AGENCY_LEVELS:
+        if pattern.search(folded):
+            return level
+    return None
 
 
 class _NotProvincesError(Exception):
@@ -1084,6 +1155,8 @@ class _Context:
     merger: np.datetime64
     ipad: bytes  # HMAC's inner padded key
     opad: bytes  # HMAC's outer padded key
+    province: str | None = None  # --province: for a file without the column, or blank cells
+    level: str | None = None  # --level: for a file without a level column
 
 
 def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
@@ -1170,6 +1243,15 @@ def _type_block(
     flags["due_before_received"] = days["due_date"] < received
     flags["finished_before_received"] = days["finished_date"] < received
 
+    if ctx.province is not None:
+        given = pa.scalar(ctx.province, pa.string())
+        if "province" in fields:
+            fields = {
+                **fields,
+                "province": pc.if_else(pc.equal(fields["province"], ""), given, fields["province"]),
+            }
+        else:
+            fields = {**fields, "province": pa.repeat(given, n)}
     # Province, resolved per distinct (name, map of the received date).
     side = np.where(np.isnat(received), 0, np.where(received < ctx.merger, 1, 2))
     encoded = pc.dictionary_encode(fields["province"])
@@ -1190,9 +1272,17 @@ def _type_block(
         ~missing_province
     )
 
-    out["level"] = parsed("level", v.level, pa.string())
-    flags["unknown_level"] = flags.pop("level")
-    flags["missing:level"] = empty("level")
+    if "level" in fields:
+        out["level"] = parsed("level", v.level, pa.string())
+        flags["unknown_level"] = flags.pop("level")
+        flags["missing:level"] = empty("level")
+    elif ctx.level is not None:
+        out["level"] = pa.repeat(pa.scalar(ctx.level, pa.string()), n)
+        flags["unknown_level"] = flags["missing:level"] = none
+    else:  # no level column: the agency's name says it ("UBND xã Phú Lâm", "Sở Tư pháp")
+        out["level"], _ = _map(fields["agency"], v.agency_level, pa.string())
+        flags["unknown_level"] = none
+        flags["missing:level"] = pc.is_null(out["level"]).to_numpy(zero_copy_only=False)
     is_district = pc.equal(out["level"], "district")
     flags["district_after_reform"] = np_bool(is_district) & (received >= ctx.merger)
 
@@ -1534,6 +1624,8 @@ def ingest_dossiers(
     *,
     today: dt.date | None = None,
     salt_file: Path | str | None = None,
+    province: str | None = None,
+    level: str | None = None,
 ) -> DossierImport:
     """Import a dossier export (CSV) into ``<out_dir>/dossiers/<stem>.parquet``.
 
@@ -1555,6 +1647,12 @@ def ingest_dossiers(
         For the "in the future" check; default the machine's date.
     salt_file : path-like, optional
         The salt of ``applicant_key``; default ``data/processed/.salt`` (created on first use).
+    province : str, optional
+        The province of every dossier, for an export without a province column (and for its
+        blank cells).
+    level : {"province", "district", "commune"}, optional
+        The level of every dossier, for an export without a level column; without either, the
+        agency's name gives it ("UBND xã Phú Lâm" → commune, "Sở Tư pháp" → province).
 
     Returns
     -------
@@ -1580,7 +1678,16 @@ def ingest_dossiers(
     target = out / f"{src.stem}.parquet"
     rejected_target = out / f"rejected_{src.stem}.csv"
 
-    layout = _layout(src, name, report)
+    if province is not None:
+        # Kept as typed: each dossier's received date picks the map it is resolved on.
+        try:
+            registry.resolve(province, boundary="old63")
+        except WorkbenchError:
+            registry.resolve(province, boundary="new34")  # unknown on both: this error
+    if level is not None and level not in LEVELS:
+        raise WorkbenchError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
+    given = [f for f, v in (("province", province), ("level", level)) if v is not None]
+    layout = _layout(src, name, report, given)
     digest = sha256(src)
     salt = personal.load_salt(salt_file)
     ipad, opad = personal._pads(salt)
@@ -1590,10 +1697,19 @@ def ingest_dossiers(
         merger=np.datetime64(config.MERGER_DATE, "D"),
         ipad=ipad,
         opad=opad,
+        province=province,
+        level=level,
     )
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
-    metadata = {"source": src.name, "source_sha256": digest, "schema": PARQUET_SCHEMA_VERSION}
+    metadata = {
+        "source": src.name,
+        "source_sha256": digest,
+        "schema": PARQUET_SCHEMA_VERSION,
+        # Fields the export has no column for: null in every row, and "not computed" in the
+        # index (analysis.index766.engine.absent_columns), never a 0.
+        "absent_columns": json.dumps([f for f in layout.absent if f not in given]),
+    }
     with tempfile.TemporaryDirectory(prefix="workbench-dossiers-") as work:
         typed, flags = Path(work) / "typed.parquet", Path(work) / "flags.parquet"
         # Typed values only: no personal value reaches these files, nor anything else on disk.
@@ -1632,8 +1748,10 @@ def ingest_dossiers(
             if bad_shape:
                 totals["bad_row_shape"] = len(bad_shape)
             examples = _examples(con, counts)
+            # Every row rejected: raised below with the problems, before anything is written.
+            keep_none = quarantine and rejected == read
             capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
-            if quarantine and rejected:
+            if quarantine and rejected and not keep_none:
                 rej = con.execute("SELECT row, m FROM bad ORDER BY row").fetchnumpy()
                 rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
                 raw = _raw_rows(src, name, layout, report, rows)
@@ -1647,9 +1765,12 @@ def ingest_dossiers(
             problems += _shape_problems(name, layout, bad_shape)
             problems.sort(key=lambda p: p.row or 0)
             report.extend(problems)
-            if totals and not quarantine:
+            if totals and (keep_none or not quarantine):
                 omitted = totals - Counter(p.kind for p in problems)
-                raise IngestError(CountedReport(problems=list(report.problems), omitted=omitted))
+                raise IngestError(
+                    CountedReport(problems=list(report.problems), omitted=omitted),
+                    kept_none=keep_none,
+                )
             _write_parquet(con, typed, target, metadata)
         finally:
             con.close()
@@ -1670,6 +1791,13 @@ def ingest_dossiers(
         personal_columns=layout.personal_kinds,
         ignored_columns=layout.ignored,
         blank_rows=blank,
+        used_columns={f: _header(layout, f) for f in layout.fields},
+        ignored_names=layout.ignored_names,
+        absent_columns=tuple(f for f in layout.absent if f not in given),
+        given={
+            **{f: v for f, v in (("province", province), ("level", level)) if v is not None},
+            **({"level": "agency"} if "level" not in layout.fields and level is None else {}),
+        },
     )
 
 
