@@ -1014,8 +1014,22 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
     x = m["period"].dt.to_timestamp()
     for ax, rate in zip(np.ravel(axes), rates, strict=False):
         num, den = panel.RATES[rate]
-        y = np.where(m[den] >= config.MIN_DENOMINATOR, 100 * m[rate], np.nan)
+        # Counts the source did not report are missing (NA): no point, never a 0 %.
+        enough = (m[den] >= config.MIN_DENOMINATOR).fillna(False).to_numpy(dtype=bool)
+        values = pd.to_numeric(m[rate], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        y = np.where(enough, 100 * values, np.nan)
         ax.plot(x, y, color="#1f4e79", linewidth=1.4)
+        if np.isnan(y).all():
+            ax.text(
+                0.5,
+                0.5,
+                i18n.label("status_no_data", lang),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#595959",
+            )
         ax.axhline(100 * targets[rate].value, color="#c55a11", linestyle="--", linewidth=1)
         ax.set_title(i18n.label(rate, lang), fontsize=7.5, loc="left")
         ax.set_ylim(0, 105)

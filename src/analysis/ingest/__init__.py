@@ -466,11 +466,14 @@ def dossier_components(absent: Iterable[str]) -> tuple[list[str], dict[str, str]
     -------
     (list of str, dict of str to str)
         Ids of the components computed from dossiers with every column they read; component id
-        -> the first absent column it needs.
+        -> the first column it needs that the records lack (absent from the export, or outside
+        the importer's schema).
     """
     from analysis.index766.rules import CONDITIONS, MEASURES, atoms, load_rules
 
-    absent = set(absent)
+    from analysis.ingest.dossiers import OUTPUT_COLUMNS
+
+    present = set(OUTPUT_COLUMNS) - set(absent)
     fed: list[str] = []
     unfed: dict[str, str] = {}
     for c in load_rules().components:
@@ -482,7 +485,7 @@ def dossier_components(absent: Iterable[str]) -> tuple[list[str], dict[str, str]
         reads = [CONDITIONS[a] for a in sorted(used)]
         if c.numerator.sum:
             reads.append(MEASURES[c.numerator.sum])
-        lacking = [col for atom in reads for col in atom.columns if col in absent]
+        lacking = [col for atom in reads for col in atom.columns if col not in present]
         if lacking:
             unfed[c.id] = lacking[0]
         else:

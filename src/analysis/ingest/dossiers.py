@@ -1688,6 +1688,8 @@ def ingest_dossiers(
         raise WorkbenchError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
     given = [f for f, v in (("province", province), ("level", level)) if v is not None]
     layout = _layout(src, name, report, given)
+    if "level" not in layout.fields and level is None:
+        given.append("level")  # from the agency's name: filled, not absent
     digest = sha256(src)
     salt = personal.load_salt(salt_file)
     ipad, opad = personal._pads(salt)
