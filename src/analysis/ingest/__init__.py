@@ -470,7 +470,6 @@ def dossier_components(absent: Iterable[str]) -> tuple[list[str], dict[str, str]
         the importer's schema).
     """
     from analysis.index766.rules import CONDITIONS, MEASURES, atoms, load_rules
-
     from analysis.ingest.dossiers import OUTPUT_COLUMNS
 
     present = set(OUTPUT_COLUMNS) - set(absent)

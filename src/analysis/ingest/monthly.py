@@ -127,8 +127,13 @@ def _province_of_title(title: list[str]) -> str | None:
     for line in title:
         for part in re.split(r"\s{2,}|\n", line):  # two title cells joined on one row
             hit = _TITLE_PROVINCE.search(part.strip())
-            if hit and values.resolve_province(hit.group(0), None)[0] is not None:
-                return hit.group(0)
+            if not hit:
+                continue
+            words = hit.group(2).split()
+            for n in range(min(len(words), 4), 0, -1):  # "BẮC NINH" out of "BẮC NINH SỞ ..."
+                name = f"{hit.group(1)} {' '.join(words[:n])}"
+                if values.resolve_province(name, None)[0] is not None:
+                    return name
     return None
 
 
