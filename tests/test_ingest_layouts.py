@@ -18,7 +18,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import config, panel
+from analysis import config, i18n, panel
+from analysis.errors import WorkbenchError
 from analysis.ingest import IngestError, ingest, reading
 from analysis.ingest.dossiers import level_of_agency
 
@@ -468,6 +469,12 @@ def test_documents_render_from_received_and_online_counts_only(tmp_path):
         30930,
     )
     assert pd.isna(rows.loc["on_time_rate", "rate"])  # not reported: no rate, not 0 %
+    table = quarterly.indicators_table(report).frame.set_index(
+        i18n.label("quarterly_indicator", "vi")
+    )
+    shown_rank = table[i18n.label("rank", "vi")]
+    # One province in the data: ranked 1st of 1 on the online share, not ranked elsewhere.
+    assert shown_rank.iloc[0] == "1/1" and set(shown_rank.iloc[1:]) == {i18n.MISSING}
 
     b = brief.prepare(None, "bac-ninh-directive-10", data_path=str(data))
     for block in (
@@ -477,6 +484,9 @@ def test_documents_render_from_received_and_online_counts_only(tmp_path):
         brief.limits(b),
     ):
         assert block is not None
+
+    with pytest.raises(WorkbenchError, match="do not report dossiers_on_time"):
+        brief.prepare(None, "bac-ninh-directive-10", outcome="on_time_rate", data_path=str(data))
 
     out = tmp_path / "dossier_data"
     ingest([_dossier_export(tmp_path / "ho_so.csv")], kind="dossiers", out_dir=out,

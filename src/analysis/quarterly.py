@@ -967,7 +967,8 @@ def indicators_table(report: QuarterlyReport) -> Table:
                 for r in ind.itertuples(index=False)
             ],
             i18n.label("rank", lang): [
-                f"{r.rank}/{r.ranked}" if r.rank else i18n.MISSING
+                # A column with unranked rows (no data) holds NaN, which is truthy.
+                f"{int(r.rank)}/{r.ranked}" if pd.notna(r.rank) and r.rank else i18n.MISSING
                 for r in ind.itertuples(index=False)
             ],
             i18n.label("quarterly_target", lang): [
