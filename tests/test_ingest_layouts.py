@@ -504,3 +504,48 @@ def test_documents_render_from_received_and_online_counts_only(tmp_path):
     assert "chưa tính được" in headline and "1.4" in headline.split("chưa tính được")[1]
     status = dict(zip(lost.iloc[:, 0].str.split(" ").str[0], lost.iloc[:, -1], strict=True))
     assert status["1.4"] == status["3.6"] == "chưa tính (thiếu dữ liệu đầu vào)"
+
+
+def test_a_dossier_province_other_than_the_option_is_refused(tmp_path):
+    path = tmp_path / "hai_tinh.csv"
+    path.write_text(
+        "Mã hồ sơ,Tỉnh,Cơ quan giải quyết,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý\n"
+        "H1,Bắc Ninh,Sở Tư pháp,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n"
+        "H2,,Sở Tư pháp,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n"
+        "H3,Hà Nội,Sở Tư pháp,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError) as caught:
+        ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY, province="Bắc Ninh")
+    # Row 3's blank province is the option's; row 4 names another province.
+    rows = [(p.row, p.kind) for p in caught.value.report.problems if p.kind == "option_mismatch"]
+    assert rows == [(4, "option_mismatch")]
+
+
+def test_a_dossier_quarantine_that_keeps_no_row_writes_nothing(tmp_path):
+    path = tmp_path / "xau.csv"
+    path.write_text(
+        "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý\n"
+        "H1,Atlantis,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n"
+        "H2,Bắc Ninh,Cấp bộ,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as caught:
+        ingest([path], kind="dossiers", out_dir=out, today=TODAY, quarantine=True)
+    assert "every row was rejected" in caught.value.hint
+    assert not (out / "dossiers").exists() or not any((out / "dossiers").iterdir())
+
+
+def test_a_rate_column_that_disagrees_with_its_counts_is_named(tmp_path):
+    path = tmp_path / "ty_le.csv"
+    # 300 of 1000 online is 30,0 %; the file says 45.
+    path.write_text(
+        "Tỉnh,Cấp,Tháng,Tổng số hồ sơ tiếp nhận,Hồ sơ trực tuyến,Tỷ lệ trực tuyến (%)\n"
+        "Thái Nguyên,Cấp tỉnh,06/2024,1000,300,45\n",
+        encoding="utf-8",
+    )
+    result = run([path], tmp_path / "out")
+    (note,) = kinds(result)["rate_disagrees"]
+    assert note.row == 2 and "30.0 %" in note.message
+    assert int(panel.load(tmp_path / "out" / "panel.parquet")["dossiers_online"].iloc[0]) == 300

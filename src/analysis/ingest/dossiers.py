@@ -824,6 +824,13 @@ def _make_checks() -> tuple[_Check, ...]:
             "{province_hint}",
             reason="unknown province",
         ),
+        _Check(
+            "option_mismatch:province",
+            "option_mismatch",
+            "province",
+            "not the province given by --province",
+            "drop --province, or import the other provinces' dossiers without it",
+        ),
         _Check("missing:level", "missing_value", "level", "empty", _LEVEL_HINT),
         _Check("unknown_level", "unknown_level", "level", "not a level", _LEVEL_HINT),
         _Check(
@@ -1156,6 +1163,7 @@ class _Context:
     ipad: bytes  # HMAC's inner padded key
     opad: bytes  # HMAC's outer padded key
     province: str | None = None  # --province: for a file without the column, or blank cells
+    columns: frozenset[str] = frozenset()  # the fields the file has columns for
     level: str | None = None  # --level: for a file without a level column
 
 
@@ -1271,6 +1279,12 @@ def _type_block(
     flags["unknown_province"] = np.array([p is None for p in ok], dtype=bool)[inverse] & (
         ~missing_province
     )
+    other = np.zeros(len(combos), dtype=bool)
+    if ctx.province is not None and "province" in ctx.columns:
+        for i, (c, p) in enumerate(zip(combos, ok, strict=True)):
+            wanted = v.province[(ctx.province, sides[c % 3])]
+            other[i] = p is not None and isinstance(wanted, registry.Province) and p != wanted
+    flags["option_mismatch:province"] = other[inverse]
 
     if "level" in fields:
         out["level"] = parsed("level", v.level, pa.string())
@@ -1701,6 +1715,7 @@ def ingest_dossiers(
         opad=opad,
         province=province,
         level=level,
+        columns=frozenset(layout.fields),
     )
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
