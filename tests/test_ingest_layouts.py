@@ -549,3 +549,40 @@ def test_a_rate_column_that_disagrees_with_its_counts_is_named(tmp_path):
     (note,) = kinds(result)["rate_disagrees"]
     assert note.row == 2 and "30.0 %" in note.message
     assert int(panel.load(tmp_path / "out" / "panel.parquet")["dossiers_online"].iloc[0]) == 300
+
+
+def test_without_a_rating_column_satisfaction_is_not_computed(tmp_path):
+    from analysis.index766 import score
+
+    header = (
+        "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý,Ngày hoàn thành,"
+        "Số lần yêu cầu bổ sung,Đồng bộ DVCQG"
+    )
+    rows = [
+        f"H{i},Bắc Ninh,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024,10/05/2024,0,"
+        f"{1 if i < 3 else 0}"
+        for i in range(4)
+    ]
+    path = tmp_path / "khong_danh_gia.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY)
+    comps = score(tmp_path / "out" / "dossiers", period="2024Q2").components.set_index("component")
+    assert comps.loc["5.4", "status"] == "not_computed"
+    assert "had no column rating" in comps.loc["5.4", "reason"]
+    # The sync column is there: 3 of 4 dossiers synced, computed as such.
+    assert comps.loc["1.4", "status"] == "ok"
+    assert (comps.loc["1.4", "numerator"], comps.loc["1.4", "denominator"]) == (3, 4)
+
+
+def test_a_rate_under_its_group_and_a_count_under_a_channel(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Tỉnh", "Cấp", "Tháng", "Hồ sơ tiếp nhận", "Trực tuyến", None])
+    sheet.append([None, None, None, None, "Số hồ sơ", "Tỷ lệ (%)"])
+    sheet.append(["Thái Nguyên", "Cấp tỉnh", "06/2024", 800, 200, 25])
+    sheet.merge_cells("E1:F1")
+    book.save(tmp_path / "nhom.xlsx")
+    result = run([tmp_path / "nhom.xlsx"], tmp_path / "out")
+    frame = panel.load(tmp_path / "out" / "panel.parquet")
+    assert int(frame["dossiers_online"].iloc[0]) == 200
+    assert "rate_disagrees" not in kinds(result)  # 200 / 800 = 25 %, as typed

@@ -513,8 +513,9 @@ def dossier_summary(name: str, result) -> list[Problem]:
         )
     for f, how in result.given.items():
         said = "the agency's name" if how == "agency" else f"--{f} {how}"
+        where = "for its blank cells" if f in result.used_columns else "no column"
         out.append(
-            Problem(name, 1, None, "", "given_by_option", f"{f} taken from {said} (no column)")
+            Problem(name, 1, None, "", "given_by_option", f"{f} taken from {said} ({where})")
         )
     if result.absent_columns:
         fed, unfed = dossier_components(result.absent_columns)

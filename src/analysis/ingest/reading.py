@@ -494,8 +494,10 @@ def _match(labels: list[str], lookup: dict[str, str]) -> dict[int, str]:
         if name is None and header_key(_BRACKETS.sub(" ", label.split(" / ")[-1])) == "tyle":
             # A bare "Tỷ lệ (%)" is the rate of the nearest count to its left that has one:
             # after "Trong đó / Trực tuyến", "Trực tiếp" it is "Tỷ lệ trực tuyến".
-            for j in range(i - 1, -1, -1):
-                last = _BRACKETS.sub(" ", labels[j].split(" / ")[-1]).strip()
+            # Under a group ("Trực tuyến / Tỷ lệ (%)") the group says which rate it is.
+            groups = [g.strip() for g in _BRACKETS.sub(" ", label).split(" / ")[:-1]]
+            lefts = [_BRACKETS.sub(" ", labels[j].split(" / ")[-1]).strip() for j in range(i)]
+            for last in [*reversed(groups), *reversed(lefts)]:
                 name = lookup.get(header_key(f"Tỷ lệ {last}")) if last else None
                 if name is not None:
                     break
