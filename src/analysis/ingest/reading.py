@@ -981,6 +981,9 @@ def read_workbook(
             f"put the table on a sheet whose header row names columns such as "
             f"{', '.join(expected)}",
         )
+    # A sheet with the header but no data rows is kept only when it is the only match, so
+    # that the importer can say "no data rows" instead of "no matching sheet".
+    tables = [t for t in tables if t.rows] or tables[:1]
     if skipped_hidden:
         tables[0].notes.append(
             _problem(
@@ -990,9 +993,7 @@ def read_workbook(
                 "give --sheet NAME to import a hidden sheet",
             )
         )
-    # A sheet with the header but no data rows is kept only when it is the only match, so
-    # that the importer can say "no data rows" instead of "no matching sheet".
-    return [t for t in tables if t.rows] or tables[:1]
+    return tables
 
 
 def read_json(raw: bytes, file: str) -> tuple[list[object], dict]:
