@@ -586,3 +586,63 @@ def test_a_rate_under_its_group_and_a_count_under_a_channel(tmp_path):
     frame = panel.load(tmp_path / "out" / "panel.parquet")
     assert int(frame["dossiers_online"].iloc[0]) == 200
     assert "rate_disagrees" not in kinds(result)  # 200 / 800 = 25 %, as typed
+
+
+def test_hidden_rows_are_imported_when_asked(tmp_path):
+    book = _simple_book(3)
+    book.active.row_dimensions[3].hidden = True
+    book.save(tmp_path / "hidden.xlsx")
+    result = run([tmp_path / "hidden.xlsx"], tmp_path / "out", hidden_rows=True)
+    assert result.accepted == 3 and "hidden_rows" not in kinds(result)
+
+
+def test_a_summary_sheet_beside_the_month_sheets_is_left_out(tmp_path):
+    path = _province_report(tmp_path / "b.xlsx", hidden_sheet=False)
+    book = openpyxl.load_workbook(path)
+    summary = book.create_sheet("Tổng hợp")
+    summary.append(["UBND TỈNH BẮC NINH"])
+    summary.append(["BÁO CÁO TỔNG HỢP QUÝ I/2023"])
+    summary.append(["Cấp", "Tổng số hồ sơ tiếp nhận", "Hồ sơ trực tuyến"])
+    summary.append(["Cấp tỉnh", 3603, 2700])
+    book.save(path)
+    result = run([path], tmp_path / "out")
+    assert result.accepted == 6  # the two month sheets, as in the first test
+    (note,) = kinds(result)["summary_sheet"]
+    assert "Tổng hợp" in note.file
+
+
+def test_the_command_takes_the_options(tmp_path):
+    path = tmp_path / "cap.csv"
+    path.write_text(
+        "Cấp,Tổng số hồ sơ tiếp nhận,Hồ sơ trực tuyến\nCấp xã,300,90\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    result = cli("ingest", str(path), "--kind", "monthly", "--province", "Thái Nguyên",
+                 "--period", "2024-06", "--level", "commune", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "read 1 = accepted 1 + rejected 0" in result.stderr + result.stdout
+    frame = panel.load(out / "panel.parquet")
+    assert (frame["level"].iloc[0], int(frame["dossiers_online"].iloc[0])) == ("commune", 90)
+
+
+def test_a_sheet_whose_name_and_title_name_different_months_is_refused(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "T01-2023"
+    _month_sheet(sheet, 2)  # copied from January, title changed to February, name not
+    book.save(tmp_path / "sao_chep.xlsx")
+    with pytest.raises(IngestError) as caught:
+        run([tmp_path / "sao_chep.xlsx"], tmp_path / "out")
+    problem = caught.value.report.problems[0]
+    assert problem.kind == "month_conflict" and "01/2023" in problem.message
+    result = run([tmp_path / "sao_chep.xlsx"], tmp_path / "out", period="2023-02")
+    frame = panel.load(tmp_path / "out" / "panel.parquet")
+    assert result.accepted == 3 and set(frame["month"].dt.month) == {2}
+
+
+def test_the_signing_date_above_the_header_is_not_the_month():
+    from analysis.ingest.monthly import month_of_text
+
+    assert month_of_text("Số: 12/BC-UBND  Bắc Ninh, ngày 5 tháng 2 năm 2023") is None
+    assert month_of_text("BÁO CÁO KẾT QUẢ GIẢI QUYẾT TTHC THÁNG 1/2023") == pd.Timestamp("2023-01")
+    assert month_of_text("Từ tháng 1/2023 đến tháng 3/2023") is None  # a span, not a month

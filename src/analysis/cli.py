@@ -175,6 +175,9 @@ def ingest(
         typer.Option(help="province, district or commune, for files without a level column."),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="Read only this worksheet.")] = None,
+    hidden_rows: Annotated[
+        bool, typer.Option(help="Import hidden rows of workbooks too (default: skipped).")
+    ] = False,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
@@ -188,6 +191,7 @@ def ingest(
         period=period,
         level=level,
         sheet=sheet,
+        hidden_rows=hidden_rows,
     )
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:

@@ -156,6 +156,7 @@ def ingest(
     period: str | None = None,
     level: str | None = None,
     sheet: str | None = None,
+    hidden_rows: bool = False,
 ) -> IngestResult:
     """Import raw files into the processed data.
 
@@ -182,6 +183,8 @@ def ingest(
         say them, it must agree.
     sheet : str, optional
         Read only this worksheet of each workbook (hidden or not).
+    hidden_rows : bool, default False
+        Import the hidden rows of workbooks too (by default they are skipped and reported).
 
     Returns
     -------
@@ -276,7 +279,27 @@ def ingest(
             continue
         try:
             if job.kind == "monthly":
-                for table in monthly.read(job.path, job.name, sheet):
+                tables = monthly.read(job.path, job.name, sheet, hidden_rows=hidden_rows)
+                dated = [t for t in tables if monthly.month_known(t, period)]
+                if dated and len(dated) < len(tables):
+                    # Month sheets beside a summary sheet ("Tổng hợp", "Lũy kế"): the summary
+                    # repeats their figures over no one month.
+                    for t in tables:
+                        if t not in dated:
+                            notes.add(
+                                Problem(
+                                    t.file,
+                                    t.header_row,
+                                    None,
+                                    "",
+                                    "summary_sheet",
+                                    "a sheet without a month beside sheets that have one: not "
+                                    "imported (a summary of the months)",
+                                    "give --sheet NAME --period YYYY-MM to import it alone",
+                                )
+                            )
+                    tables = dated
+                for table in tables:
                     job.tables.append(table.detail)
                     job.parts.append(
                         monthly.parse(table, day, province=province, period=period, level=level)

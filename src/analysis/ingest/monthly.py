@@ -88,13 +88,16 @@ def _expected() -> list[str]:
     ]
 
 
-def read(path, file: str, sheet: str | None = None) -> list[Table]:
+def read(path, file: str, sheet: str | None = None, *, hidden_rows: bool = False) -> list[Table]:
     """Read a monthly file into tables (one per matching sheet, or only ``sheet``)."""
-    return reading.read_tables(path, file, reading.vocabulary(KIND), _expected(), sheet)
+    return reading.read_tables(
+        path, file, reading.vocabulary(KIND), _expected(), sheet, hidden_rows=hidden_rows
+    )
 
 
 # "THÁNG 1/2023", "Tháng 01 năm 2023", "T01-2023" in a title or a sheet name (folded text).
 _TITLE_MONTH = re.compile(r"\b(?:thang|t)\s*\.?\s*0?(\d{1,2})\s*(?:/|-|\.|nam)\s*(\d{4})\b")
+_SIGNED = re.compile(r"\bngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*nam\s*\d{4}")
 _ISO_MONTH = re.compile(r"\b(\d{4})\s*[-_.]\s*(\d{1,2})\b")
 # "UBND TỈNH BẮC NINH", "ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI", "SỞ NỘI VỤ TỈNH BẮC NINH".
 _TITLE_PROVINCE = re.compile(r"\b(tỉnh|thành phố|tp\.?)\s+(.+)$", re.IGNORECASE)
@@ -109,17 +112,23 @@ def month_of_text(text: str | None) -> pd.Timestamp | None:
     Timestamp('2023-01-01 00:00:00')
     >>> month_of_text("T12-2022"), month_of_text("Tổng hợp")
     (Timestamp('2022-12-01 00:00:00'), None)
+    >>> month_of_text("Bắc Ninh, ngày 5 tháng 2 năm 2023"), month_of_text("Từ T1/2023 đến T3/2023")
+    (None, None)
     """
     if not text:
         return None
-    folded = values.fold(text)
+    # The date a report was signed ("Bắc Ninh, ngày 5 tháng 2 năm 2023") is not its month.
+    folded = _SIGNED.sub(" ", values.fold(text))
+    found = set()
     for pattern, ym in ((_TITLE_MONTH, (2, 1)), (_ISO_MONTH, (1, 2))):
-        hit = pattern.search(folded)
-        if hit:
+        for hit in pattern.finditer(folded):
             year, month = int(hit.group(ym[0])), int(hit.group(ym[1]))
             if 1 <= month <= 12 and 2000 <= year <= 2100:
-                return pd.Timestamp(year, month, 1)
-    return None
+                found.add(pd.Timestamp(year, month, 1))
+        if found:
+            break
+    # "từ tháng 1/2023 đến tháng 3/2023" is a span, not one month.
+    return found.pop() if len(found) == 1 else None
 
 
 def _province_of_title(title: list[str]) -> str | None:
@@ -139,6 +148,16 @@ def _province_of_title(title: list[str]) -> str | None:
 
 def _file_problem(table: Table, kind: str, message: str, hint: str, column=None) -> Problem:
     return Problem(table.file, table.header_row, column, "", kind, message, hint)
+
+
+def month_known(table: Table, period: str | None = None) -> bool:
+    """Whether a table says its month: a month column, the sheet name, a title line or --period."""
+    return (
+        "month" in table.fields
+        or period is not None
+        or month_of_text(table.sheet) is not None
+        or any(month_of_text(t) is not None for t in table.title)
+    )
 
 
 def fixed_keys(
@@ -182,7 +201,21 @@ def fixed_keys(
             wanted, bad = values.parse_month(period)
             if bad is not None:
                 raise WorkbenchError(f"--period {period!r}: {bad.message}", hint=bad.hint)
-        if wanted is not None and said and said[0][1] != wanted:
+        if wanted is not None and any(m == wanted for _, m in said):
+            said = [(w, m) for w, m in said if m == wanted]  # --period settles a conflict
+        differ = [(w, m) for w, m in said if m != said[0][1]]
+        if differ:
+            # A sheet copied from last month with its name or title left unchanged.
+            problems.append(
+                _file_problem(
+                    table,
+                    "month_conflict",
+                    f"the {said[0][0]} says {said[0][1]:%m/%Y} but the {differ[0][0]} says "
+                    f"{differ[0][1]:%m/%Y}",
+                    "correct the sheet name or the title, or give --period",
+                )
+            )
+        elif wanted is not None and said and said[0][1] != wanted:
             problems.append(
                 _file_problem(
                     table,

@@ -836,6 +836,8 @@ def read_workbook(
     lookup: dict[str, str],
     expected: list[str],
     sheet_name: str | None = None,
+    *,
+    hidden_rows: bool = False,
 ) -> list[Table]:
     """Every visible sheet of a workbook whose header matches -> one table per sheet.
 
@@ -851,6 +853,8 @@ def read_workbook(
     expected : list of str
     sheet_name : str, optional
         Read only this sheet (matched ignoring case and surrounding spaces), hidden or not.
+    hidden_rows : bool, default False
+        Read hidden rows as well; by default they are skipped and the table says which.
 
     Raises
     ------
@@ -909,6 +913,8 @@ def read_workbook(
             formulas, hidden = ([], set())
             if part:
                 formulas, hidden = _scan_sheet(_sheet_part(package, file, sheet.title, part))
+            if hidden_rows:
+                hidden = set()
             sheet.reset_dimensions()  # the stored size may be stale: read every row there is
             grid: list[list[object]] = []
             numbers: list[int] = []
@@ -957,7 +963,7 @@ def read_workbook(
                         f"{len(hidden_seen)} hidden row(s) skipped (rows {shown_rows}"
                         + (", …" if len(hidden_seen) > 10 else "")
                         + ")",
-                        "unhide them in Excel if they hold figures to import",
+                        "give --hidden-rows to import them, or unhide them in Excel",
                     )
                 )
             tables.append(table)
@@ -1078,7 +1084,13 @@ def json_table(records: list[object], file: str, lookup: dict[str, str]) -> Tabl
 
 
 def read_tables(
-    path: Path, file: str, lookup: dict[str, str], expected: list[str], sheet: str | None = None
+    path: Path,
+    file: str,
+    lookup: dict[str, str],
+    expected: list[str],
+    sheet: str | None = None,
+    *,
+    hidden_rows: bool = False,
 ) -> list[Table]:
     """Read a CSV or XLSX file (JSON: :func:`read_json`) into tables.
 
@@ -1093,6 +1105,8 @@ def read_tables(
         Headers to suggest when none is recognised.
     sheet : str, optional
         For a workbook: read only the sheet of this name.
+    hidden_rows : bool, default False
+        For a workbook: read hidden rows too (by default skipped and reported).
 
     Raises
     ------
@@ -1104,7 +1118,7 @@ def read_tables(
         raise _reject(file, "unreadable_file", f"cannot read the file ({exc.strerror})") from None
     what = check_bytes(raw, file, path.suffix.lower())
     if what == "xlsx":
-        return read_workbook(raw, file, lookup, expected, sheet)
+        return read_workbook(raw, file, lookup, expected, sheet, hidden_rows=hidden_rows)
     if sheet is not None:
         raise _reject(
             file, "not_a_workbook", f"--sheet {sheet!r} given, but this is not a workbook"
