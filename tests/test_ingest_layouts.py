@@ -8,6 +8,7 @@ pinned so that "in the future" does not move.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -504,6 +505,12 @@ def test_documents_render_from_received_and_online_counts_only(tmp_path):
     assert "chưa tính được" in headline and "1.4" in headline.split("chưa tính được")[1]
     status = dict(zip(lost.iloc[:, 0].str.split(" ").str[0], lost.iloc[:, -1], strict=True))
     assert status["1.4"] == status["3.6"] == "chưa tính (thiếu dữ liệu đầu vào)"
+
+    # The same records beside the panel: the report says the index cannot be computed.
+    shutil.copytree(out / "dossiers", data / "dossiers")
+    report = quarterly.prepare("Bắc Ninh", "2024Q2", data_path=str(data))
+    assert quarterly.key_finding(report).text.startswith("Bộ chỉ số 766 chưa tính được")
+    assert all(block is not None for block in quarterly.weakest_table(report))
 
 
 def test_a_dossier_province_other_than_the_option_is_refused(tmp_path):

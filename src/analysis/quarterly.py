@@ -811,15 +811,19 @@ def key_finding(report: QuarterlyReport) -> Paragraph:
     if report.index:
         e = report.index["explanation"]
         rank, n = _rank(report)
-        parts.append(
-            i18n.label("quarterly_finding_index", lang).format(
-                total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
-                rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
-                if n >= MIN_RANKED
-                else "",
-                change=_index_change(report),
+        if not e.max_total or math.isnan(e.max_total):
+            # Nothing computable from the records: say so instead of "stands at not computed".
+            parts.append(i18n.label("quarterly_finding_index_none", lang))
+        else:
+            parts.append(
+                i18n.label("quarterly_finding_index", lang).format(
+                    total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
+                    rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
+                    if n >= MIN_RANKED
+                    else "",
+                    change=_index_change(report),
+                )
             )
-        )
     online = report.indicators.set_index("indicator").loc["online_rate"]
     parts.append(
         i18n.label("quarterly_finding_online", lang).format(
