@@ -71,7 +71,8 @@ CASES = {
     "m06_rate_out_of_range.csv": ("rate_out_of_range", 3, "Tỷ lệ đúng hạn (%)", "-3"),
     "m07_month_in_future.csv": ("month_in_future", 2, "Tháng", "12/2099"),
     "m08_month_before_range.csv": ("month_out_of_range", 3, "Tháng", "06/2012"),
-    "m09_missing_columns.csv": ("missing_columns", 1, "Cấp", "Tháng"),
+    # No "Cấp" column is the whole province (level "all"); the month has no default.
+    "m09_missing_columns.csv": ("missing_columns", 1, "Tháng", "--period"),
     "m10_empty.csv": ("empty_file", None, None, "empty"),
     "m11_no_matching_sheet.xlsx": ("no_matching_sheet", None, None, "'Ghi chú', 'Biểu đồ'"),
     "m12_truncated.csv": ("truncated_file", 3, "Tháng", "cut short"),
@@ -495,12 +496,18 @@ def test_the_kind_is_recognised_or_asked_for(tmp_path):
 def test_dossier_files_go_to_the_dossier_importer(tmp_path, monkeypatch):
     calls = []
 
-    def fake(path, out_dir, quarantine, report):
+    def fake(path, out_dir, quarantine, report, **options):
         calls.append((Path(path), Path(out_dir), quarantine, isinstance(report, ProblemReport)))
         target = Path(out_dir) / "dossiers" / "d.parquet"
         target.parent.mkdir(parents=True)
         pd.DataFrame({"dossier": [1, 2, 3]}).to_parquet(target)
-        return types.SimpleNamespace(read=3, accepted=3, rejected=0, outputs={"dossiers": target})
+        return types.SimpleNamespace(
+            read=3,
+            accepted=3,
+            rejected=0,
+            outputs={"dossiers": target},
+            personal_summary=lambda: "personal data: none found",
+        )
 
     module = types.ModuleType("analysis.ingest.dossiers")
     module.ingest_dossiers = fake

@@ -168,11 +168,36 @@ def ingest(
         bool,
         typer.Option(help="Keep dossiers' free text (procedure names), redacted; default: drop."),
     ] = False,
+    province: Annotated[
+        str | None, typer.Option(help="The province, for files that do not name it.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="The month (2023-01), for tables that do not say it.")
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(help="province, district or commune, for files without a level column."),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Read only this worksheet.")] = None,
+    hidden_rows: Annotated[
+        bool, typer.Option(help="Import hidden rows of workbooks too (default: skipped).")
+    ] = False,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
 
-    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out, keep_text=keep_text)
+    result = run_ingest(
+        files,
+        kind=kind,
+        quarantine=quarantine,
+        out_dir=out,
+        keep_text=keep_text,
+        province=province,
+        period=period,
+        level=level,
+        sheet=sheet,
+        hidden_rows=hidden_rows,
+    )
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:
         _say(result.report.render())

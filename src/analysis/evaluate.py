@@ -98,6 +98,14 @@ def fit_measure(
             f"no {outcome} data for {place.name} in the panel",
             hint="check the province and the data file",
         )
+    if series["numerator"].isna().all() or series["denominator"].isna().all():
+        # The source never reported the counts: "no data", not a gap to fill month by month.
+        num, den = panel.RATES[outcome]
+        raise WorkbenchError(
+            f"the data do not report {num} / {den} for {place.name}: {outcome} cannot be evaluated",
+            hint="import a table with these columns, or choose an outcome the data give "
+            "(the import summary lists the rates a file feeds)",
+        )
     start = measure.start.to_period("M").to_timestamp()
     last = series["month"].max()
     if until is not None:

@@ -875,15 +875,19 @@ def key_finding(report: QuarterlyReport) -> Paragraph:
     if report.index:
         e = report.index["explanation"]
         rank, n = _rank(report)
-        parts.append(
-            i18n.label("quarterly_finding_index", lang).format(
-                total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
-                rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
-                if n >= MIN_RANKED
-                else "",
-                change=_index_change(report),
+        if not e.max_total or math.isnan(e.max_total):
+            # Nothing computable from the records: say so instead of "stands at not computed".
+            parts.append(i18n.label("quarterly_finding_index_none", lang))
+        else:
+            parts.append(
+                i18n.label("quarterly_finding_index", lang).format(
+                    total=official_points(e.total, e.max_total, OFFICIAL_TOTAL, lang),
+                    rank=i18n.label("quarterly_finding_rank", lang).format(rank=rank, n=n)
+                    if n >= MIN_RANKED
+                    else "",
+                    change=_index_change(report),
+                )
             )
-        )
     online = report.indicators.set_index("indicator").loc["online_rate"]
     parts.append(
         i18n.label("quarterly_finding_online", lang).format(
@@ -1031,7 +1035,8 @@ def indicators_table(report: QuarterlyReport) -> Table:
                 for r in ind.itertuples(index=False)
             ],
             i18n.label("rank", lang): [
-                f"{r.rank}/{r.ranked}" if r.rank else i18n.MISSING
+                # A column with unranked rows (no data) holds NaN, which is truthy.
+                f"{int(r.rank)}/{r.ranked}" if pd.notna(r.rank) and r.rank else i18n.MISSING
                 for r in ind.itertuples(index=False)
             ],
             i18n.label("quarterly_target", lang): [
@@ -1078,8 +1083,22 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
     x = m["period"].dt.to_timestamp()
     for ax, rate in zip(np.ravel(axes), rates, strict=False):
         num, den = panel.RATES[rate]
-        y = np.where(m[den] >= config.MIN_DENOMINATOR, 100 * m[rate], np.nan)
+        # Counts the source did not report are missing (NA): no point, never a 0 %.
+        enough = (m[den] >= config.MIN_DENOMINATOR).fillna(False).to_numpy(dtype=bool)
+        values = pd.to_numeric(m[rate], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        y = np.where(enough, 100 * values, np.nan)
         ax.plot(x, y, color="#1f4e79", linewidth=1.4)
+        if np.isnan(y).all():
+            ax.text(
+                0.5,
+                0.5,
+                i18n.label("status_no_data", lang),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#595959",
+            )
         ax.axhline(100 * targets[rate].value, color="#c55a11", linestyle="--", linewidth=1)
         ax.set_title(i18n.label(rate, lang), fontsize=7.5, loc="left")
         ax.set_ylim(0, 105)

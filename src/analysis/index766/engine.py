@@ -559,13 +559,16 @@ class Inputs:
         self.dossier_columns = {r[0] for r in self.con.execute("DESCRIBE dossiers_src").fetchall()}
         if not isinstance(dossiers, pd.DataFrame) and Path(dossiers).is_dir():
             _check_across_files(self.con, pattern, self.dossier_columns)
+        # Columns the raw export did not have are written as nulls; scoring them would read
+        # every dossier as "not synced", "not paid online"... so they count as absent.
+        self.absent = {} if isinstance(dossiers, pd.DataFrame) else absent_columns(Path(dossiers))
         missing = [c for c in DOSSIER_REQUIRED if c not in self.dossier_columns]
         if missing:
             raise WorkbenchError(
                 f"{self.dossiers_name}: the dossier records have no column {missing[0]!r}",
                 hint="import the export with `workbench ingest` so its columns are the schema's",
             )
-        self.tables: dict[str, set[str]] = {"dossiers": self.dossier_columns}
+        self.tables: dict[str, set[str]] = {"dossiers": self.dossier_columns - set(self.absent)}
         self.frames: dict[str, pd.DataFrame] = {}
         for kind, obj in (("procedures", procedures), ("feedback", feedback)):
             if obj is None:
@@ -603,9 +606,50 @@ class Inputs:
             if atom.needs and atom.needs not in self.tables:
                 return f"condition {atom.name} needs the {atom.needs} table"
             lacking = [c for c in atom.columns if c not in self.tables[table]]
+            if lacking and table == "dossiers" and lacking[0] in self.absent:
+                files = ", ".join(self.absent[lacking[0]][:3])
+                return f"the dossier export ({files}) had no column {lacking[0]}"
             if lacking:
                 return f"the {table} table has no column {lacking[0]}"
         return ""
+
+
+def absent_columns(path: Path) -> dict[str, list[str]]:
+    """Columns the importer recorded as absent from the raw export, with the files lacking them.
+
+    The dossier importer writes ``absent_columns`` (a JSON list) into each Parquet file's
+    metadata. A column absent from any one file counts as absent for the whole run: its nulls
+    would otherwise score that file's dossiers as failing, and a score mixing provinces that
+    report a column with ones that do not is no score of either.
+
+    Parameters
+    ----------
+    path : Path
+        A Parquet file or a folder of them.
+
+    Returns
+    -------
+    dict of str to list of str
+        Column -> names of the source files that lacked it (empty for older files).
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    out: dict[str, list[str]] = {}
+    for file in files:
+        try:
+            meta = pq.read_schema(file).metadata or {}
+        except (OSError, pa.ArrowInvalid):
+            continue  # DuckDB reports an unreadable file with its own message
+        raw = meta.get(b"absent_columns")
+        if not raw:
+            continue
+        source = meta.get(b"source", file.name.encode()).decode("utf-8", "replace")
+        for column in json.loads(raw.decode("utf-8")):
+            out.setdefault(column, []).append(source)
+    return out
 
 
 # --- conditions -> SQL ---------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def _kind_of(path: Path, name: str, kind: str | None) -> str:
             reading.read_tables(path, name, reading.vocabulary("monthly"), [])
         except FileRejectedError as exc:
             if exc.problems[0].kind in _UNREADABLE:
-                raise IngestError(ProblemReport(exc.problems)) from None
+                raise IngestError(ProblemReport(exc.problems), file_level=True) from None
         raise IngestError(
             ProblemReport(
                 [
@@ -137,7 +137,8 @@ def _kind_of(path: Path, name: str, kind: str | None) -> str:
                         "give --kind monthly, --kind scores or --kind dossiers",
                     )
                 ]
-            )
+            ),
+            file_level=True,
         )
     return guessed
 
@@ -152,6 +153,11 @@ def ingest(
     today: object = None,
     portal_columns: str | os.PathLike | None = None,
     keep_text: bool = False,
+    province: str | None = None,
+    period: str | None = None,
+    level: str | None = None,
+    sheet: str | None = None,
+    hidden_rows: bool = False,
 ) -> IngestResult:
     """Import raw files into the processed data.
 
@@ -174,6 +180,15 @@ def ingest(
     keep_text : bool, default False
         Keep the free-text columns of dossier records (procedure names), redacted; by default
         they are dropped (:mod:`analysis.ingest.personal`).
+    province, period, level : str, optional
+        For files that do not say them: the province (a name), the month (``2023-01``,
+        "Tháng 1/2023") and the level (``province``, ``district``, ``commune``; monthly tables
+        without a level column are otherwise the whole province, ``all``). Where a file does
+        say them, it must agree.
+    sheet : str, optional
+        Read only this worksheet of each workbook (hidden or not).
+    hidden_rows : bool, default False
+        Import the hidden rows of workbooks too (by default they are skipped and reported).
 
     Returns
     -------
@@ -189,6 +204,17 @@ def ingest(
     """
     if kind is not None and kind not in KINDS:
         raise WorkbenchError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
+    if level is not None and level not in panel.LEVELS:
+        raise WorkbenchError(
+            f"unknown level {level!r}", hint=f"use one of {', '.join(panel.LEVELS)}"
+        )
+    if province is not None:
+        from analysis.ingest.values import resolve_province
+
+        if resolve_province(province, None)[0] is None:
+            raise WorkbenchError(
+                f"unknown province {province!r}", hint="give the province's name, e.g. 'Bắc Ninh'"
+            )
     files = _as_paths(paths)
     if not files:
         raise WorkbenchError("no file to import", hint="give one or more CSV, XLSX or JSON files")
@@ -206,7 +232,8 @@ def ingest(
                     Problem(str(p), None, None, "", "file_not_found", "no such file", "")
                     for p in missing
                 ]
-            )
+            ),
+            file_level=True,
         )
 
     jobs: list[_Job] = []
@@ -244,7 +271,7 @@ def ingest(
             continue
         jobs.append(_Job(path, name, job_kind, digest))
     if unknown:
-        raise IngestError(ProblemReport(unknown))
+        raise IngestError(ProblemReport(unknown), file_level=True)
 
     # 1. Read and check every monthly and scores file; nothing is written yet.
     settings = None
@@ -256,9 +283,31 @@ def ingest(
             continue
         try:
             if job.kind == "monthly":
-                for table in monthly.read(job.path, job.name):
+                tables = monthly.read(job.path, job.name, sheet, hidden_rows=hidden_rows)
+                dated = [t for t in tables if monthly.month_known(t, period)]
+                if dated and len(dated) < len(tables):
+                    # Month sheets beside a summary sheet ("Tổng hợp", "Lũy kế"): the summary
+                    # repeats their figures over no one month.
+                    for t in tables:
+                        if t not in dated:
+                            notes.add(
+                                Problem(
+                                    t.file,
+                                    t.header_row,
+                                    None,
+                                    "",
+                                    "summary_sheet",
+                                    "a sheet without a month beside sheets that have one: not "
+                                    "imported (a summary of the months)",
+                                    "give --sheet NAME --period YYYY-MM to import it alone",
+                                )
+                            )
+                    tables = dated
+                for table in tables:
                     job.tables.append(table.detail)
-                    job.parts.append(monthly.parse(table, day))
+                    job.parts.append(
+                        monthly.parse(table, day, province=province, period=period, level=level)
+                    )
             else:
                 tables, meta = scores.read(job.path, job.name, settings)
                 period = scores.meta_period(meta) or scores.period_from_name(job.path.name)
@@ -268,7 +317,7 @@ def ingest(
         except FileRejectedError as exc:
             file_errors.extend(exc.problems)
     if file_errors:
-        raise IngestError(ProblemReport(file_errors))
+        raise IngestError(ProblemReport(file_errors), file_level=True)
 
     month_parts = [p for j in jobs if j.kind == "monthly" for p in j.parts]
     score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
@@ -279,6 +328,7 @@ def ingest(
         notes.extend(part.notes)
     for part in month_parts:
         notes.extend(monthly.absent_note(part.file, part.provided, part.header_row))
+        notes.add(monthly.summary_note(part))
     for job in jobs:
         for part in job.parts:
             if not part.read and not part.rejected:
@@ -298,7 +348,14 @@ def ingest(
     if errors:  # quarantine: the rejected rows' problems travel with the result
         notes.extend(errors.problems)
         if any(p.kind == "empty_file" for p in errors.problems):
-            raise IngestError(ProblemReport([p for p in errors.problems if p.kind == "empty_file"]))
+            raise IngestError(
+                ProblemReport([p for p in errors.problems if p.kind == "empty_file"]),
+                file_level=True,
+            )
+        kept = sum(p.read - len(p.rejected) for p in month_parts + score_parts)
+        if month_parts + score_parts and not kept:
+            # Writing only the rejected rows would look like a successful import.
+            raise IngestError(errors, kept_none=True)
 
     # 2. Merge with what is there and check the result, still without writing.
     panel_file = out / config.PANEL_FILE
@@ -309,7 +366,9 @@ def ingest(
         try:
             merged_panel, replaced_months, absent = monthly.merge(old, month_parts)
         except WorkbenchError as exc:
-            raise IngestError(ProblemReport([monthly.validation_problem(exc)])) from None
+            raise IngestError(
+                ProblemReport([monthly.validation_problem(exc)]), file_level=True
+            ) from None
     merged_scores = replaced_scores = None
     if score_parts:
         merged_scores, replaced_scores = scores.merge(
@@ -322,13 +381,14 @@ def ingest(
         if job.kind == "dossiers":
             from analysis.ingest.dossiers import ingest_dossiers  # the dossier importer
 
-            extra = {"keep_text": True} if keep_text else {}
-            job.result = ingest_dossiers(job.path, out, quarantine, notes, **extra)
-            # Which columns were dropped or hashed; first, so that rejected rows cannot hide it.
-            summary = getattr(job.result, "personal_summary", None)
-            if callable(summary):
-                note = Problem(job.name, None, None, "", "personal_data", summary())
-                notes.problems.insert(0, note)
+            given = {k: v for k, v in (("province", province), ("level", level)) if v}
+            job.result = ingest_dossiers(
+                job.path, out, quarantine, notes, keep_text=keep_text, **given
+            )
+            # Which columns were dropped or hashed first, so that rejected rows cannot hide it.
+            note = Problem(job.name, None, None, "", "personal_data", job.result.personal_summary())
+            notes.problems.insert(0, note)
+            notes.extend(dossier_summary(job.name, job.result))
 
     # 4. Write: data first, the manifest last (a complete manifest means complete files).
     outputs: dict[str, Path] = {}
@@ -424,6 +484,89 @@ def ingest(
         report=notes,
         skipped=tuple(skipped),
     )
+
+
+def dossier_components(absent: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """Index components dossier records can feed, and those they cannot with the column lacking.
+
+    Parameters
+    ----------
+    absent : iterable of str
+        Dossier fields the file has no column for.
+
+    Returns
+    -------
+    (list of str, dict of str to str)
+        Ids of the components computed from dossiers with every column they read; component id
+        -> the first column it needs that the records lack (absent from the export, or outside
+        the importer's schema).
+    """
+    from analysis.index766.rules import CONDITIONS, MEASURES, atoms, load_rules
+    from analysis.ingest.dossiers import OUTPUT_COLUMNS
+
+    present = set(OUTPUT_COLUMNS) - set(absent)
+    fed: list[str] = []
+    unfed: dict[str, str] = {}
+    for c in load_rules().components:
+        if c.table != "dossiers":
+            continue
+        used = atoms(c.numerator.where) | atoms(c.denominator.where if c.denominator else None)
+        for m in c.numerator.minus:
+            used |= atoms(m)
+        reads = [CONDITIONS[a] for a in sorted(used)]
+        if c.numerator.sum:
+            reads.append(MEASURES[c.numerator.sum])
+        lacking = [col for atom in reads for col in atom.columns if col not in present]
+        if lacking:
+            unfed[c.id] = lacking[0]
+        else:
+            fed.append(c.id)
+    return fed, unfed
+
+
+def dossier_summary(name: str, result) -> list[Problem]:
+    """Notes on a dossier import: columns used, ignored (by name) and absent; what they feed."""
+    if not hasattr(result, "used_columns"):
+        return []
+    used = ", ".join(f"{f} ← '{h}'" for f, h in result.used_columns.items())
+    out = [Problem(name, 1, None, "", "columns_used", f"columns used: {used}")]
+    if result.ignored_names:
+        out.append(
+            Problem(
+                name,
+                1,
+                None,
+                "",
+                "columns_ignored",
+                "columns not recognised, ignored: "
+                + ", ".join(f"'{h}'" for h in result.ignored_names),
+                "rename a column to a spelling of data/raw/README.md if it should be read",
+            )
+        )
+    for f, how in result.given.items():
+        said = "the agency's name" if how == "agency" else f"--{f} {how}"
+        where = "for its blank cells" if f in result.used_columns else "no column"
+        out.append(
+            Problem(name, 1, None, "", "given_by_option", f"{f} taken from {said} ({where})")
+        )
+    if result.absent_columns:
+        fed, unfed = dossier_components(result.absent_columns)
+        out.append(
+            Problem(
+                name,
+                1,
+                None,
+                "",
+                "absent_columns",
+                "no column for " + ", ".join(result.absent_columns) + ": stored as missing, "
+                "not as 0; index components not computed from these records: "
+                + (", ".join(f"{c} (needs {col})" for c, col in unfed.items()) or "none")
+                + "; components they can feed: "
+                + (", ".join(fed) or "none"),
+                "add the columns if the export has them",
+            )
+        )
+    return out
 
 
 def _outputs_present(out: Path, kind: str) -> bool:

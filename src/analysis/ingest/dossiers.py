@@ -37,6 +37,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import shutil
 import tempfile
@@ -58,6 +59,7 @@ from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
 from analysis.ingest import personal
 from analysis.ingest.problems import SHOWN, IngestError, Problem, ProblemReport
+from analysis.ingest.values import fold as _values_fold
 
 # --- schema ------------------------------------------------------------------------------------
 
@@ -325,6 +327,15 @@ class DossierImport:
     duplicate_of : str
         The Parquet file already holding exactly these dossiers (the export saved again), when
         nothing was written for that reason; else empty.
+    used_columns : dict of str to str
+        Schema field -> the header(s) it was read from.
+    ignored_names : tuple of str
+        The headers of the ignored columns (empty when the header row named no schema field).
+    absent_columns : tuple of str
+        Schema fields the file has no column for (null in every row, never 0).
+    given : dict of str to str
+        Fields given by option instead of a column (``province``, ``level``), and ``level``
+        -> "agency" when the agency's name gave it.
     """
 
     read: int
@@ -367,6 +378,11 @@ class DossierImport:
             parts.append(f"{self.ignored_columns} column(s) outside the schema dropped unread")
         return "personal data: " + ("; ".join(parts) if parts else "none found")
 
+    used_columns: dict[str, str] = field(default_factory=dict)
+    ignored_names: tuple[str, ...] = ()
+    absent_columns: tuple[str, ...] = ()
+    given: dict[str, str] = field(default_factory=dict)
+
     def manifest_entry(self) -> dict:
         """A JSON-ready record of this import for the manifest."""
         return {
@@ -384,6 +400,10 @@ class DossierImport:
             "free_text_dropped": list(self.text_dropped),
             "dossier_ids_hashed": self.hashed_ids,
             "duplicate_of": self.duplicate_of or None,
+            "ignored_column_names": list(self.ignored_names),
+            "used_columns": dict(self.used_columns),
+            "absent_columns": list(self.absent_columns),
+            "given": dict(self.given),
             "outputs": {k: str(v) for k, v in self.outputs.items()},
         }
 
@@ -432,6 +452,12 @@ class _Layout:
     personal_kinds: tuple[str, ...]
     ignored: int
     personal_headers: tuple[tuple[str, str], ...] = ()
+    ignored_names: tuple[str, ...] = ()  # headers outside the schema (the header row is real)
+
+    @property
+    def absent(self) -> tuple[str, ...]:
+        """Schema fields the file has no column for: stored as null and recorded as absent."""
+        return tuple(f.name for f in FIELDS if f.name not in self.fields)
 
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
@@ -448,7 +474,7 @@ def _problem(name: str, kind: str, message: str, hint: str, row=None, column=Non
 
 def _fail(report: ProblemReport, problem: Problem) -> IngestError:
     report.add(problem)
-    return IngestError(report)
+    return IngestError(report, file_level=True)
 
 
 def _sniff_encoding(sample: bytes, name: str, report: ProblemReport) -> str:
@@ -484,7 +510,7 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
+def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     with open(path, "rb") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
@@ -513,6 +539,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
     kinds: list[str] = []
     personal_headers: list[tuple[str, str]] = []
     ignored = 0
+    ignored_names: list[str] = []
     for i, header in enumerate(headers):
         name_of = field_of(header)
         kind = None if name_of else personal.personal_kind(header)
@@ -525,6 +552,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
                 id_columns.append(i)
         else:
             ignored += 1
+            ignored_names.append(header or f"column {i + 1}")
 
     problems = []
     for f, cols in fields.items():
@@ -540,7 +568,11 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
                     column=headers[cols[1]],
                 )
             )
-    missing = [f for f in FIELDS if f.required and f.name not in fields]
+    # The province may come from --province, the level from --level or the agency's name.
+    given = set(given or ())
+    if "agency" in fields:
+        given.add("level")
+    missing = [f for f in FIELDS if f.required and f.name not in fields and f.name not in given]
     if not any(p in fields for p in PROCEDURE_FIELDS):
         missing.append(FIELD["procedure_code"])
     if missing:
@@ -568,7 +600,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         )
     if problems:
         report.extend(problems)
-        raise IngestError(report)
+        raise IngestError(report, file_level=True)
     return _Layout(
         encoding=encoding,
         delimiter=delimiter,
@@ -579,6 +611,9 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         personal_kinds=tuple(dict.fromkeys(kinds)),
         ignored=ignored,
         personal_headers=tuple(personal_headers),
+        # Listed by name only when the header row is a real one (it names schema fields): in a
+        # file whose first row is data these "headers" would be personal values.
+        ignored_names=tuple(ignored_names) if fields else (),
     )
 
 
@@ -723,6 +758,7 @@ class _Values:
         self.text = _Memo(lambda s: (personal.redact_text(s) or None, False))
         self.shown = _Memo(personal.redact_text)
         self.province = _Memo(self._province)
+        self.agency_level = _Memo(lambda s: (level_of_agency(s), False))
         self.unknown_provinces = 0
 
     @staticmethod
@@ -742,6 +778,42 @@ class _Values:
             if self.unknown_provinces > MAX_UNKNOWN_PROVINCES:
                 raise _NotProvincesError from None
             return exc
+
+
+# The level an agency's name says, on the folded name (values.fold: lowercase ASCII, spaces
+# kept). "UBND thành phố X" is left out: a provincial city is a district, a centrally-run one a
+# province, and the name alone does not tell which.
+_AGENCY_LEVELS = (
+    ("commune", re.compile(r"^(ubnd|uy ban nhan dan) (cap )?(xa|phuong|thi tran)\b")),
+    ("commune", re.compile(r"^(xa|phuong|thi tran) ")),
+    ("district", re.compile(r"^(ubnd|uy ban nhan dan) (cap )?(huyen|quan|thi xa)\b")),
+    ("district", re.compile(r"^(huyen|quan|thi xa) |^phong |^chi nhanh van phong dang ky")),
+    (
+        "province",
+        re.compile(
+            r"^(so|ban quan ly|ban dan toc|thanh tra tinh|van phong (ubnd|uy ban nhan dan) tinh"
+            r"|(ubnd|uy ban nhan dan) (cap )?tinh|cong an tinh|bao hiem xa hoi tinh"
+            r"|cuc|chi cuc|trung tam phuc vu hanh chinh cong tinh)\b"
+        ),
+    ),
+)
+
+
+def level_of_agency(name: str) -> str | None:
+    """The administrative level an agency's name says, or None when it does not say.
+
+    Examples
+    --------
+    >>> level_of_agency("UBND xã Phú Lâm"), level_of_agency("Sở Tư pháp")
+    ('commune', 'province')
+    >>> level_of_agency("UBND huyện Tiên Du"), level_of_agency("UBND thành phố Bắc Ninh")
+    ('district', None)
+    """
+    folded = _values_fold(name)
+    for level, pattern in _AGENCY_LEVELS:
+        if pattern.search(folded):
+            return level
+    return None
 
 
 class _NotProvincesError(Exception):
@@ -809,6 +881,13 @@ def _make_checks() -> tuple[_Check, ...]:
             "{province_message}",
             "{province_hint}",
             reason="unknown province",
+        ),
+        _Check(
+            "option_mismatch:province",
+            "option_mismatch",
+            "province",
+            "not the province given by --province",
+            "drop --province, or import the other provinces' dossiers without it",
         ),
         _Check("missing:level", "missing_value", "level", "empty", _LEVEL_HINT),
         _Check("unknown_level", "unknown_level", "level", "not a level", _LEVEL_HINT),
@@ -1165,6 +1244,9 @@ class _Context:
     salt: bytes = b""
     keep_text: bool = False
     hashed_ids: int = 0  # dossier ids replaced by their keyed hash so far
+    province: str | None = None  # --province: for a file without the column, or blank cells
+    columns: frozenset[str] = frozenset()  # the fields the file has columns for
+    level: str | None = None  # --level: for a file without a level column
 
 
 def _keys(ids: pa.Array | None, n: int, ctx: _Context) -> pa.Array:
@@ -1267,6 +1349,15 @@ def _type_block(
     flags["due_before_received"] = days["due_date"] < received
     flags["finished_before_received"] = days["finished_date"] < received
 
+    if ctx.province is not None:
+        given = pa.scalar(ctx.province, pa.string())
+        if "province" in fields:
+            fields = {
+                **fields,
+                "province": pc.if_else(pc.equal(fields["province"], ""), given, fields["province"]),
+            }
+        else:
+            fields = {**fields, "province": pa.repeat(given, n)}
     # Province, resolved per distinct (name, map of the received date).
     side = np.where(np.isnat(received), 0, np.where(received < ctx.merger, 1, 2))
     encoded = pc.dictionary_encode(fields["province"])
@@ -1286,10 +1377,24 @@ def _type_block(
     flags["unknown_province"] = np.array([p is None for p in ok], dtype=bool)[inverse] & (
         ~missing_province
     )
+    other = np.zeros(len(combos), dtype=bool)
+    if ctx.province is not None and "province" in ctx.columns:
+        for i, (c, p) in enumerate(zip(combos, ok, strict=True)):
+            wanted = v.province[(ctx.province, sides[c % 3])]
+            other[i] = p is not None and isinstance(wanted, registry.Province) and p != wanted
+    flags["option_mismatch:province"] = other[inverse]
 
-    out["level"] = parsed("level", v.level, pa.string())
-    flags["unknown_level"] = flags.pop("level")
-    flags["missing:level"] = empty("level")
+    if "level" in fields:
+        out["level"] = parsed("level", v.level, pa.string())
+        flags["unknown_level"] = flags.pop("level")
+        flags["missing:level"] = empty("level")
+    elif ctx.level is not None:
+        out["level"] = pa.repeat(pa.scalar(ctx.level, pa.string()), n)
+        flags["unknown_level"] = flags["missing:level"] = none
+    else:  # no level column: the agency's name says it ("UBND xã Phú Lâm", "Sở Tư pháp")
+        out["level"], _ = _map(fields["agency"], v.agency_level, pa.string())
+        flags["unknown_level"] = none
+        flags["missing:level"] = pc.is_null(out["level"]).to_numpy(zero_copy_only=False)
     is_district = pc.equal(out["level"], "district")
     flags["district_after_reform"] = np_bool(is_district) & (received >= ctx.merger)
 
@@ -1687,6 +1792,8 @@ def ingest_dossiers(
     today: dt.date | None = None,
     salt_file: Path | str | None = None,
     keep_text: bool = False,
+    province: str | None = None,
+    level: str | None = None,
 ) -> DossierImport:
     """Import a dossier export (CSV) into ``<out_dir>/dossiers/<stem>.parquet``.
 
@@ -1711,6 +1818,12 @@ def ingest_dossiers(
         (``$WORKBENCH_SECRET``, else ``~/.config/workbench/secret``), never in the data tree.
     keep_text : bool, default False
         Keep the free-text procedure names (redacted); by default they are dropped.
+    province : str, optional
+        The province of every dossier, for an export without a province column (and for its
+        blank cells).
+    level : {"province", "district", "commune"}, optional
+        The level of every dossier, for an export without a level column; without either, the
+        agency's name gives it ("UBND xã Phú Lâm" → commune, "Sở Tư pháp" → province).
 
     Returns
     -------
@@ -1736,7 +1849,18 @@ def ingest_dossiers(
     target = out / f"{src.stem}.parquet"
     rejected_target = out / f"rejected_{src.stem}.csv"
 
-    layout = _layout(src, name, report)
+    if province is not None:
+        # Kept as typed: each dossier's received date picks the map it is resolved on.
+        try:
+            registry.resolve(province, boundary="old63")
+        except WorkbenchError:
+            registry.resolve(province, boundary="new34")  # unknown on both: this error
+    if level is not None and level not in LEVELS:
+        raise WorkbenchError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
+    given = [f for f, v in (("province", province), ("level", level)) if v is not None]
+    layout = _layout(src, name, report, given)
+    if "level" not in layout.fields and level is None:
+        given.append("level")  # from the agency's name: filled, not absent
     digest = sha256(src)
     salt = personal.load_salt(salt_file)
     ipad, opad = personal._pads(salt)
@@ -1748,10 +1872,20 @@ def ingest_dossiers(
         opad=opad,
         salt=salt,
         keep_text=keep_text,
+        province=province,
+        level=level,
+        columns=frozenset(layout.fields),
     )
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
-    metadata = {"source": src.name, "source_sha256": digest, "schema": PARQUET_SCHEMA_VERSION}
+    metadata = {
+        "source": src.name,
+        "source_sha256": digest,
+        "schema": PARQUET_SCHEMA_VERSION,
+        # Fields the export has no column for: null in every row, and "not computed" in the
+        # index (analysis.index766.engine.absent_columns), never a 0.
+        "absent_columns": json.dumps([f for f in layout.absent if f not in given]),
+    }
     with tempfile.TemporaryDirectory(prefix="workbench-dossiers-") as work:
         typed, flags = Path(work) / "typed.parquet", Path(work) / "flags.parquet"
         # Typed values only: no personal value reaches these files, nor anything else on disk.
@@ -1820,8 +1954,10 @@ def ingest_dossiers(
             if bad_shape:
                 totals["bad_row_shape"] = len(bad_shape)
             examples = _examples(con, counts)
+            # Every row rejected: raised below with the problems, before anything is written.
+            keep_none = quarantine and rejected == read
             capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
-            if quarantine and rejected:
+            if quarantine and rejected and not keep_none:
                 rej = con.execute("SELECT row, m FROM bad ORDER BY row").fetchnumpy()
                 rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
                 raw = _raw_rows(src, name, layout, report, rows)
@@ -1835,9 +1971,12 @@ def ingest_dossiers(
             problems += _shape_problems(name, layout, bad_shape)
             problems.sort(key=lambda p: p.row or 0)
             report.extend(problems)
-            if totals and not quarantine:
+            if totals and (keep_none or not quarantine):
                 omitted = totals - Counter(p.kind for p in problems)
-                raise IngestError(CountedReport(problems=list(report.problems), omitted=omitted))
+                raise IngestError(
+                    CountedReport(problems=list(report.problems), omitted=omitted),
+                    kept_none=keep_none,
+                )
             _write_parquet(con, typed, target, metadata)
         finally:
             con.close()
@@ -1863,6 +2002,13 @@ def ingest_dossiers(
         if keep_text
         else tuple(_header(layout, f) for f in DROPPED_TEXT_FIELDS if f in layout.fields),
         hashed_ids=ctx.hashed_ids,
+        used_columns={f: _header(layout, f) for f in layout.fields},
+        ignored_names=layout.ignored_names,
+        absent_columns=tuple(f for f in layout.absent if f not in given),
+        given={
+            **{f: v for f, v in (("province", province), ("level", level)) if v is not None},
+            **({"level": "agency"} if "level" not in layout.fields and level is None else {}),
+        },
     )
 
 

@@ -13,6 +13,7 @@ Totals rows ("Tổng cộng", "Toàn tỉnh", "Cả nước", "Tổng") are skip
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -87,15 +88,196 @@ def _expected() -> list[str]:
     ]
 
 
-def read(path, file: str) -> list[Table]:
-    """Read a monthly file into tables (one per matching sheet)."""
-    return reading.read_tables(path, file, reading.vocabulary(KIND), _expected())
+def read(path, file: str, sheet: str | None = None, *, hidden_rows: bool = False) -> list[Table]:
+    """Read a monthly file into tables (one per matching sheet, or only ``sheet``)."""
+    return reading.read_tables(
+        path, file, reading.vocabulary(KIND), _expected(), sheet, hidden_rows=hidden_rows
+    )
 
 
-def _check_columns(table: Table) -> None:
+# "THÁNG 1/2023", "Tháng 01 năm 2023", "T01-2023" in a title or a sheet name (folded text).
+_TITLE_MONTH = re.compile(r"\b(?:thang|t)\s*\.?\s*0?(\d{1,2})\s*(?:/|-|\.|nam)\s*(\d{4})\b")
+_SIGNED = re.compile(r"\bngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*nam\s*\d{4}")
+_ISO_MONTH = re.compile(r"\b(\d{4})\s*[-_.]\s*(\d{1,2})\b")
+# "UBND TỈNH BẮC NINH", "ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI", "SỞ NỘI VỤ TỈNH BẮC NINH".
+_TITLE_PROVINCE = re.compile(r"\b(tỉnh|thành phố|tp\.?)\s+(.+)$", re.IGNORECASE)
+
+
+def month_of_text(text: str | None) -> pd.Timestamp | None:
+    """The month a sheet name or a title line names ("T01-2023", "THÁNG 1/2023"), or None.
+
+    Examples
+    --------
+    >>> month_of_text("BÁO CÁO KẾT QUẢ GIẢI QUYẾT TTHC THÁNG 1/2023")
+    Timestamp('2023-01-01 00:00:00')
+    >>> month_of_text("T12-2022"), month_of_text("Tổng hợp")
+    (Timestamp('2022-12-01 00:00:00'), None)
+    >>> month_of_text("Bắc Ninh, ngày 5 tháng 2 năm 2023"), month_of_text("Từ T1/2023 đến T3/2023")
+    (None, None)
+    """
+    if not text:
+        return None
+    # The date a report was signed ("Bắc Ninh, ngày 5 tháng 2 năm 2023") is not its month.
+    folded = _SIGNED.sub(" ", values.fold(text))
+    found = set()
+    for pattern, ym in ((_TITLE_MONTH, (2, 1)), (_ISO_MONTH, (1, 2))):
+        for hit in pattern.finditer(folded):
+            year, month = int(hit.group(ym[0])), int(hit.group(ym[1]))
+            if 1 <= month <= 12 and 2000 <= year <= 2100:
+                found.add(pd.Timestamp(year, month, 1))
+        if found:
+            break
+    # "từ tháng 1/2023 đến tháng 3/2023" is a span, not one month.
+    return found.pop() if len(found) == 1 else None
+
+
+def _province_of_title(title: list[str]) -> str | None:
+    """The province a title line names ("UBND TỈNH BẮC NINH"), as written; None if none does."""
+    for line in title:
+        for part in re.split(r"\s{2,}|\n", line):  # two title cells joined on one row
+            hit = _TITLE_PROVINCE.search(part.strip())
+            if not hit:
+                continue
+            words = hit.group(2).split()
+            for n in range(min(len(words), 4), 0, -1):  # "BẮC NINH" out of "BẮC NINH SỞ ..."
+                name = f"{hit.group(1)} {' '.join(words[:n])}"
+                if values.resolve_province(name, None)[0] is not None:
+                    return name
+    return None
+
+
+def _file_problem(table: Table, kind: str, message: str, hint: str, column=None) -> Problem:
+    return Problem(table.file, table.header_row, column, "", kind, message, hint)
+
+
+def month_known(table: Table, period: str | None = None) -> bool:
+    """Whether a table says its month: a month column, the sheet name, a title line or --period."""
+    return (
+        "month" in table.fields
+        or period is not None
+        or month_of_text(table.sheet) is not None
+        or any(month_of_text(t) is not None for t in table.title)
+    )
+
+
+def fixed_keys(
+    table: Table,
+    province: str | None = None,
+    period: str | None = None,
+    level: str | None = None,
+) -> tuple[dict[str, object], list[Problem]]:
+    """Province, month and level a table gives once for every row (or the options give).
+
+    A report sheet names its month in the sheet name or title and its province in the title;
+    a province-wide table has no level column (its figures are the whole province, level
+    ``"all"``). An option must agree with what the file says.
+
+    Returns
+    -------
+    (dict, list of Problem)
+        ``{"month": Timestamp, "province": name, "level": level}`` for the keys without a
+        column, and notes saying where each came from.
+
+    Raises
+    ------
+    FileRejectedError
+        An option that contradicts the file, or a key neither the file nor an option gives.
+    """
+    fixed: dict[str, object] = {}
+    notes: list[Problem] = []
+    problems: list[Problem] = []
+    # A report on one province lists its levels where a national table lists provinces.
+    if "level" not in table.fields and "province" in table.fields:
+        cells = [c for c in table.column("province") if not values.is_blank(c)]
+        levels = sum(reading.parse_level(c) is not None for c in cells)
+        if levels and levels >= sum(values.resolve_province(c, None)[0] is not None for c in cells):
+            table.fields["level"] = table.fields.pop("province")
+    if "month" not in table.fields:
+        said = [(f"sheet name '{table.sheet}'", month_of_text(table.sheet))]
+        said += [(f"title '{t}'", month_of_text(t)) for t in table.title]
+        said = [(where, m) for where, m in said if m is not None]
+        wanted = None
+        if period is not None:
+            wanted, bad = values.parse_month(period)
+            if bad is not None:
+                raise WorkbenchError(f"--period {period!r}: {bad.message}", hint=bad.hint)
+        if wanted is not None and any(m == wanted for _, m in said):
+            said = [(w, m) for w, m in said if m == wanted]  # --period settles a conflict
+        differ = [(w, m) for w, m in said if m != said[0][1]]
+        if differ:
+            # A sheet copied from last month with its name or title left unchanged.
+            problems.append(
+                _file_problem(
+                    table,
+                    "month_conflict",
+                    f"the {said[0][0]} says {said[0][1]:%m/%Y} but the {differ[0][0]} says "
+                    f"{differ[0][1]:%m/%Y}",
+                    "correct the sheet name or the title, or give --period",
+                )
+            )
+        elif wanted is not None and said and said[0][1] != wanted:
+            problems.append(
+                _file_problem(
+                    table,
+                    "option_mismatch",
+                    f"--period {wanted:%m/%Y} contradicts the {said[0][0]} ({said[0][1]:%m/%Y})",
+                    "drop --period, or check that this is the right file",
+                )
+            )
+        elif wanted is not None or said:
+            fixed["month"] = wanted if wanted is not None else said[0][1]
+            where = "--period" if wanted is not None else said[0][0]
+            notes.append(
+                _file_problem(
+                    table, "key_from_file", f"month {fixed['month']:%m/%Y} taken from {where}", ""
+                )
+            )
+    if "province" not in table.fields:
+        said = _province_of_title(table.title)
+        if province is not None and said is not None:
+            given = values.resolve_province(province, fixed.get("month"))[0]
+            found = values.resolve_province(said, fixed.get("month"))[0]
+            if given is not None and found is not None and given.code != found.code:
+                problems.append(
+                    _file_problem(
+                        table,
+                        "option_mismatch",
+                        f"--province {province} contradicts the title '{said}'",
+                        "drop --province, or check that this is the right file",
+                    )
+                )
+        if province is not None or said is not None:
+            fixed["province"] = province if province is not None else said
+            where = "--province" if province is not None else f"the title '{said}'"
+            notes.append(
+                _file_problem(
+                    table, "key_from_file", f"province {fixed['province']} taken from {where}", ""
+                )
+            )
+    if "level" not in table.fields:
+        if level is not None:
+            fixed["level"] = level
+            notes.append(_file_problem(table, "key_from_file", f"level {level} from --level", ""))
+        else:
+            fixed["level"] = panel.ALL_LEVELS
+            notes.append(
+                _file_problem(
+                    table,
+                    "key_from_file",
+                    "no level column: the figures are read as the whole province (level "
+                    f"'{panel.ALL_LEVELS}')",
+                    "give --level province|district|commune if the table is one level only",
+                )
+            )
+    if problems:
+        raise FileRejectedError(problems)
+    return fixed, notes
+
+
+def _check_columns(table: Table, fixed: dict[str, object] | None = None) -> None:
     problems = []
     for name in REQUIRED:
-        if name not in table.fields:
+        if name not in table.fields and name not in (fixed or {}):
             vi, *others = reading.spellings(KIND, name)
             english = next((s for s in others if s.isascii()), name)
             problems.append(
@@ -105,8 +287,10 @@ def _check_columns(table: Table) -> None:
                     vi,
                     "",
                     "missing_columns",
-                    f"required column '{vi}' ({english}) is missing",
-                    f"add a column headed '{vi}'; accepted headers: {', '.join([vi, *others])}",
+                    f"required column '{vi}' ({english}) is missing, and neither the sheet "
+                    "name nor the title rows say it",
+                    f"add a column headed '{vi}' (accepted headers: {', '.join([vi, *others])})"
+                    f", or give --{'period' if name == 'month' else name}",
                 )
             )
     given = [c for c in (*panel.COUNT_COLUMNS, *panel.RATES) if c in table.fields]
@@ -183,7 +367,14 @@ def _problem(table: Table, number: int, column: str | None, value: object, bad: 
     return Problem(table.file, number, column, values.shown(value), bad.kind, bad.message, bad.hint)
 
 
-def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
+def parse(
+    table: Table,
+    today: pd.Timestamp,
+    *,
+    province: str | None = None,
+    period: str | None = None,
+    level: str | None = None,
+) -> MonthlyRows:
     """Check every row of a monthly table and keep the valid ones.
 
     Parameters
@@ -192,6 +383,9 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
         From :func:`read`.
     today : pandas.Timestamp
         For "month in the future".
+    province, period, level : str, optional
+        For a table that does not give them (:func:`fixed_keys`); where the table has the
+        column, every row must agree with the option.
 
     Returns
     -------
@@ -202,7 +396,13 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
     FileRejectedError
         Required columns missing, or a rate without any way to its total.
     """
-    _check_columns(table)
+    fixed, fixed_notes = fixed_keys(table, province, period, level)
+    _check_columns(table, fixed)
+    expect = {
+        k: v
+        for k, v in (("province", province), ("month", period), ("level", level))
+        if v is not None and k not in fixed
+    }
     counts = [c for c in panel.COUNT_COLUMNS if c in table.fields]
     rates = [r for r in panel.RATES if r in table.fields]
     every_cell = [c for name in counts + rates for c in table.column(name)]
@@ -219,7 +419,7 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
         pd.DataFrame(),
         provided,
         labels,
-        notes=list(table.notes),
+        notes=list(table.notes) + fixed_notes,
         header_row=table.header_row,
     )
     for rate in sorted(shares):
@@ -236,23 +436,19 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
         )
 
     records: list[dict] = []
+    block_start = 0  # first record a totals row below sums
     value_names = counts + rates + ["month"]
+    label_name = "province" if "province" in table.fields else "level"
     for row, number in zip(table.rows, table.row_numbers, strict=True):
         first = next((c for c in row if not values.is_blank(c)), None)
-        label_cell = table.get(row, "province")
+        label_cell = table.get(row, label_name)
         if reading.is_totals_label(label_cell) or (
             values.is_blank(label_cell) and reading.is_totals_label(first)
         ):
             out.notes.append(
-                Problem(
-                    table.file,
-                    number,
-                    table.label("province"),
-                    values.shown(label_cell if not values.is_blank(label_cell) else first),
-                    "totals_row",
-                    "a totals row: skipped (the panel sums rows itself)",
-                )
+                _totals_note(table, row, number, label_cell, first, records[block_start:], conv)
             )
+            block_start = len(records)
             continue
         # A note, a signature line or a heading between blocks: no data to import.
         if (
@@ -272,7 +468,9 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
             continue
         out.read += 1
         problems: list[Problem] = []
-        record, derived = _parse_row(table, row, number, today, conv, shares, problems, out.notes)
+        record, derived = _parse_row(
+            table, row, number, today, conv, shares, problems, out.notes, fixed, expect
+        )
         if problems:
             reading.reject(out, table, number, row, problems)
             continue
@@ -289,14 +487,69 @@ def parse(table: Table, today: pd.Timestamp) -> MonthlyRows:
     return out
 
 
-def _parse_row(table, row, number, today, conv, shares, problems, notes):
-    """One data row -> (record or None, derived entries); problems and notes appended."""
+def _totals_note(table, row, number, label_cell, first, block, conv) -> Problem:
+    """A totals row, checked against the sum of the rows it totals, then skipped."""
+    label = label_cell if not values.is_blank(label_cell) else first
+    differ = []
+    for name in panel.COUNT_COLUMNS:
+        if name not in table.fields or not block:
+            continue
+        given, bad = values.parse_count(table.get(row, name), conv[name])
+        if bad is not None or given is None:
+            continue
+        total = sum(int(r[name]) for r in block if r.get(name) is not None)
+        if total != given:
+            differ.append(f"{table.label(name)} {given} ≠ {total}")
+    key = next((k for k in ("province", "level") if k in table.fields), None)
+    column = table.headers[table.fields[key]] if key else None
+    if differ:
+        return Problem(
+            table.file,
+            number,
+            column,
+            values.shown(label),
+            "totals_mismatch",
+            f"the totals row differs from the sum of the {len(block)} row(s) above it that "
+            f"were accepted ({'; '.join(differ)}): skipped, the rows are kept",
+            "check for a missing or rejected row, or a totals row that includes another table",
+        )
+    checked = f", equal to the sum of the {len(block)} row(s) above it" if block else ""
+    return Problem(
+        table.file,
+        number,
+        column,
+        values.shown(label),
+        "totals_row",
+        f"a totals row{checked}: skipped (the panel sums rows itself)",
+    )
+
+
+def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=None, expect=None):
+    """One data row -> (record or None, derived entries); problems and notes appended.
+
+    ``fixed`` gives the keys the table states once (title, sheet name, option); ``expect`` the
+    options every row's own cell must agree with.
+    """
+    fixed, expect = fixed or {}, expect or {}
 
     def bad(name, value, b):
-        problems.append(_problem(table, number, table.label(name), value, b))
+        column = table.label(name) if name in table.fields else name
+        problems.append(_problem(table, number, column, value, b))
 
     month_cell = table.get(row, "month")
-    month, b = values.parse_month(month_cell, table.get(row, "year"))
+    if "month" in fixed:
+        month, b = fixed["month"], None
+    else:
+        month, b = values.parse_month(month_cell, table.get(row, "year"))
+    if b is None and "month" in expect:
+        wanted = values.parse_month(expect["month"])[0]
+        if wanted is not None and wanted != month:
+            b = values.Bad(
+                "option_mismatch",
+                f"the row's month {month:%m/%Y} is not --period {wanted:%m/%Y}",
+                "drop --period, or import this file without that row",
+            )
+            month = None
     if b is not None:
         bad("month", month_cell, b)
     else:
@@ -305,9 +558,16 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes):
             bad("month", month_cell, b)
             month = None
 
-    level_cell = table.get(row, "level")
-    level = reading.parse_level(level_cell)
-    if level is None:
+    level_cell = fixed["level"] if "level" in fixed else table.get(row, "level")
+    level = level_cell if "level" in fixed else reading.parse_level(level_cell)
+    if level is not None and "level" in expect and level != expect["level"]:
+        bad(
+            "level",
+            level_cell,
+            values.Bad("option_mismatch", f"the row's level is not --level {expect['level']}", ""),
+        )
+        level = None
+    elif level is None:
         what = "the level is empty" if values.is_blank(level_cell) else "unknown level"
         kind = "missing_value" if values.is_blank(level_cell) else "unknown_level"
         bad("level", level_cell, values.Bad(kind, what, f"use {reading.level_spellings()}"))
@@ -323,8 +583,17 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes):
             ),
         )
 
-    province_cell = table.get(row, "province")
+    province_cell = fixed["province"] if "province" in fixed else table.get(row, "province")
     province, b = values.resolve_province(province_cell, month)
+    if b is None and "province" in expect:
+        wanted = values.resolve_province(expect["province"], month)[0]
+        if wanted is not None and wanted.code != province.code:
+            b = values.Bad(
+                "option_mismatch",
+                f"the row's province {province.name} is not --province {wanted.name}",
+                "drop --province, or import the other provinces' rows separately",
+            )
+            province = None
     if b is not None:
         bad("province", province_cell, b)
     if province is not None and "province_code" in table.fields:
@@ -641,6 +910,26 @@ def absent_note(file: str, provided: list[str], header_row: int) -> list[Problem
                 )
             )
     return notes
+
+
+def summary_note(part: MonthlyRows) -> Problem:
+    """What a table gave: the columns used (as written), the rates it can and cannot feed."""
+    used = ", ".join(f"{c} ← '{h}'" for c, h in part.labels.items())
+    fed = [
+        r for r, (num, den) in panel.RATES.items() if num in part.provided and den in part.provided
+    ]
+    unfed = [r for r in panel.RATES if r not in fed]
+    absent = [c for c in panel.COUNT_COLUMNS if c not in part.provided]
+    return Problem(
+        part.file,
+        part.header_row,
+        None,
+        "",
+        "columns_summary",
+        f"columns used: {used}; not in the file (stored as not reported, never 0): "
+        f"{', '.join(absent) or 'none'}; rates it feeds: {', '.join(fed) or 'none'}; "
+        f"rates it cannot feed: {', '.join(unfed) or 'none'}",
+    )
 
 
 def validation_problem(exc: WorkbenchError) -> Problem:

@@ -96,9 +96,21 @@ class IngestError(WorkbenchError):
 
     exit_code = 1
 
-    def __init__(self, report: ProblemReport) -> None:
+    def __init__(
+        self, report: ProblemReport, *, file_level: bool = False, kept_none: bool = False
+    ) -> None:
+        if kept_none:
+            hint = (
+                "every row was rejected, so nothing was imported: fix the file(s) and import again"
+            )
+        elif file_level:
+            # Quarantine keeps rows back; it cannot make a file readable.
+            hint = "fix the file(s) and import again"
+        else:
+            hint = "fix the file(s), or rerun with --quarantine to import the valid rows"
         super().__init__(
             f"{len(report)} problem(s) found; nothing was written\n{report.render()}",
-            hint="fix the file(s), or rerun with --quarantine to import the valid rows",
+            hint=hint,
         )
         self.report = report
+        self.file_level = file_level

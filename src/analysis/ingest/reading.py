@@ -84,8 +84,11 @@ class Table:
         How it was read ("CSV, UTF-8 with BOM, delimiter ';'", "sheet 'T6'").
     notes : list of Problem
         Things worth saying that are not errors (unrecognised columns ignored).
-    convention_text : list of str
-        The text of every cell, for the file's number convention.
+    title : list of str
+        The text of the rows above the header ("UBND TỈNH BẮC NINH", "BÁO CÁO ... THÁNG 1/2023"),
+        where a report sheet gives its province and month.
+    sheet : str or None
+        The worksheet's name ("T01-2023"), None for CSV and JSON.
     """
 
     file: str
@@ -96,6 +99,8 @@ class Table:
     header_row: int
     detail: str
     notes: list[Problem] = field(default_factory=list)
+    title: list[str] = field(default_factory=list)
+    sheet: str | None = None
 
     def label(self, name: str) -> str:
         """The header, as written, of a canonical field."""
@@ -208,6 +213,14 @@ def check_bytes(raw: bytes, file: str, suffix: str) -> str:
         )
     if raw.startswith(b"PK\x03\x04") or raw.startswith(b"PK\x05\x06"):
         return "xlsx"
+    if raw.startswith(_OLE2) and "EncryptedPackage".encode("utf-16-le") in raw[: 1 << 20]:
+        raise _reject(
+            file,
+            "password_protected",
+            "the workbook is protected by a password (encrypted), so it cannot be read",
+            "open it in Excel with the password, remove it (File > Info > Protect Workbook > "
+            "Encrypt with Password, empty), save, and import the new file",
+        )
     if raw.startswith(_OLE2):
         raise _reject(
             file,
@@ -393,6 +406,44 @@ def _one_row_labels(row: list[object]) -> list[str]:
     return [_text(c) for c in row]
 
 
+# A group header meaning "of which": its columns are parts of the column to its left
+# ("Tổng số hồ sơ tiếp nhận" | "Trong đó" over "Trực tuyến", "Trực tiếp").
+_OF_WHICH = frozenset({"trongdo", "trongso", "trongsodo", "baogom", "chiatheo"})
+# Words that say "total" before a group's name: "Tổng số hồ sơ tiếp nhận / Trực tuyến" is
+# matched as "Hồ sơ tiếp nhận / Trực tuyến".
+_TOTAL_PREFIX = re.compile(r"^\s*(tổng số|tổng|số)\s+", re.IGNORECASE)
+# Units or points in brackets after a header: "(%)", "(18đ)", "(hồ sơ)", "[1]".
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_MAX_HEADER_ROWS = 3
+
+
+def _stacked_labels(stack: list[list[object]]) -> list[str]:
+    """Labels of a header written over several rows, merged group cells spread to the right.
+
+    A merged cell keeps its text in its first column only; the blank cells to its right that
+    have sub-headers beneath belong to it. An "of which" group ("Trong đó") takes the name of
+    the column to its left, whose parts its columns are.
+    """
+    width = max(len(r) for r in stack)
+    rows = [[_text(c) for c in r] + [""] * (width - len(r)) for r in stack]
+    parts: list[list[str]] = [[] for _ in range(width)]
+    for k, row in enumerate(rows):
+        group, start = "", 0
+        for i in range(width):
+            below = any(rows[j][i] for j in range(k + 1, len(rows)))
+            if row[i]:
+                group, start = row[i], i
+            elif not (group and below):
+                group = ""
+            text = group
+            if text and header_key(_BRACKETS.sub(" ", text)) in _OF_WHICH:
+                left = next((j for j in range(start - 1, -1, -1) if parts[j]), None)
+                text = parts[left][-1] if left is not None else ""
+            if text and text not in parts[i]:
+                parts[i].append(text)
+    return [" / ".join(p) for p in parts]
+
+
 def _two_row_labels(top: list[object], sub: list[object]) -> list[str]:
     width = max(len(top), len(sub))
     top = list(top) + [None] * (width - len(top))
@@ -412,14 +463,44 @@ def _two_row_labels(top: list[object], sub: list[object]) -> list[str]:
     return labels
 
 
+def _candidates(label: str) -> list[str]:
+    """Spellings to try for a header, most specific first: as written, without brackets,
+    each group with the sub-header (also without "Tổng số"), then the sub-header alone."""
+    bare = _BRACKETS.sub(" ", label).strip()
+    out = [label, bare]
+    pieces = [p.strip() for p in bare.split(" / ") if p.strip()]
+    if len(pieces) > 1:
+        sub = pieces[-1]
+        for group in reversed(pieces[:-1]):
+            out += [f"{group} / {sub}", f"{_TOTAL_PREFIX.sub('', group)} / {sub}"]
+        out.append(sub)
+    return out
+
+
+def _lookup(label: str, lookup: dict[str, str]) -> str | None:
+    for text in _candidates(label):
+        name = lookup.get(header_key(text))
+        if name is not None:
+            return name
+    return None
+
+
 def _match(labels: list[str], lookup: dict[str, str]) -> dict[int, str]:
     found: dict[int, str] = {}
     for i, label in enumerate(labels):
         if not label:
             continue
-        name = lookup.get(header_key(label))
-        if name is None and " / " in label:
-            name = lookup.get(header_key(label.split(" / ", 1)[1]))
+        name = _lookup(label, lookup)
+        if name is None and header_key(_BRACKETS.sub(" ", label.split(" / ")[-1])) == "tyle":
+            # A bare "Tỷ lệ (%)" is the rate of the nearest count to its left that has one:
+            # after "Trong đó / Trực tuyến", "Trực tiếp" it is "Tỷ lệ trực tuyến".
+            # Under a group ("Trực tuyến / Tỷ lệ (%)") the group says which rate it is.
+            groups = [g.strip() for g in _BRACKETS.sub(" ", label).split(" / ")[:-1]]
+            lefts = [_BRACKETS.sub(" ", labels[j].split(" / ")[-1]).strip() for j in range(i)]
+            for last in [*reversed(groups), *reversed(lefts)]:
+                name = lookup.get(header_key(f"Tỷ lệ {last}")) if last else None
+                if name is not None:
+                    break
         if name is not None:
             found[i] = name
     return found
@@ -443,6 +524,9 @@ def locate_header(
         candidates = [(1, _one_row_labels(grid[r]))]
         if r + 1 < len(grid):
             candidates.append((2, _two_row_labels(grid[r], grid[r + 1])))
+        for span in range(2, _MAX_HEADER_ROWS + 1):
+            if r + span <= len(grid):
+                candidates.append((span, _stacked_labels(grid[r : r + span])))
         for span, labels in candidates:
             found = _match(labels, lookup)
             score = _score(found)
@@ -470,6 +554,7 @@ def build_table(
     lookup: dict[str, str],
     file: str,
     detail: str,
+    sheet: str | None = None,
 ) -> Table | None:
     """Rows of cells -> a :class:`Table`, or None when no header is recognised.
 
@@ -483,6 +568,8 @@ def build_table(
         From :func:`vocabulary`.
     file, detail : str
         For messages and the manifest.
+    sheet : str, optional
+        The worksheet's name (a report sheet per month is named for its month).
 
     Raises
     ------
@@ -499,11 +586,22 @@ def build_table(
     width = max([len(labels), *(len(row) for row in body)]) if body else len(labels)
     labels = labels + [""] * (width - len(labels))
     keep = [i for i, row in enumerate(body) if not _blank_row(row)]
-    rows = [list(body[i]) + [None] * (width - len(body[i])) for i in keep]
-    row_numbers = [body_numbers[i] for i in keep]
-
     problems: list[Problem] = []
     notes: list[Problem] = []
+    if keep and _numbering_row(body[keep[0]]):
+        # "(1) (2) (3) (4)=(2)+(3)" under the header numbers the columns: not data.
+        notes.append(
+            _problem(
+                file,
+                "numbering_row",
+                "a row numbering the columns: skipped",
+                row=body_numbers[keep[0]],
+            )
+        )
+        keep = keep[1:]
+    rows = [list(body[i]) + [None] * (width - len(body[i])) for i in keep]
+    row_numbers = [body_numbers[i] for i in keep]
+    title = [" ".join(_text(c) for c in row if not is_blank(c)) for row in grid[:r]]
     groups = _group_keys()
     for i, label in enumerate(labels):
         if label or not any(not is_blank(row[i]) for row in rows):
@@ -572,7 +670,21 @@ def build_table(
         header_row=header_row,
         detail=detail,
         notes=notes,
+        title=[t for t in title if t],
+        sheet=sheet,
     )
+
+
+_NUMBERING = re.compile(r"^\(?([a-z]|\d{1,2})\)?(\s*[=*/+-].*)?$", re.IGNORECASE)
+
+
+def _numbering_row(row: list[object]) -> bool:
+    """True for a row of column numbers ("1 2 3", "(1) (2) (3)=(1)+(2)", "A B 1 2")."""
+    cells = [_text(c) for c in row if not is_blank(c)]
+    if len(cells) < 3 or not all(_NUMBERING.match(c) for c in cells):
+        return False
+    digits = [int(m.group(1)) for c in cells if (m := _NUMBERING.match(c)).group(1).isdigit()]
+    return len(digits) >= 2 and digits == sorted(set(digits))
 
 
 def _bad_cells(table: Table, encoding: str) -> list[Problem]:
@@ -674,19 +786,86 @@ def _cell(cell) -> object:
     return value
 
 
+# A monthly table is a few thousand rows; a sheet unpacking to more is a mistake (a whole
+# column filled down, a dossier export saved as a workbook) or a ZIP bomb, refused before it is
+# parsed: 1,5 M rows took 50 s and 540 MB to read.
+MAX_SHEET_XML_BYTES = 64 * 1024 * 1024
+MAX_SHEET_ROWS = 100_000
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3}\d+)"[^>]*>\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)\s*'
+    rb"(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
+)
+_ROW_TAG = re.compile(rb"<row\b[^>]*>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+
+
+def _sheet_part(raw_zip: zipfile.ZipFile, file: str, title: str, part: str) -> bytes:
+    """The XML of one worksheet, after checking what it unpacks to."""
+    info = raw_zip.getinfo(part)
+    if info.file_size > MAX_SHEET_XML_BYTES:
+        raise _reject(
+            file,
+            "too_large",
+            f"sheet '{title}' unpacks to {info.file_size / 2**20:,.0f} MB of cells, more than "
+            f"the {MAX_SHEET_XML_BYTES // 2**20} MB a monthly or score table needs",
+            "delete the rows and columns below and right of the table (Ctrl+Shift+End shows "
+            "where Excel thinks it ends), or give dossier records as CSV",
+        )
+    return raw_zip.read(part)
+
+
+def _scan_sheet(xml: bytes) -> tuple[list[tuple[str, str]], set[int]]:
+    """Formula cells without a saved value (cell, formula) and the hidden rows of a sheet."""
+    formulas = [
+        (m.group(1).decode(), (m.group(2) or b"").decode("utf-8", "replace"))
+        for m in _FORMULA_NO_VALUE.finditer(xml)
+    ]
+    hidden = set()
+    for tag in _ROW_TAG.finditer(xml):
+        if _HIDDEN.search(tag.group(0)):
+            number = _ROW_NUMBER.search(tag.group(0))
+            if number:
+                hidden.add(int(number.group(1)))
+    return formulas, hidden
+
+
 def read_workbook(
-    raw: bytes, file: str, lookup: dict[str, str], expected: list[str]
+    raw: bytes,
+    file: str,
+    lookup: dict[str, str],
+    expected: list[str],
+    sheet_name: str | None = None,
+    *,
+    hidden_rows: bool = False,
 ) -> list[Table]:
-    """Every sheet of a workbook whose header matches -> one table per sheet.
+    """Every visible sheet of a workbook whose header matches -> one table per sheet.
+
+    The sheet is read to its true extent (the size a workbook stores can be stale), hidden
+    sheets and rows are skipped and reported, and a formula without a saved value is refused
+    with its cell named (its figure is unknown, not 0).
+
+    Parameters
+    ----------
+    raw : bytes
+    file : str
+    lookup : dict
+    expected : list of str
+    sheet_name : str, optional
+        Read only this sheet (matched ignoring case and surrounding spaces), hidden or not.
+    hidden_rows : bool, default False
+        Read hidden rows as well; by default they are skipped and the table says which.
 
     Raises
     ------
     FileRejectedError
-        Not a workbook (a ZIP of something else), damaged, or no sheet with a known header.
+        Not a workbook (a ZIP of something else), damaged, too large, a formula without its
+        value, no such sheet, or no sheet with a known header.
     """
     import openpyxl  # imported here: only workbooks need it
 
     try:
+        package = zipfile.ZipFile(io.BytesIO(raw))
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except zipfile.BadZipFile:
         raise _reject(
@@ -710,21 +889,84 @@ def read_workbook(
             "open it in Excel, save it again as .xlsx, and import the new file",
         ) from None
     tables: list[Table] = []
-    names: list[str] = []
+    names = [ws.title for ws in book.worksheets]
+    sheets = book.worksheets
+    skipped_hidden: list[str] = []
+    if sheet_name is not None:
+        sheets = [
+            ws for ws in sheets if ws.title.strip().casefold() == sheet_name.strip().casefold()
+        ]
+        if not sheets:
+            book.close()
+            raise _reject(
+                file,
+                "no_matching_sheet",
+                f"no sheet named '{sheet_name}' (sheets: {', '.join(repr(n) for n in names)})",
+                "give --sheet one of the names listed",
+            )
     try:
-        for sheet in book.worksheets:
-            names.append(sheet.title)
+        for sheet in sheets:
+            if sheet.sheet_state != "visible" and sheet_name is None:
+                skipped_hidden.append(sheet.title)
+                continue
+            part = getattr(sheet, "_worksheet_path", None)
+            formulas, hidden = ([], set())
+            if part:
+                formulas, hidden = _scan_sheet(_sheet_part(package, file, sheet.title, part))
+            if hidden_rows:
+                hidden = set()
+            sheet.reset_dimensions()  # the stored size may be stale: read every row there is
             grid: list[list[object]] = []
             numbers: list[int] = []
+            hidden_seen: list[int] = []
             for row in sheet.iter_rows():
-                cells = [_cell(c) for c in row]
                 number = next((c.row for c in row if getattr(c, "row", None)), None)
-                numbers.append(number if number else (numbers[-1] + 1 if numbers else 1))
-                grid.append(cells)
+                number = number if number else (numbers[-1] + 1 if numbers else 1)
+                if len(numbers) >= MAX_SHEET_ROWS:
+                    raise _reject(
+                        file,
+                        "too_large",
+                        f"sheet '{sheet.title}' has more than {MAX_SHEET_ROWS:,} rows; a monthly "
+                        "or score table has a few thousand",
+                        "delete the rows below the table, or give dossier records as CSV",
+                    )
+                if number in hidden:
+                    hidden_seen.append(number)
+                    continue
+                grid.append([_cell(c) for c in row])
+                numbers.append(number)
             label = f"{file} [sheet '{sheet.title}']" if len(book.worksheets) > 1 else file
-            table = build_table(grid, numbers, lookup, label, f"XLSX, sheet '{sheet.title}'")
-            if table is not None:
-                tables.append(table)
+            table = build_table(
+                grid, numbers, lookup, label, f"XLSX, sheet '{sheet.title}'", sheet=sheet.title
+            )
+            if table is None:
+                continue
+            if formulas:
+                cell, formula = formulas[0]
+                more = f" (and {len(formulas) - 1} more)" if len(formulas) > 1 else ""
+                raise _reject(
+                    label,
+                    "formula_without_value",
+                    f"cell {cell} holds a formula (={formula}) with no saved value{more}: its "
+                    "figure is unknown",
+                    "open the workbook in Excel or LibreOffice, let it calculate, save it, and "
+                    "import again (a program that writes formulas without computing them made it)",
+                    row=int(re.sub(r"[A-Z]", "", cell)),
+                    column=cell,
+                )
+            if hidden_seen:
+                shown_rows = ", ".join(str(n) for n in hidden_seen[:10])
+                table.notes.append(
+                    _problem(
+                        label,
+                        "hidden_rows",
+                        f"{len(hidden_seen)} hidden row(s) skipped (rows {shown_rows}"
+                        + (", …" if len(hidden_seen) > 10 else "")
+                        + ")",
+                        "give --hidden-rows to import them, or unhide them in Excel",
+                    )
+                )
+            tables.append(table)
     except FileRejectedError:
         raise
     except Exception as exc:  # a damaged sheet part inside a valid ZIP
@@ -747,7 +989,17 @@ def read_workbook(
         )
     # A sheet with the header but no data rows is kept only when it is the only match, so
     # that the importer can say "no data rows" instead of "no matching sheet".
-    return [t for t in tables if t.rows] or tables[:1]
+    tables = [t for t in tables if t.rows] or tables[:1]
+    if skipped_hidden:
+        tables[0].notes.append(
+            _problem(
+                file,
+                "hidden_sheet",
+                "hidden sheet(s) not imported: " + ", ".join(f"'{n}'" for n in skipped_hidden),
+                "give --sheet NAME to import a hidden sheet",
+            )
+        )
+    return tables
 
 
 def read_json(raw: bytes, file: str) -> tuple[list[object], dict]:
@@ -831,7 +1083,15 @@ def json_table(records: list[object], file: str, lookup: dict[str, str]) -> Tabl
     return table
 
 
-def read_tables(path: Path, file: str, lookup: dict[str, str], expected: list[str]) -> list[Table]:
+def read_tables(
+    path: Path,
+    file: str,
+    lookup: dict[str, str],
+    expected: list[str],
+    sheet: str | None = None,
+    *,
+    hidden_rows: bool = False,
+) -> list[Table]:
     """Read a CSV or XLSX file (JSON: :func:`read_json`) into tables.
 
     Parameters
@@ -843,6 +1103,10 @@ def read_tables(path: Path, file: str, lookup: dict[str, str], expected: list[st
         From :func:`vocabulary`.
     expected : list of str
         Headers to suggest when none is recognised.
+    sheet : str, optional
+        For a workbook: read only the sheet of this name.
+    hidden_rows : bool, default False
+        For a workbook: read hidden rows too (by default skipped and reported).
 
     Raises
     ------
@@ -854,7 +1118,11 @@ def read_tables(path: Path, file: str, lookup: dict[str, str], expected: list[st
         raise _reject(file, "unreadable_file", f"cannot read the file ({exc.strerror})") from None
     what = check_bytes(raw, file, path.suffix.lower())
     if what == "xlsx":
-        return read_workbook(raw, file, lookup, expected)
+        return read_workbook(raw, file, lookup, expected, sheet, hidden_rows=hidden_rows)
+    if sheet is not None:
+        raise _reject(
+            file, "not_a_workbook", f"--sheet {sheet!r} given, but this is not a workbook"
+        )
     if what == "json":
         records, _ = read_json(raw, file)
         return [json_table(records, file, lookup)]
@@ -878,8 +1146,9 @@ def _peek_grid(path: Path) -> list[list[object]]:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
             grid = []
             for sheet in book.worksheets:
+                sheet.reset_dimensions()
                 for i, row in enumerate(sheet.iter_rows(values_only=True)):
-                    if i >= _HEADER_SEARCH_ROWS:
+                    if i >= _HEADER_SEARCH_ROWS + _MAX_HEADER_ROWS:
                         break
                     grid.append(list(row))
             book.close()
@@ -899,11 +1168,16 @@ def sniff_kind(path: Path, extra_scores: dict[str, str] | None = None) -> str | 
     grid = _peek_grid(path)
     labels = [header_key(_text(c)) for row in grid for c in row if not is_blank(c)]
     scores: dict[str, int] = {}
+    cells = [_text(c) for row in grid for c in row if not is_blank(c)]
     for kind, extra in (("monthly", None), ("scores", extra_scores)):
         lookup = vocabulary(kind, extra)
-        scores[kind] = len(
-            {lookup[k] for k in labels if k in lookup and lookup[k] not in _SHARED | {IGNORE}}
-        )
+        named = {_lookup(c, lookup) for c in cells} - _SHARED - {IGNORE, None}
+        # A header over several rows under a title ("Trong đó / Trực tuyến") is only
+        # recognised as the reader reads it.
+        located = locate_header(grid, lookup)
+        if located is not None:
+            named |= set(located[3].values()) - _SHARED - {IGNORE}
+        scores[kind] = len(named)
     markers = {header_key(m) for m in _spec()["dossiers"]["markers"]}
     scores["dossiers"] = len(set(labels) & markers)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -929,7 +1203,15 @@ def parse_level(value: object) -> str | None:
     """ "Cấp tỉnh", "tỉnh", "province" -> "province" (likewise district, commune); else None."""
     if is_blank(value) or not isinstance(value, str):
         return None
-    return _level_keys().get(header_key(value))
+    keys = _level_keys()
+    found = keys.get(header_key(value))
+    if found is None:
+        # As reports write them: "Cấp tỉnh (Sở, ban, ngành)", "UBND cấp xã", "1. Cấp huyện".
+        bare = _BRACKETS.sub(" ", value)
+        bare = re.sub(r"^\s*([ivx]+|\d+|[a-d])\s*[.)/-]\s*", "", bare, flags=re.IGNORECASE)
+        key = re.sub(r"^(ubnd|uybannhandan)", "", header_key(bare))
+        found = keys.get(key)
+    return found
 
 
 def level_spellings() -> str:
