@@ -164,11 +164,15 @@ def ingest(
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Period of portal API responses (default: from the file name)."),
+    ] = None,
 ) -> None:
     """Import monthly tables, portal index results or dossier records into data/processed."""
     from analysis.ingest import ingest as run_ingest
 
-    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out)
+    result = run_ingest(files, kind=kind, quarantine=quarantine, out_dir=out, period=period)
     _say(f"read {result.read} = accepted {result.accepted} + rejected {result.rejected}")
     if result.report:
         _say(result.report.render())

@@ -28,7 +28,7 @@ import pandas as pd
 from analysis import config, escape, panel
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
-from analysis.ingest import manifest, monthly, reading, scores
+from analysis.ingest import manifest, monthly, portal, reading, scores
 from analysis.ingest.problems import IngestError, Problem, ProblemReport
 from analysis.ingest.reading import FileRejectedError, Rejected
 
@@ -86,6 +86,7 @@ class _Job:
     tables: list[str] = field(default_factory=list)
     parts: list = field(default_factory=list)  # MonthlyRows or ScoreRows
     result: object = None  # what the dossier importer returned
+    response: object = None  # a portal API response (analysis.ingest.portal.Response)
 
 
 def _today(today: object) -> pd.Timestamp:
@@ -151,6 +152,7 @@ def ingest(
     *,
     today: object = None,
     portal_columns: str | os.PathLike | None = None,
+    period: str | None = None,
 ) -> IngestResult:
     """Import raw files into the processed data.
 
@@ -170,6 +172,9 @@ def ingest(
         "Today" for the month-in-the-future check (tests pin it).
     portal_columns : path-like, optional
         Settings of the portal's columns; default ``config/portal_columns.yaml``.
+    period : str, optional
+        The period of portal API responses (``2026-08``, ``2026-Q3``, ``2026``); default from
+        each file's name (``<endpoint>_<period>.json``). See :mod:`analysis.ingest.portal`.
 
     Returns
     -------
@@ -255,6 +260,10 @@ def ingest(
                 for table in monthly.read(job.path, job.name):
                     job.tables.append(table.detail)
                     job.parts.append(monthly.parse(table, day))
+            elif portal.is_response(job.path):
+                job.response = portal.read_response(
+                    job.path, job.name, period=period, today=day, max_points=settings.max_points
+                )
             else:
                 tables, meta = scores.read(job.path, job.name, settings)
                 period = scores.meta_period(meta) or scores.period_from_name(job.path.name)
@@ -265,6 +274,13 @@ def ingest(
             file_errors.extend(exc.problems)
     if file_errors:
         raise IngestError(ProblemReport(file_errors))
+    # Portal responses: a unit with a problem stops the import in either mode (a unit is the
+    # whole of its row in every table the response feeds).
+    responses = [j.response for j in jobs if j.response is not None]
+    portal_errors = [p for r in responses for p in r.problems] + portal.check_duplicates(responses)
+    if portal_errors:
+        raise IngestError(ProblemReport(portal_errors))
+    notes.extend(portal.summary(responses))
 
     month_parts = [p for j in jobs if j.kind == "monthly" for p in j.parts]
     score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
@@ -311,6 +327,24 @@ def ingest(
         merged_scores, replaced_scores = scores.merge(
             scores.load_existing(scores_file), score_parts
         )
+    portal_units = portal_components = None
+    if responses:
+        new_units, new_components = portal.frames(responses)
+        units_file, components_file = out / portal.UNITS_FILE, out / portal.COMPONENTS_FILE
+        portal_units = portal.merge_tables(
+            portal.load_table(units_file, portal.UNIT_COLUMNS),
+            new_units,
+            portal.UNIT_KEY,
+            portal.UNIT_COLUMNS,
+        )
+        portal_components = portal.merge_tables(
+            portal.load_table(components_file, portal.COMPONENT_COLUMNS),
+            new_components,
+            portal.COMPONENT_KEY,
+            portal.COMPONENT_COLUMNS,
+        )
+        base = merged_scores if merged_scores is not None else scores.load_existing(scores_file)
+        merged_scores = portal.merge_scores(base, portal_units)
 
     # 3. Dossier records stream to their own outputs and raise on their own in strict mode;
     #    they run after every other file has passed, so a bad table stops them too.
@@ -324,6 +358,14 @@ def ingest(
     outputs: dict[str, Path] = {}
     if merged_panel is not None:
         outputs["panel"] = panel.save(merged_panel, panel_file)
+    if portal_units is not None:
+        for what, frame, name in (
+            ("portal units", portal_units, portal.UNITS_FILE),
+            ("portal components", portal_components, portal.COMPONENTS_FILE),
+        ):
+            with atomic_path(out / name) as tmp:
+                frame.to_parquet(tmp, engine="pyarrow", index=False)
+            outputs[what] = out / name
     if merged_scores is not None:
         with atomic_path(scores_file) as tmp:
             merged_scores.to_parquet(tmp, engine="pyarrow", index=False)
@@ -357,6 +399,16 @@ def ingest(
             if callable(details):  # the dossier importer's own record: kept, ours first
                 entry = {**details(), **entry}
             entry["outputs"] = {k: manifest.shown_path(v) for k, v in got["outputs"].items()}
+        elif job.response is not None:
+            n = len(job.response.units)
+            entry = _entry(job, quarantine, n, n, 0)
+            entry["portal"] = {
+                "endpoint": job.response.endpoint.name,
+                "group": job.response.endpoint.group,
+                "period": job.response.period,
+                "unmapped": dict(job.response.unmapped),
+            }
+            got = {"read": n, "accepted": n, "rejected": 0}
         else:
             read = sum(p.read for p in job.parts)
             rejected = [r for p in job.parts for r in p.rejected]
