@@ -360,7 +360,7 @@ def _load_json(path: Path, file: str):
     try:
         return guards.json_loads(text, file)
     except json.JSONDecodeError as exc:
-        at_end = exc.pos >= len(text.rstrip())
+        at_end = exc.pos >= len(text.rstrip()) or _unclosed(text)
         raise _rejected(
             file,
             "truncated_file" if at_end else "bad_json",
@@ -372,6 +372,26 @@ def _load_json(path: Path, file: str):
             + f" (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "download the response from the portal again",
         ) from None
+
+
+def _unclosed(text: str) -> bool:
+    """Whether the text ends inside a string or with brackets left open: a download cut short."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def _rejected(file, kind, message, hint, column=None, value="") -> FileRejectedError:

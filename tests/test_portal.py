@@ -1,0 +1,366 @@
+"""The portal's evaluation API responses: import, and the rules against the portal's own points.
+
+``tests/data/portal/`` holds the six real responses of ``shared/reference/portal/`` (Phú Thọ,
+08/2026, one per group endpoint, trimmed as its README says). Every expected number here is
+read from those files by this test's own reading of the JSON (:func:`portal_points`), or worked
+out by hand from the counts they give, never taken from the program's output.
+
+Tolerance: the portal shows every component's points with 2 decimals, so the rules' points are
+rounded the same way and must agree within 0,01; a group (the sum of its shown components)
+within 0,01 too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.errors import WorkbenchError
+from analysis.index766 import counts
+from analysis.index766.rules import load_rules
+from analysis.ingest import IngestError, ingest, portal
+
+DATA = Path(__file__).parent / "data" / "portal"
+FILES = sorted(DATA.glob("*.json"))
+TODAY = "2026-12-01"
+TOL = 0.01 + 1e-9
+PROVINCE_ID = "019d2be3-6a88-732b-8b17-b68020c8553a"  # UBND tỉnh Phú Thọ
+VIET_TRI_ID = "019d2be3-6ab4-74ce-8a81-1708de733a98"  # UBND Phường Việt Trì
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("portal")
+    ingest(FILES, kind="scores", out_dir=out, today=TODAY)
+    return out
+
+
+@pytest.fixture(scope="module")
+def scored(imported):
+    units, comps = counts.load(imported)
+    return counts.score_counts(units, comps)
+
+
+def portal_points() -> tuple[dict, dict]:
+    """The portal's points straight from the files: {(unit id, code): points} per component
+    (metric shape) and {(unit id, endpoint): points} per group (both shapes)."""
+    components, groups = {}, {}
+    for path in FILES:
+        endpoint = path.stem.rsplit("_", 1)[0]
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+        units = [data["overview"], *data["evaluation"]] if "overview" in data else None
+        units = units or [data["parent"], *data["children"]]
+        for u in units:
+            groups[(u["departmentId"], endpoint)] = u.get("totalScore", u.get("score"))
+            for m in u.get("metrics", []):
+                if m["maxScore"]:  # 0-point metrics are tracking only
+                    components[(u["departmentId"], m["code"])] = (m["score"], m["maxScore"])
+    return components, groups
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def test_the_six_responses_import_in_one_call(imported):
+    units = pd.read_parquet(imported / portal.UNITS_FILE)
+    # Units per file, counted in the files: 16 + 33 + 33 + 34 + 14 + 10.
+    assert units.groupby("endpoint").size().to_dict() == {
+        "transparency": 16,
+        "dvc-progress-tree": 33,
+        "provide-online-tree": 33,
+        "formality-online-payment-tree": 34,
+        "handling-satisfaction": 14,
+        "dossier-digitized": 10,
+    }
+    assert set(units["period"]) == {"2026-08"}
+    assert set(units["province"]) == {"Phú Thọ"}
+
+
+def test_the_province_row_of_the_scores_table(imported):
+    scores = pd.read_parquet(imported / "scores.parquet")
+    row = scores[(scores["level"] == "province") & (scores["period"] == "2026-08")].iloc[0]
+    assert row["unit"] == "Phú Thọ" and row["boundary"] == "new34"
+    # totalScore of the parent/overview of each file.
+    expected = {
+        "publicity": 7.96,
+        "timeliness": 15.68,
+        "online_service": 8.83,
+        "online_payment": 6.25,
+        "satisfaction": 12.97,
+        "digitisation": 8.22,
+    }
+    for group, value in expected.items():
+        assert row[group] == pytest.approx(value)
+    # 7.96 + 15.68 + 8.83 + 6.25 + 12.97 + 8.22, added by hand.
+    assert row["total"] == pytest.approx(59.91)
+
+
+def test_a_total_only_when_all_six_groups_are_known(imported):
+    scores = pd.read_parquet(imported / "scores.parquet")
+    # Sở Xây dựng is only in the payment response's trimmed children.
+    row = scores[scores["unit"] == "Sở Xây dựng"].iloc[0]
+    assert row["online_payment"] == pytest.approx(5.64)
+    assert math.isnan(row["publicity"]) and math.isnan(row["total"])
+
+
+def test_names_levels_and_codes(imported):
+    units = pd.read_parquet(imported / portal.UNITS_FILE).drop_duplicates("unit_id")
+    by_name = units.set_index("portal_name")
+    assert by_name.loc["UBND tỉnh Phú Thọ", "level"] == "province"
+    assert by_name.loc["Sở Công Thương - Tỉnh Phú Thọ", "level"] == "agency"
+    assert by_name.loc["Sở Công Thương - Tỉnh Phú Thọ", "unit"] == "Sở Công Thương"
+    assert by_name.loc["UBND xã Lâm Thao - Tỉnh Phú Thọ", "unit"] == "Xã Lâm Thao"
+    # A ward named like its province is a commune of it, not the province.
+    assert by_name.loc["UBND Phường Phú Thọ", "level"] == "commune"
+    assert by_name.loc["UBND Phường Phú Thọ", "unit"] == "Phường Phú Thọ"
+    codes = pd.read_parquet(imported / portal.UNITS_FILE).dropna(subset=["department_code"])
+    code = codes.drop_duplicates("unit_id").set_index("portal_name")["department_code"]
+    assert code["Sở Công Thương - Tỉnh Phú Thọ"] == "H44.07"
+    assert code["UBND xã Hy Cương"] == "H44.104"
+
+
+def test_counts_are_kept_and_missing_stays_missing(imported):
+    comps = pd.read_parquet(imported / portal.COMPONENTS_FILE)
+    mine = comps[comps["unit_id"] == PROVINCE_ID].set_index("component")
+    assert (mine.loc["2.1", "numerator"], mine.loc["2.1", "denominator"]) == (144625, 184513)
+    # 3.1: partialCount 31 + fullCount 21 of authorityCount 56.
+    assert (mine.loc["3.1", "numerator"], mine.loc["3.1", "denominator"]) == (52, 56)
+    # 4.x: the portal gives no counts; they stay missing, never 0.
+    assert pd.isna(mine.loc["4.x", "numerator"]) and pd.isna(mine.loc["4.x", "denominator"])
+    # PETITION_CLASSIFICATION_STAFF: kept without a rule id.
+    staff = comps[comps["code"] == "PETITION_CLASSIFICATION_STAFF"]
+    assert len(staff) == 14 and staff["component"].isna().all()
+
+
+def test_the_summary_names_the_unmapped_code(imported, tmp_path):
+    result = ingest(
+        [DATA / "handling-satisfaction_2026-08.json"], kind="scores", out_dir=tmp_path, today=TODAY
+    )
+    unmapped = [p for p in result.report.problems if p.kind == "unmapped_code"]
+    assert [p.column for p in unmapped] == ["PETITION_CLASSIFICATION_STAFF"]
+
+
+def test_importing_one_more_endpoint_later_fills_in_the_row(tmp_path):
+    first = [f for f in FILES if not f.name.startswith("transparency")]
+    ingest(first, kind="scores", out_dir=tmp_path, today=TODAY)
+    row = pd.read_parquet(tmp_path / "scores.parquet").query("level == 'province'").iloc[0]
+    assert math.isnan(row["publicity"]) and math.isnan(row["total"])
+    ingest([DATA / "transparency_2026-08.json"], kind="scores", out_dir=tmp_path, today=TODAY)
+    row = pd.read_parquet(tmp_path / "scores.parquet").query("level == 'province'").iloc[0]
+    assert row["publicity"] == pytest.approx(7.96) and row["total"] == pytest.approx(59.91)
+
+
+# --- period ----------------------------------------------------------------------------------
+
+
+def test_period_from_the_option_and_from_the_name():
+    assert portal.period_from_name("transparency_2026-08.json") == "2026-08"
+    assert portal.period_from_name("transparency_2026-Q3.json") == "2026-Q3"
+    assert portal.period_from_name("dvc-progress-tree_year-2026.json") == "2026"
+    assert portal.period_from_name("transparency.json") is None
+
+
+def test_no_period_is_refused_with_how_to_give_it(tmp_path):
+    src = tmp_path / "transparency.json"
+    shutil.copy(DATA / "transparency_2026-08.json", src)
+    with pytest.raises(IngestError) as err:
+        ingest([src], kind="scores", out_dir=tmp_path / "out", today=TODAY)
+    text = str(err.value)
+    assert "missing_period" in text or "period" in text
+    assert "--period" in text
+    assert not (tmp_path / "out").exists()
+    ingest([src], kind="scores", out_dir=tmp_path / "out", today=TODAY, period="2026-Q3")
+    units = pd.read_parquet(tmp_path / "out" / portal.UNITS_FILE)
+    assert set(units["period"]) == {"2026-Q3"}
+
+
+# --- the rules against the portal -----------------------------------------------------------
+
+
+def test_rules_reproduce_every_component_the_portal_scores(scored):
+    expected, _ = portal_points()
+    comps = scored.components
+    # Which rule a code is: the mapping is configuration (config/portal_api.yaml).
+    by_code = {k: v for e in portal.load_endpoints().values() for k, v in e.metrics.items()}
+    compared = matched = 0
+    for (unit_id, code), (points, max_points) in expected.items():
+        component = by_code[code]
+        row = comps[(comps["unit_id"] == unit_id) & (comps["component"] == component)].iloc[0]
+        # The rule's points are the portal's maximum for the metric.
+        assert row["max_points"] == max_points, (code, unit_id)
+        compared += 1
+        if points is None:  # the portal shows no points (zero denominator): neither may we
+            matched += math.isnan(row["points"])
+        else:
+            matched += abs(row["points"] - points) <= TOL
+    # 16 publicity units x 4 + 14 satisfaction units x 3 + 10 digitisation units x 7 = 176.
+    assert compared == 176
+    assert matched == compared
+
+
+def test_rules_reproduce_every_group_the_counts_allow(scored):
+    _, expected = portal_points()
+    groups = scored.groups
+    endpoints = portal.load_endpoints()
+    compared = matched = 0
+    for (unit_id, endpoint), points in expected.items():
+        group = endpoints[endpoint].group
+        row = groups[(groups["unit_id"] == unit_id) & (groups["group"] == group)].iloc[0]
+        if math.isnan(row["points"]):
+            # Only the provide-online children: they carry the group's points, no counts.
+            assert endpoint == "provide-online-tree" and unit_id != PROVINCE_ID
+            continue
+        compared += 1
+        matched += abs(row["points"] - points) <= TOL
+    # 16 + 33 + 1 + 34 + 14 + 10 = 108 (provide-online: the parent only).
+    assert (compared, matched) == (108, 108)
+    assert scored.agreement() == {
+        "components_compared": 176,
+        "components_matched": 176,
+        "groups_compared": 108,
+        "groups_matched": 108,
+    }
+
+
+def test_hand_worked_payment_of_viet_tri(scored):
+    # 6 x 1516/1707 = 5.329 -> 5.33; 2 x (12/35)/0.8 = 0.857 -> 0.86; 2 x (7/35)/0.8 = 0.50.
+    comps = scored.components
+    mine = comps[comps["unit_id"] == VIET_TRI_ID].set_index("component")["points"]
+    assert (mine["3.6"], mine["3.5b"], mine["3.5"]) == (5.33, 0.86, 0.50)
+    group = scored.groups.query("unit_id == @VIET_TRI_ID and group == 'online_payment'")
+    assert group["points"].iloc[0] == pytest.approx(6.69)  # the portal's totalScore
+
+
+def test_zero_denominators_follow_each_rule(scored):
+    office = "019d2be3-6a88-732b-8b17-bb1e9a3f14ab"  # Văn phòng UBND Tỉnh, no dossiers
+    mine = scored.components[scored.components["unit_id"] == office].set_index("component")
+    assert mine.loc["1.4", "status"] == "no_data" and math.isnan(mine.loc["1.4", "points"])
+    assert mine.loc["2.1", "status"] == "no_data_zero_points" and mine.loc["2.1", "points"] == 0
+    assert mine.loc["5.4", "status"] == "no_data_zero_points" and mine.loc["5.4", "points"] == 0
+    assert mine.loc["5.2", "points"] == 6 and mine.loc["4.x", "points"] == 2
+
+
+def test_a_rule_that_disagrees_is_flagged(imported, tmp_path):
+    text = Path(load_rules().path).read_text(encoding="utf-8")
+    # 4.2 back to "full at 80 %", as the document reads: Sở GD&ĐT's 80,06 % then gives 4.
+    at = text.index("mapping: linear", text.index('id: "4.2"'))
+    changed = text[:at] + "mapping: {full_at: 0.8}" + text[at + len("mapping: linear") :]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(changed, encoding="utf-8")
+    units, comps = counts.load(imported)
+    result = counts.score_counts(units, comps, rules)
+    flagged = result.components[result.components["disagrees"]]
+    assert set(flagged["component"]) == {"4.2"}
+    edu = flagged[flagged["unit"] == "Sở Giáo dục và Đào tạo"].iloc[0]
+    assert (edu["points"], edu["portal_points"]) == (4.0, 3.2)
+
+
+def test_what_if_on_counts(scored):
+    # Phú Thọ 3.6: 82913/98459 = 84.21 % -> 5.05; at 100 % 6: +0.95.
+    assert counts.what_if(scored, PROVINCE_ID, "2026-08", "3.6", 1.0) == pytest.approx(0.95)
+    with pytest.raises(WorkbenchError):
+        counts.what_if(scored, PROVINCE_ID, "2026-08", "3.6", 1.5)
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def _edit(tmp_path: Path, source: str, change, name: str | None = None) -> Path:
+    doc = json.loads((DATA / source).read_text(encoding="utf-8"))
+    change(doc)
+    path = tmp_path / (name or source)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _refused(tmp_path: Path, path: Path) -> str:
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as err:
+        ingest([path], kind="scores", out_dir=out, today=TODAY)
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written
+    return str(err.value)
+
+
+def test_a_code_other_than_ok(tmp_path):
+    def fail(doc):
+        doc["code"] = "UNAUTHORIZED"
+        doc["message"] = "Phiên đăng nhập hết hạn"
+
+    text = _refused(tmp_path, _edit(tmp_path, "transparency_2026-08.json", fail))
+    assert "transparency_2026-08.json" in text and "'UNAUTHORIZED'" in text and "code" in text
+
+
+def test_a_truncated_response(tmp_path):
+    raw = (DATA / "dvc-progress-tree_2026-08.json").read_bytes()
+    path = tmp_path / "dvc-progress-tree_2026-08.json"
+    path.write_bytes(raw[: len(raw) // 2])
+    text = _refused(tmp_path, path)
+    assert "cut short" in text and "dvc-progress-tree_2026-08.json" in text
+
+
+def test_not_json(tmp_path):
+    path = tmp_path / "transparency_2026-08.json"
+    path.write_text('{"code": "OK", data: oops}', encoding="utf-8")
+    assert "not valid JSON" in _refused(tmp_path, path)
+
+
+def test_group_points_above_the_maximum(tmp_path):
+    def high(doc):
+        doc["data"]["children"][1]["score"] = 21.5
+
+    text = _refused(tmp_path, _edit(tmp_path, "dvc-progress-tree_2026-08.json", high))
+    assert "Ban quản lý các khu công nghiệp - Tỉnh Phú Thọ" in text
+    assert "'score'" in text or "score" in text
+    assert "21.5" in text
+
+
+def test_numerator_above_denominator(tmp_path):
+    def more(doc):
+        doc["data"]["evaluation"][2]["metrics"][3]["numerator"] = 500
+
+    text = _refused(tmp_path, _edit(tmp_path, "transparency_2026-08.json", more))
+    assert "Sở Công Thương - Tỉnh Phú Thọ" in text and "DOSSIER_SYNC" in text
+    assert "500" in text and "234" in text
+
+
+def test_a_unit_resolving_to_no_province(tmp_path):
+    def elsewhere(doc):
+        doc["data"]["parent"]["departmentName"] = "UBND tỉnh Atlantis"
+
+    text = _refused(tmp_path, _edit(tmp_path, "dvc-progress-tree_2026-08.json", elsewhere))
+    assert "Atlantis" in text and "no province" in text
+
+
+def test_a_child_of_another_province(tmp_path):
+    def other(doc):
+        doc["data"]["children"][3]["departmentName"] = "Sở Y tế - Tỉnh Lào Cai"
+
+    text = _refused(tmp_path, _edit(tmp_path, "dvc-progress-tree_2026-08.json", other))
+    assert "Sở Y tế - Tỉnh Lào Cai" in text and "Phú Thọ" in text
+
+
+def test_duplicate_units(tmp_path):
+    def twice(doc):
+        doc["data"]["children"].append(dict(doc["data"]["children"][4], score=3.0))
+
+    text = _refused(tmp_path, _edit(tmp_path, "dvc-progress-tree_2026-08.json", twice))
+    assert "duplicate_unit" in text and "UBND Phường Việt Trì" in text
+
+
+def test_the_same_endpoint_twice_in_one_import(tmp_path):
+    copy = tmp_path / "again_2026-08.json"
+    shutil.copy(DATA / "dvc-progress-tree_2026-08.json", copy)
+    raw = copy.read_text(encoding="utf-8").replace('"totalScore":15.68', '"totalScore":15.69')
+    copy.write_text(raw, encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as err:
+        ingest(
+            [DATA / "dvc-progress-tree_2026-08.json", copy], kind="scores", out_dir=out, today=TODAY
+        )
+    assert "duplicate_unit" in str(err.value)
+    assert not out.exists()
