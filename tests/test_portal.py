@@ -364,3 +364,50 @@ def test_the_same_endpoint_twice_in_one_import(tmp_path):
         )
     assert "duplicate_unit" in str(err.value)
     assert not out.exists()
+
+
+# --- the scorecard from the portal's figures ---------------------------------------------------
+
+
+def test_find_a_unit_by_the_names_readers_use(imported):
+    units, _ = counts.load(imported)
+    assert counts.find_unit(units, "Phú Thọ", "2026-08")["level"] == "province"
+    assert counts.find_unit(units, "Phường Phú Thọ", "2026-08")["level"] == "commune"
+    for name in ("UBND xã Hy Cương", "Xã Hy Cương", "hy cuong"):
+        assert counts.find_unit(units, name, "2026-08")["department_code"] == "H44.104"
+    with pytest.raises(WorkbenchError):
+        counts.find_unit(units, "Xã Atlantis", "2026-08")
+    with pytest.raises(WorkbenchError):
+        counts.find_unit(units, "Phú Thọ", "2026-09")
+
+
+def test_scorecard_of_the_province_from_the_portal(imported):
+    from analysis import scorecard as sc
+
+    card = sc.prepare("Phú Thọ", "2026-08", portal_path=str(imported))
+    text = sc.headline(card).text
+    assert "59,91/100" in text  # the six totalScore of the parents, summed by hand
+    groups = sc.groups_table(card).frame
+    assert list(groups.iloc[:, 1]) == [
+        "7,96/18", "15,68/20", "8,83/12", "6,25/10", "12,97/18", "8,22/22", "59,91/100",
+    ]  # fmt: skip
+    lost = sc.lost_table(card).frame
+    first = lost.iloc[:, 0].str.split(" ").str[0]
+    row = lost[first == "2.1"].iloc[0]
+    assert row.iloc[1] == "144.625/184.513"  # the counts, as the portal gives them
+    assert "⚠" not in "".join(lost.iloc[:, 4])  # the rules agree everywhere
+    whatif = sc.what_ifs(card).frame
+    pay = whatif[whatif.iloc[:, 0].str.startswith("3.6 ")].iloc[0]
+    assert pay.iloc[3] == "+0,95"  # 6 - 5.05
+    assert sc.culprits(card)[0].text.startswith("Cổng Dịch vụ công quốc gia chỉ công bố số đếm")
+
+
+def test_scorecard_of_a_commune_from_the_portal(imported):
+    from analysis import scorecard as sc
+
+    card = sc.prepare("UBND xã Hy Cương", "2026-08", lang="en", portal_path=str(imported))
+    assert card.unit == "Xã Hy Cương" and card.level == "commune"
+    # Hy Cương is not among the trimmed digitisation response's units: 5 of 6 groups, no total.
+    assert "5 of 6 groups" in sc.headline(card).text
+    groups = sc.groups_table(card).frame
+    assert groups.iloc[1, 1] == "13.45/20" and groups.iloc[5, 1] == "—/22"
