@@ -19,11 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.errors import WorkbenchError
 from analysis.index766 import counts
 from analysis.index766.rules import load_rules
 from analysis.ingest import IngestError, ingest, portal
+from analysis.ingest.reading import FileRejectedError
 
 DATA = Path(__file__).parent / "data" / "portal"
 FILES = sorted(DATA.glob("*.json"))
@@ -411,3 +414,54 @@ def test_scorecard_of_a_commune_from_the_portal(imported):
     assert "5 of 6 groups" in sc.headline(card).text
     groups = sc.groups_table(card).frame
     assert groups.iloc[1, 1] == "13.45/20" and groups.iloc[5, 1] == "—/22"
+
+
+# --- anything else is refused with a message, never a traceback -------------------------------
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+def _paths(node, prefix=()):
+    """Every (path, value) of a JSON document."""
+    yield prefix, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), which=st.sampled_from(FILES))
+def test_any_changed_value_is_read_or_refused(tmp_path, data, which):
+    doc = json.loads(which.read_text(encoding="utf-8"))
+    paths = [p for p, _ in _paths(doc) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        node = doc
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = data.draw(_VALUES)
+        except (KeyError, IndexError, TypeError):
+            continue
+    target = tmp_path / which.name
+    target.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    try:
+        response = portal.read_response(target, which.name, today=pd.Timestamp(TODAY))
+    except FileRejectedError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return
+    for p in response.problems:
+        assert p.file == which.name and p.message

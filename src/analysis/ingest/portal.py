@@ -107,6 +107,17 @@ _TREE_META = {
     "averageScore",
 }
 _START = re.compile(rb'^\s*\{\s*"code"\s*:')
+# Fields of a unit that hold text; every other field holds a number or null.
+_TEXT = {
+    "departmentId",
+    "departmentName",
+    "departmentCode",
+    "departmentType",
+    "departmentLevel",
+    "agencyLevel",
+    "level",
+}
+_METRIC_TEXT = {"code", "name", "dataQualityStatus", "dataQualityMessage"}
 
 
 @dataclass(frozen=True)
@@ -613,6 +624,8 @@ def _read_unit(out: Response, unit: dict, is_top: bool, top_province, seen: dict
         )
         return
     seen[unit_id] = name
+    if not _numbers_only(out, unit, name):
+        return
     parsed = parse_unit_name(name)
     # The portal's own level first; the name where the portal says nothing.
     level = _TYPE_LEVEL.get(str(unit.get("departmentType") or ""))
@@ -744,6 +757,42 @@ def _read_unit(out: Response, unit: dict, is_top: bool, top_province, seen: dict
                 **row,
             }
         )
+
+
+def _is_number(value) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _numbers_only(out: Response, unit: dict, name: str) -> bool:
+    """Every count and score of the unit is a number or null (a text "12" is not guessed at)."""
+    bad = [
+        (k, v) for k, v in unit.items() if k not in _TEXT and k != "metrics" and not _is_number(v)
+    ]
+    metrics = unit.get("metrics", [])
+    if not isinstance(metrics, list):
+        bad.append(("metrics", metrics))
+    else:
+        for m in metrics:
+            if not isinstance(m, dict):
+                bad.append(("metrics", m))
+                continue
+            code = m.get("code", "?")
+            bad += [
+                (f"{code}.{k}", v)
+                for k, v in m.items()
+                if k not in _METRIC_TEXT and not _is_number(v)
+            ]
+    for column, value in bad[:1]:
+        _unit_problem(
+            out,
+            name,
+            column,
+            str(value)[:60],
+            "not_a_number",
+            f"{column} is not a number ({type(value).__name__})",
+            "save the portal's answer again",
+        )
+    return not bad
 
 
 def _check_counts(out, name, code, num, den) -> bool:
