@@ -465,3 +465,17 @@ def test_any_changed_value_is_read_or_refused(tmp_path, data, which):
         return
     for p in response.problems:
         assert p.file == which.name and p.message
+
+
+def test_the_flat_layout_reads_the_portals_province_name(tmp_path):
+    # The old flat layout with the portal's own unit name: 7.96 + 15.68 + 8.83 + 6.25 + 12.97 +
+    # 8.22 = 59.91.
+    path = tmp_path / "chi-so-2026-08.csv"
+    path.write_text(
+        "ID,TEN,CKMB,TDGQ,TTTT,CLGQ,MDHL,MDSH,TONG_SCORE\n"
+        "H44,UBND tỉnh Phú Thọ,7.96,15.68,6.25,8.83,12.97,8.22,59.91\n",
+        encoding="utf-8",
+    )
+    ingest([path], kind="scores", out_dir=tmp_path / "out", today=TODAY)
+    row = pd.read_parquet(tmp_path / "out" / "scores.parquet").iloc[0]
+    assert (row["unit"], row["boundary"], row["total"]) == ("Phú Thọ", "new34", 59.91)
