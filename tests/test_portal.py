@@ -479,3 +479,33 @@ def test_the_flat_layout_reads_the_portals_province_name(tmp_path):
     ingest([path], kind="scores", out_dir=tmp_path / "out", today=TODAY)
     row = pd.read_parquet(tmp_path / "out" / "scores.parquet").iloc[0]
     assert (row["unit"], row["boundary"], row["total"]) == ("Phú Thọ", "new34", 59.91)
+
+
+def test_a_corrected_response_replaces_and_says_so(tmp_path):
+    out = tmp_path / "out"
+    ingest(FILES, kind="scores", out_dir=out, today=TODAY)
+
+    def corrected(doc):
+        doc["data"]["children"][1]["score"] = 16.55  # BQL các KCN, was 16.53
+
+    path = _edit(tmp_path, "dvc-progress-tree_2026-08.json", corrected)
+    result = ingest([path], kind="scores", out_dir=out, today=TODAY)
+    notes = [p for p in result.report.problems if p.kind == "replaced"]
+    assert len(notes) == 1 and "16.53 -> 16.55" in notes[0].message
+    scores = pd.read_parquet(out / "scores.parquet")
+    row = scores[scores["unit"] == "Ban quản lý các khu công nghiệp"].iloc[0]
+    # 7.96 + 16.55 + 7.09 + 7.67 + 17.51 + 10.53, by hand.
+    assert row["timeliness"] == 16.55 and row["total"] == pytest.approx(67.31)
+
+
+def test_an_unknown_tree_field_is_kept_and_named(tmp_path):
+    def extra(doc):
+        doc["data"]["parent"]["totalPaperlessDossier"] = 12
+
+    path = _edit(tmp_path, "dvc-progress-tree_2026-08.json", extra)
+    result = ingest([path], kind="scores", out_dir=tmp_path / "out", today=TODAY)
+    named = [p.column for p in result.report.problems if p.kind == "unmapped_code"]
+    assert named == ["totalPaperlessDossier"]
+    comps = pd.read_parquet(tmp_path / "out" / portal.COMPONENTS_FILE)
+    kept = comps[comps["code"] == "totalPaperlessDossier"].iloc[0]
+    assert kept["numerator"] == 12 and pd.isna(kept["component"])

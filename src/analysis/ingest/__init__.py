@@ -331,8 +331,10 @@ def ingest(
     if responses:
         new_units, new_components = portal.frames(responses)
         units_file, components_file = out / portal.UNITS_FILE, out / portal.COMPONENTS_FILE
+        old_units = portal.load_table(units_file, portal.UNIT_COLUMNS)
+        notes.extend(portal.replaced(old_units, new_units))
         portal_units = portal.merge_tables(
-            portal.load_table(units_file, portal.UNIT_COLUMNS),
+            old_units,
             new_units,
             portal.UNIT_KEY,
             portal.UNIT_COLUMNS,

@@ -1012,6 +1012,34 @@ def merge_tables(
     return pd.concat([old.loc[keep, columns], new[columns]], ignore_index=True)
 
 
+def replaced(old: pd.DataFrame | None, new: pd.DataFrame) -> list[Problem]:
+    """Notes for units whose group points an import changes (a corrected response)."""
+    if old is None or not len(old) or not len(new):
+        return []
+    before = old.set_index(UNIT_KEY)["points"]
+    notes = []
+    for r in new.itertuples(index=False):
+        key = (r.unit_id, r.period, r.endpoint)
+        if key not in before.index:
+            continue
+        was = before.loc[key]
+        if (pd.isna(was) and pd.isna(r.points)) or was == r.points:
+            continue
+        notes.append(
+            Problem(
+                r.file,
+                None,
+                "totalScore",
+                "",
+                "replaced",
+                f'replaced earlier portal points of "{r.portal_name}" ({r.group}, {r.period}): '
+                f"{'—' if pd.isna(was) else f'{was:g}'} -> "
+                f"{'—' if pd.isna(r.points) else f'{r.points:g}'}",
+            )
+        )
+    return notes
+
+
 def scores_rows(units: pd.DataFrame) -> pd.DataFrame:
     """The units table as rows of the flat layout's scores table (one column per group).
 
