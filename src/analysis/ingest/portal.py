@@ -423,7 +423,9 @@ def _which_endpoint(
     seen: set[str] = set()
     for unit in units:
         if shape == "metrics":
-            seen |= {str(m.get("code")) for m in unit.get("metrics") or [] if isinstance(m, dict)}
+            metrics = unit.get("metrics")
+            if isinstance(metrics, list):
+                seen |= {str(m.get("code")) for m in metrics if isinstance(m, dict)}
         else:
             seen |= set(unit)
     hits = [e for e in endpoints.values() if e.shape == shape and e.signature() & seen]
