@@ -99,7 +99,8 @@ def test_the_province_row_of_the_scores_table(imported):
     }
     for group, value in expected.items():
         assert row[group] == pytest.approx(value)
-    # 7.96 + 15.68 + 8.83 + 6.25 + 12.97 + 8.22, added by hand.
+    # 7.96 + 15.68 + 8.83 + 6.25 + 12.97 + 8.22, added by hand; also the published total of
+    # Phú Thọ for 08/2026 in shared/reference/calibration.md.
     assert row["total"] == pytest.approx(59.91)
 
 
