@@ -510,3 +510,26 @@ def test_an_unknown_tree_field_is_kept_and_named(tmp_path):
     comps = pd.read_parquet(tmp_path / "out" / portal.COMPONENTS_FILE)
     kept = comps[comps["code"] == "totalPaperlessDossier"].iloc[0]
     assert kept["numerator"] == 12 and pd.isna(kept["component"])
+
+
+# --- the quarterly report's index from the portal's figures ------------------------------------
+
+
+def test_quarterly_index_from_the_portal(synthetic_dir, tmp_path):
+    from analysis import quarterly
+
+    # A panel without dossiers beside it, and the six responses imported for 2026-Q3 (the
+    # same figures as 08/2026: the point is the path, not the quarter's numbers).
+    shutil.copy(synthetic_dir / "panel.parquet", tmp_path / "panel.parquet")
+    ingest(FILES, kind="scores", out_dir=tmp_path, today=TODAY, period="2026-Q3")
+    report = quarterly.prepare("Phú Thọ", "2026Q3", data_path=str(tmp_path / "panel.parquet"))
+    e = report.index["explanation"]
+    assert e.total == pytest.approx(59.91) and e.max_total == 100
+    groups, ranking = quarterly.index_tables(report)
+    # The report shows index points with one decimal: 7.96 -> 8,0; 15.68 -> 15,7; 59.91 -> 59,9.
+    assert list(groups.frame.iloc[:, 1])[:2] == ["8,0/18", "15,7/20"]
+    assert "59,9/100" in quarterly.key_finding(report).text
+    # The weakest components: the portal's points, no agencies (it publishes no dossiers).
+    weakest = report.weakest.set_index("component")
+    assert weakest.loc["2.1", "points"] == pytest.approx(15.68)
+    assert weakest.loc["2.1", "agencies"] == []

@@ -276,6 +276,167 @@ def what_if(scores: CountScores, unit_id: str, period: str, component: str, rate
     return round_points(c.mapping.points(rate, float(c.points))) - now
 
 
+@dataclass(frozen=True, eq=False)
+class CountExplanation:
+    """One unit's period from the portal's figures, in the shape of
+    :class:`analysis.index766.explain.Explanation` (what the quarterly report reads).
+
+    The points are the portal's (the official figures); a component the portal scores only
+    within its group (the tree endpoints) carries the rules' points on its counts. There are
+    no dossiers behind the counts: :meth:`culprits` says so.
+
+    Attributes
+    ----------
+    unit, province, level, period : str
+    previous : str or None
+        The period compared with, when imported.
+    total, max_total, previous_total, previous_max : float
+        ``max_total`` is the official points of the groups the portal gave (100 with all six).
+    lost, change : pandas.DataFrame
+        As in ``Explanation``.
+    lowest_group : str or None
+    text : dict
+    """
+
+    unit: str
+    province: str
+    level: str
+    period: str
+    previous: str | None
+    total: float
+    max_total: float
+    previous_total: float | None
+    previous_max: float | None
+    lost: pd.DataFrame
+    change: pd.DataFrame
+    lowest_group: str | None
+    text: dict
+
+    def culprits(self, component_id: str) -> pd.DataFrame:
+        """Always refused: the portal publishes counts, not the dossiers behind them."""
+        raise WorkbenchError(
+            f"component {component_id}: the portal's figures hold no dossiers",
+            hint="import the unit's dossier records (workbench ingest --kind dossiers)",
+        )
+
+
+def _group_points(scores: CountScores, unit_id: str, period: str) -> dict[str, float]:
+    g = scores.groups[(scores.groups["unit_id"] == unit_id) & (scores.groups["period"] == period)]
+    return {r.group: float(r.portal_points) for r in g.itertuples() if pd.notna(r.portal_points)}
+
+
+def explain_counts(
+    scores: CountScores, unit_id: str, period: str, previous: str | None = None
+) -> CountExplanation:
+    """Points lost and the change by group of one unit, from the portal's figures.
+
+    Parameters
+    ----------
+    scores : CountScores
+        :func:`score_counts` of the imported data.
+    unit_id : str
+        The portal's ``departmentId``.
+    period : str
+        As imported (``2026-08``, ``2026-Q3``).
+    previous : str, optional
+        The period to compare with; ignored when it was not imported.
+    """
+    rules = scores.rules
+    comps = scores.components[
+        (scores.components["unit_id"] == unit_id) & (scores.components["period"] == period)
+    ]
+    if comps.empty:
+        raise WorkbenchError(f"no portal figures for that unit in {period}")
+    first = comps.iloc[0]
+    now = _group_points(scores, unit_id, period)
+    before = _group_points(scores, unit_id, previous) if previous else {}
+    official = {g.id: float(g.points) for g in rules.groups}
+    rows = []
+    for r in comps.itertuples(index=False):
+        c = rules.component(r.component)
+        points = r.portal_points if pd.notna(r.portal_points) else r.points
+        rows.append(
+            {
+                "component": c.id,
+                "group": c.group,
+                "name_vi": c.name_vi,
+                "name_en": c.name_en,
+                "numerator": r.numerator,
+                "denominator": r.denominator,
+                "rate": r.rate,
+                "points": points,
+                "max_points": float(c.points),
+                "lost": float(c.points) - points if pd.notna(points) and c.points else math.nan,
+                "status": r.status,
+                "uncertain": c.uncertain,
+            }
+        )
+    lost = pd.DataFrame(rows).sort_values("lost", ascending=False, na_position="last")
+    change = []
+    for g in rules.groups:
+        pts = now.get(g.id, math.nan)
+        prev = before.get(g.id, math.nan) if before else math.nan
+        change.append(
+            {
+                "group": g.id,
+                "name_vi": g.name_vi,
+                "name_en": g.name_en,
+                "points": pts,
+                "max_points": official[g.id] if g.id in now else math.nan,
+                "previous": prev,
+                "change": pts - prev,
+            }
+        )
+    total = sum(now.values()) if now else math.nan
+    max_total = sum(official[g] for g in now)
+    previous_total = sum(before.values()) if before else None
+    previous_max = sum(official[g] for g in before) if before else None
+    change.append(
+        {
+            "group": "total",
+            "name_vi": "Tổng điểm",
+            "name_en": "Total",
+            "points": total,
+            "max_points": max_total,
+            "previous": math.nan if previous_total is None else previous_total,
+            "change": math.nan if previous_total is None else total - previous_total,
+        }
+    )
+    shares = {g: now[g] / official[g] for g in now}
+    lowest = min(shares, key=shares.get) if shares else None
+    text = {
+        lang: _count_sentence(first["unit"], total, max_total, lowest, rules, lang)
+        for lang in ("vi", "en")
+    }
+    return CountExplanation(
+        unit=first["unit"],
+        province=first["province"],
+        level=first["level"],
+        period=period,
+        previous=previous if before else None,
+        total=total,
+        max_total=max_total,
+        previous_total=previous_total,
+        previous_max=previous_max,
+        lost=lost.reset_index(drop=True),
+        change=pd.DataFrame(change),
+        lowest_group=lowest,
+        text=text,
+    )
+
+
+def _count_sentence(unit, total, max_total, lowest, rules: Rules, lang: str) -> str:
+    from analysis import i18n
+
+    name = rules.group(lowest).name(lang) if lowest else i18n.MISSING
+    return i18n.label("portal_explained", lang).format(
+        unit=unit,
+        total=i18n.number(total, lang, 2),
+        max_total=i18n.number(max_total, lang, 0),
+        lowest=name,
+    )
+
+
 def load(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The portal units and components an import wrote into ``folder``.
 
@@ -333,7 +494,9 @@ def find_unit(units: pd.DataFrame, name: str, period: str) -> pd.Series:
 
 __all__ = [
     "COUNTED",
+    "CountExplanation",
     "CountScores",
+    "explain_counts",
     "NO_COUNTS_FULL",
     "TOLERANCE",
     "component_points",
