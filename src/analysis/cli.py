@@ -172,7 +172,11 @@ def ingest(
         str | None, typer.Option(help="The province, for files that do not name it.")
     ] = None,
     period: Annotated[
-        str | None, typer.Option(help="The month (2023-01), for tables that do not say it.")
+        str | None,
+        typer.Option(
+            help="The month (2023-01) of tables that do not say it; the period of portal "
+            "API responses (default: from the file name)."
+        ),
     ] = None,
     level: Annotated[
         str | None,
@@ -263,6 +267,13 @@ def scorecard(
         str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
     ] = "html,pdf",
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    portal: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of imported portal API responses (default: the import folder when "
+            "it holds the period and no --dossiers is given)."
+        ),
+    ] = None,
 ) -> None:
     """Write the index scorecard (HTML and PDF) of one unit for one period."""
     from analysis import i18n
@@ -270,6 +281,7 @@ def scorecard(
 
     i18n.check_lang(lang)
     label = parse_period(period).label
+    portal_path = _portal_folder(portal, dossiers, unit, period)
     _render(
         "31_index_scorecard.ipynb",
         {
@@ -280,12 +292,33 @@ def scorecard(
             "dossiers_path": str(dossiers or ""),
             "procedures": str(procedures or ""),
             "feedback": str(feedback or ""),
+            "portal_path": str(portal_path or ""),
         },
         out or config.REPORTS_DIR / label / _slug(unit),
         f"scorecard_{label}_{lang}",
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )
+
+
+def _portal_folder(portal: Path | None, dossiers: Path | None, unit: str, period: str):
+    """The portal data a scorecard uses, checked before a kernel starts; None for dossiers."""
+    from analysis.ingest import DEFAULT_OUT
+    from analysis.ingest.portal import UNITS_FILE
+
+    if portal is None:
+        if dossiers is not None or not (DEFAULT_OUT / UNITS_FILE).is_file():
+            return None
+        portal = DEFAULT_OUT
+    from analysis.index766 import counts
+    from analysis.scorecard_portal import portal_period
+
+    units, _ = counts.load(portal)
+    label = portal_period(period)
+    if portal == DEFAULT_OUT and not (units["period"] == label).any():
+        return None  # imported portal data of other periods: the dossier scorecard as before
+    counts.find_unit(units, unit, label)
+    return portal
 
 
 @app.command()

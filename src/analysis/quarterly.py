@@ -384,6 +384,9 @@ def prepare(
     indicators, monthly = _indicators(frame, place, q)
     folder = dossiers_beside(source)
     index = _index(folder, place, q) if folder is not None else None
+    if index is None and folder is None:
+        # No dossier records: the portal's published figures, when imported beside the panel.
+        index = _portal_index(source.path.parent, place, q)
     effects = _effects(source, place, q, lang)
     weakest = _weakest(index) if index else pd.DataFrame()
     files, synthetic = dossier_files(folder) if folder is not None else ({}, False)
@@ -579,6 +582,53 @@ def _index(folder: Path, place: Province, q: pd.Period) -> dict | None:
         "explanation": explanation,
         "comparable": comparable,
         "rules": f"{peers.rules_version} ({peers.rules_path})",
+    }
+
+
+def _portal_index(folder: Path, place: Province, q: pd.Period) -> dict | None:
+    """The quarter's index from the portal's imported figures (``workbench ingest`` of its API
+    responses for the quarter, written beside the panel), or None when there are none."""
+    from analysis.index766 import counts
+    from analysis.ingest.portal import UNITS_FILE
+
+    if not (folder / UNITS_FILE).is_file():
+        return None
+    units, comps = counts.load(folder)
+    label, before = f"{q.year}-Q{q.quarter}", f"{(q - 1).year}-Q{(q - 1).quarter}"
+    mine = units[
+        (units["period"] == label) & (units["level"] == "province") & (units["unit"] == place.name)
+    ]
+    if mine.empty:
+        return None
+    scored = counts.score_counts(units, comps)
+    comparable = not (q == pd.Period("2025Q3", "Q") and len(registry.predecessors(place)) > 1)
+    explanation = counts.explain_counts(
+        scored, mine["unit_id"].iloc[0], label, before if comparable else None
+    )
+
+    def provinces(period: str) -> pd.DataFrame:
+        top = units[(units["period"] == period) & (units["level"] == "province")]
+        wide = top.pivot_table(index="unit", columns="group", values="points", aggfunc="first")
+        official = {g.id: g.points for g in scored.rules.groups}
+        return pd.DataFrame(
+            {
+                "unit": wide.index,
+                "total": wide.sum(axis=1, min_count=1).to_numpy(),
+                "max_total": [
+                    sum(official[g] for g in wide.columns if pd.notna(row[g]))
+                    for _, row in wide.iterrows()
+                ],
+            }
+        )
+
+    previous = provinces(before) if comparable else None
+    return {
+        "units": provinces(label),
+        "previous_units": previous if previous is not None and len(previous) else None,
+        "explanation": explanation,
+        "comparable": comparable,
+        "rules": f"{scored.rules_version} ({scored.rules.path}); {folder / UNITS_FILE}",
+        "source": "portal",
     }
 
 
@@ -1175,12 +1225,15 @@ def weakest_table(report: QuarterlyReport) -> tuple:
     if w.empty:
         return (Paragraph(i18n.label("quarterly_nothing_lost", lang)),)
     name = "name_vi" if lang == "vi" else "name_en"
+    # The portal's published figures, not dossier records, when the index came from them.
+    portal = report.index.get("source") == "portal"
+    suffix = "_portal" if portal else ""
     frame = pd.DataFrame(
         {
             i18n.label("component", lang): [
                 f"{c} {n}" for c, n in zip(w["component"], w[name], strict=True)
             ],
-            i18n.label("quarterly_component_rate", lang): [
+            i18n.label(f"quarterly_component_rate{suffix}", lang): [
                 i18n.share_of(n, d, lang)
                 for n, d in zip(w["numerator"], w["denominator"], strict=True)
             ],
@@ -1197,7 +1250,7 @@ def weakest_table(report: QuarterlyReport) -> tuple:
     # records (its own numerator and denominator), not the monthly report's counts of section 2.
     note = " ".join(
         (
-            i18n.label("quarterly_component_rate_note", lang),
+            i18n.label(f"quarterly_component_rate_note{suffix}", lang),
             i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR),
         )
     )

@@ -36,7 +36,15 @@ VARIANTS_FILE = config.PACKAGE_DATA / "province_variants.csv"
 _LIST_HINT = "use one of the names listed by `workbench provinces`"
 
 # Administrative prefixes, as token sequences after folding ("T.P." folds to "t p").
-_PREFIXES = (("thanh", "pho"), ("tinh",), ("tp",), ("t", "p"))
+# "UBND tỉnh X" / "Ủy ban nhân dân tỉnh X": how the national portal names a province.
+_PREFIXES = (
+    ("uy", "ban", "nhan", "dan"),
+    ("ubnd",),
+    ("thanh", "pho"),
+    ("tinh",),
+    ("tp",),
+    ("t", "p"),
+)
 
 
 @dataclass(frozen=True)

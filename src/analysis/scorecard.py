@@ -77,6 +77,7 @@ def prepare(
     dossiers_path: str | None = None,
     procedures: str | None = None,
     feedback: str | None = None,
+    portal_path: str | None = None,
 ) -> Scorecard:
     """Score the period for every peer, explain the unit, and score the months before.
 
@@ -94,8 +95,16 @@ def prepare(
     procedures, feedback : str, optional
         Procedure catalogue and feedback table; without them their components are
         "not computed" and totals are partial.
+    portal_path : str, optional
+        A folder of the portal's imported API responses (``workbench ingest``): the card is
+        then made from the portal's points and counts (:mod:`analysis.scorecard_portal`),
+        and every block below shows those.
     """
     i18n.check_lang(lang)
+    if portal_path:
+        from analysis import scorecard_portal
+
+        return scorecard_portal.prepare(unit, period, lang, portal_path)
     source = Path(dossiers_path) if dossiers_path else DEFAULT_DOSSIERS
     if not source.exists():
         raise WorkbenchError(
@@ -150,6 +159,17 @@ def _row(card: Scorecard) -> pd.Series:
     return mine.iloc[0]
 
 
+def _portal(card) -> bool:
+    return type(card).__name__ == "PortalCard"
+
+
+def _from_portal(card, name: str):
+    """The same block made from the portal's figures (:mod:`analysis.scorecard_portal`)."""
+    from analysis import scorecard_portal
+
+    return getattr(scorecard_portal, name)(card)
+
+
 def section(key: str, card: Scorecard) -> Section:
     """A numbered section heading from the translation table."""
     return Section(i18n.label(f"section_{key}", card.lang))
@@ -157,6 +177,8 @@ def section(key: str, card: Scorecard) -> Section:
 
 def meta(card: Scorecard) -> Meta:
     """Title block and provenance for the template."""
+    if _portal(card):
+        return _from_portal(card, "meta")
     lang = card.lang
     title = i18n.label("scorecard_title", lang).format(
         unit=card.unit, period=period_text(card.period, lang)
@@ -193,11 +215,15 @@ def meta(card: Scorecard) -> Meta:
 
 def headline(card: Scorecard) -> Paragraph:
     """The notice's sentence: total, change, lowest group, reasons."""
+    if _portal(card):
+        return _from_portal(card, "headline")
     return Paragraph(card.explanation.text.get(card.lang, ""), kind="finding")
 
 
 def groups_table(card: Scorecard) -> Table:
     """Points by group against the maximum and the previous period."""
+    if _portal(card):
+        return _from_portal(card, "groups_table")
     frame = groups_frame(card.explanation.change, card.lang)
     return Table(frame, i18n.label("caption_groups", card.lang))
 
@@ -257,6 +283,8 @@ def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) 
 
 def ranking(card: Scorecard) -> Table | Paragraph:
     """Where the unit stands among its peers (rank of the total, partial totals marked)."""
+    if _portal(card):
+        return _from_portal(card, "ranking")
     lang = card.lang
     # Only units with data are ranked, and a rank among fewer than MIN_RANKED says nothing.
     units = card.peers.units[card.peers.units["total"].notna()]
@@ -284,6 +312,8 @@ def ranking(card: Scorecard) -> Table | Paragraph:
 
 def trend_chart(card: Scorecard) -> Chart:
     """Group points of the unit month by month."""
+    if _portal(card):
+        return _from_portal(card, "trend_chart")
     lang = card.lang
     rules = card.peers.rules
     units = card.trend[card.trend["unit"] == card.unit].copy()
@@ -309,6 +339,8 @@ def trend_chart(card: Scorecard) -> Chart:
 
 def lost_table(card: Scorecard) -> Table:
     """Components by points lost, with their rate and status (uncertain rules marked)."""
+    if _portal(card):
+        return _from_portal(card, "lost_table")
     lang, lost = card.lang, card.explanation.lost
     name = "name_vi" if lang == "vi" else "name_en"
     shown = lost[lost["max_points"] > 0]
@@ -375,6 +407,8 @@ def _small_note(lang: str) -> str:
 
 def culprits(card: Scorecard) -> tuple:
     """The dossiers behind the dossier component that lost the most points (for the agency)."""
+    if _portal(card):
+        return _from_portal(card, "culprits")
     lang, lost = card.lang, card.explanation.lost
     dossier_rows = lost[(lost["lost"] > 0) & lost["component"].isin(_dossier_components(card))]
     if dossier_rows.empty:
@@ -400,6 +434,8 @@ def _dossier_components(card: Scorecard) -> set[str]:
 
 def what_ifs(card: Scorecard) -> Table:
     """Points each losing component would add at 80 % and 100 %."""
+    if _portal(card):
+        return _from_portal(card, "what_ifs")
     lang, lost = card.lang, card.explanation.lost
     name = "name_vi" if lang == "vi" else "name_en"
     rows = []

@@ -64,11 +64,12 @@ THREADS = 2
 OK = "ok"
 NO_DATA = "no_data"  # zero denominator: no points, left out of the total and its maximum
 NO_DATA_FULL = "no_data_full_points"  # zero denominator where the rule gives full points
+NO_DATA_ZERO = "no_data_zero_points"  # zero denominator where the rule gives 0 (2.1, 5.4)
 NOT_APPLICABLE = "not_applicable"  # the component does not apply at the unit's level
 NOT_COMPUTED = "not_computed"  # its input table or column is missing
 TRACKING = "tracking"  # reported, worth no points
-COUNTED = (OK, NO_DATA_FULL, NOT_APPLICABLE)
-STATUSES = (OK, NO_DATA, NO_DATA_FULL, NOT_APPLICABLE, NOT_COMPUTED, TRACKING)
+COUNTED = (OK, NO_DATA_FULL, NOT_APPLICABLE, NO_DATA_ZERO)
+STATUSES = (OK, NO_DATA, NO_DATA_FULL, NOT_APPLICABLE, NOT_COMPUTED, TRACKING, NO_DATA_ZERO)
 
 UNIT_COLUMNS = ("unit", "province", "level", "period")
 
@@ -1101,6 +1102,7 @@ REASONS = (
     "nothing to count: full points by rule",
     "nothing to count (zero denominator)",
     "does not apply at this level: full points by rule",
+    "nothing to count: 0 points by rule",
 )
 
 
@@ -1152,6 +1154,10 @@ def _component_arrays(units, wide, c: Component, missing: str, at_level: dict) -
             status[zero] = STATUSES.index(NO_DATA_FULL)
             points[zero] = c.points
             reason[zero] = 1
+        elif c.zero_denominator == "zero_points":
+            status[zero] = STATUSES.index(NO_DATA_ZERO)
+            points[zero] = 0.0
+            reason[zero] = 4
         else:
             status[zero] = STATUSES.index(NO_DATA)
             points[zero] = np.nan

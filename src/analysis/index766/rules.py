@@ -38,8 +38,12 @@ DEFAULT_RULES = RULES_DIR / f"rules-{DEFAULT_VERSION}.yaml"
 TABLES = ("dossiers", "procedures", "feedback", "communes")
 LEVELS = ("province", "district", "commune")
 SCOPES = ("received", "handled")
-ZERO_DENOMINATOR = ("no_data", "full_points")
+ZERO_DENOMINATOR = ("no_data", "full_points", "zero_points")
 TOTAL_POINTS = 100  # the index's maximum, the sum of the group points
+# What a component gives when its source names it but gives no counts at all (the portal's
+# 4.x: no numerator, no denominator, full points). Read by the count scoring
+# (analysis.index766.counts); the dossier engine always says "not computed".
+MISSING_COUNTS = ("not_computed", "full_points")
 NOT_APPLICABLE = ("full_points",)
 HINT = "see config/index766/README.md for the schema of a rules file"
 
@@ -290,6 +294,7 @@ class Component:
     scope: str
     uncertain: bool
     note: str = ""
+    missing_counts: str = "not_computed"
 
     @property
     def table(self) -> str:
@@ -403,6 +408,7 @@ _COMPONENT = {
     "denominator",
     "mapping",
     "zero_denominator",
+    "missing_counts",
     "levels",
     "scope",
     "uncertain",
@@ -581,6 +587,13 @@ def _component(ctx: _Context, raw, index: int, groups: dict[str, Group]) -> Comp
             f"unknown value {zero!r}",
             hint=f"use {' or '.join(ZERO_DENOMINATOR)}",
         )
+    missing_counts = raw.get("missing_counts", "not_computed")
+    if missing_counts not in MISSING_COUNTS:
+        raise ctx.fail(
+            f"{where}: field 'missing_counts'",
+            f"unknown value {missing_counts!r}",
+            hint=f"use {' or '.join(MISSING_COUNTS)}",
+        )
     levels = raw.get("levels", list(LEVELS))
     if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
         raise ctx.fail(
@@ -612,6 +625,7 @@ def _component(ctx: _Context, raw, index: int, groups: dict[str, Group]) -> Comp
         scope=scope,
         uncertain=uncertain,
         note=_text(ctx, f"{where}: field 'note'", raw.get("note"), required=False),
+        missing_counts=missing_counts,
     )
 
 

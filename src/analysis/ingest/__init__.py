@@ -28,7 +28,7 @@ import pandas as pd
 from analysis import config, escape, panel
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
-from analysis.ingest import manifest, monthly, reading, scores
+from analysis.ingest import manifest, monthly, portal, reading, scores
 from analysis.ingest.problems import IngestError, Problem, ProblemReport
 from analysis.ingest.reading import FileRejectedError, Rejected
 
@@ -86,6 +86,7 @@ class _Job:
     tables: list[str] = field(default_factory=list)
     parts: list = field(default_factory=list)  # MonthlyRows or ScoreRows
     result: object = None  # what the dossier importer returned
+    response: object = None  # a portal API response (analysis.ingest.portal.Response)
 
 
 def _today(today: object) -> pd.Timestamp:
@@ -189,6 +190,8 @@ def ingest(
         Read only this worksheet of each workbook (hidden or not).
     hidden_rows : bool, default False
         Import the hidden rows of workbooks too (by default they are skipped and reported).
+        For portal API responses: the period (``2026-08``, ``2026-Q3``, ``2026``); default
+        from each file's name (``<endpoint>_<period>.json``, :mod:`analysis.ingest.portal`).
 
     Returns
     -------
@@ -308,16 +311,28 @@ def ingest(
                     job.parts.append(
                         monthly.parse(table, day, province=province, period=period, level=level)
                     )
+            elif portal.is_response(job.path):
+                job.response = portal.read_response(
+                    job.path, job.name, period=period, today=day, max_points=settings.max_points
+                )
             else:
                 tables, meta = scores.read(job.path, job.name, settings)
-                period = scores.meta_period(meta) or scores.period_from_name(job.path.name)
+                # Not `period`: that is the option, which must reach the files after this one.
+                said = scores.meta_period(meta) or scores.period_from_name(job.path.name) or period
                 for table in tables:
                     job.tables.append(table.detail)
-                    job.parts.append(scores.parse(table, settings, day, period))
+                    job.parts.append(scores.parse(table, settings, day, said))
         except FileRejectedError as exc:
             file_errors.extend(exc.problems)
     if file_errors:
         raise IngestError(ProblemReport(file_errors), file_level=True)
+    # Portal responses: a unit with a problem stops the import in either mode (a unit is the
+    # whole of its row in every table the response feeds).
+    responses = [j.response for j in jobs if j.response is not None]
+    portal_errors = [p for r in responses for p in r.problems] + portal.check_duplicates(responses)
+    if portal_errors:
+        raise IngestError(ProblemReport(portal_errors), file_level=True)
+    notes.extend(portal.summary(responses))
 
     month_parts = [p for j in jobs if j.kind == "monthly" for p in j.parts]
     score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
@@ -374,6 +389,26 @@ def ingest(
         merged_scores, replaced_scores = scores.merge(
             scores.load_existing(scores_file), score_parts
         )
+    portal_units = portal_components = None
+    if responses:
+        new_units, new_components = portal.frames(responses)
+        units_file, components_file = out / portal.UNITS_FILE, out / portal.COMPONENTS_FILE
+        old_units = portal.load_table(units_file, portal.UNIT_COLUMNS)
+        notes.extend(portal.replaced(old_units, new_units))
+        portal_units = portal.merge_tables(
+            old_units,
+            new_units,
+            portal.UNIT_KEY,
+            portal.UNIT_COLUMNS,
+        )
+        portal_components = portal.merge_tables(
+            portal.load_table(components_file, portal.COMPONENT_COLUMNS),
+            new_components,
+            portal.COMPONENT_KEY,
+            portal.COMPONENT_COLUMNS,
+        )
+        base = merged_scores if merged_scores is not None else scores.load_existing(scores_file)
+        merged_scores = portal.merge_scores(base, portal_units)
 
     # 3. Dossier records stream to their own outputs and raise on their own in strict mode;
     #    they run after every other file has passed, so a bad table stops them too.
@@ -394,6 +429,14 @@ def ingest(
     outputs: dict[str, Path] = {}
     if merged_panel is not None:
         outputs["panel"] = panel.save(merged_panel, panel_file)
+    if portal_units is not None:
+        for what, frame, name in (
+            ("portal units", portal_units, portal.UNITS_FILE),
+            ("portal components", portal_components, portal.COMPONENTS_FILE),
+        ):
+            with atomic_path(out / name) as tmp:
+                frame.to_parquet(tmp, engine="pyarrow", index=False)
+            outputs[what] = out / name
     if merged_scores is not None:
         with atomic_path(scores_file) as tmp:
             merged_scores.to_parquet(tmp, engine="pyarrow", index=False)
@@ -427,6 +470,16 @@ def ingest(
             if callable(details):  # the dossier importer's own record: kept, ours first
                 entry = {**details(), **entry}
             entry["outputs"] = {k: manifest.shown_path(v) for k, v in got["outputs"].items()}
+        elif job.response is not None:
+            n = len(job.response.units)
+            entry = _entry(job, quarantine, n, n, 0)
+            entry["portal"] = {
+                "endpoint": job.response.endpoint.name,
+                "group": job.response.endpoint.group,
+                "period": job.response.period,
+                "unmapped": dict(job.response.unmapped),
+            }
+            got = {"read": n, "accepted": n, "rejected": 0}
         else:
             read = sum(p.read for p in job.parts)
             rejected = [r for p in job.parts for r in p.rejected]
