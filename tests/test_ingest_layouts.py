@@ -653,3 +653,28 @@ def test_the_signing_date_above_the_header_is_not_the_month():
     assert month_of_text("Số: 12/BC-UBND  Bắc Ninh, ngày 5 tháng 2 năm 2023") is None
     assert month_of_text("BÁO CÁO KẾT QUẢ GIẢI QUYẾT TTHC THÁNG 1/2023") == pd.Timestamp("2023-01")
     assert month_of_text("Từ tháng 1/2023 đến tháng 3/2023") is None  # a span, not a month
+
+
+def test_a_dossier_export_with_title_lines_above_its_header(tmp_path):
+    path = tmp_path / "tieu_de.csv"
+    path.write_text(
+        "DANH SÁCH HỒ SƠ TIẾP NHẬN,,,,,,\n"
+        "Từ ngày 01/05/2024 đến ngày 31/05/2024,,,,,,\n"
+        "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý\n"
+        "H1,Bắc Ninh,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n"
+        "H2,Bắc Ninh,Cấp xã,Chứng thực,03/05/2024,Trực tiếp,16/05/2024\n"
+        "H3,Bắc Ninh,Cấp bộ,Chứng thực,03/05/2024,Trực tiếp,16/05/2024\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError) as caught:
+        ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY)
+    # Header on row 3, so "Cấp bộ" is on row 6 as the spreadsheet shows it.
+    (bad,) = [p for p in caught.value.report.problems if p.kind == "unknown_level"]
+    assert (bad.row, bad.column) == (6, "Cấp")
+    result = ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY, quarantine=True)
+    frame = pd.read_parquet(tmp_path / "out" / "dossiers" / "tieu_de.parquet")
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert frame["source_row"].tolist() == [4, 5] and frame["level"].tolist() == [
+        "province",
+        "commune",
+    ]

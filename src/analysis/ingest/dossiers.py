@@ -391,13 +391,15 @@ class _Layout:
 
     encoding: str
     delimiter: str
-    skip: int  # lines before the data: the header, and Excel's "sep=;" line if any
+    skip: int  # lines before the data: title lines, the header, and Excel's "sep=;" line
     headers: list[str]
     fields: dict[str, list[int]]  # field -> column positions (several only for `unit`)
     id_columns: list[int]  # personal ID number columns, hashed into applicant_key
     personal_kinds: tuple[str, ...]
     ignored: int
     ignored_names: tuple[str, ...] = ()  # headers outside the schema (the header row is real)
+    header_row: int = 1  # the header's row as a spreadsheet numbers it (title lines above)
+    sep: int = 0  # 1 when Excel's "sep=;" line opens the file (a spreadsheet does not show it)
 
     @property
     def absent(self) -> tuple[str, ...]:
@@ -455,6 +457,33 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+# Title lines an export may carry above its header ("DANH SÁCH HỒ SƠ ...", the date range).
+_TITLE_LINES = 10
+
+
+def _header_line(text: str, delimiter: str | None) -> tuple[int, list[str]]:
+    """(title lines above the header, the header's cells) of the decoded start of a file.
+
+    The header is the first line naming at least three schema fields; a file with none keeps
+    its first line (and fails on its missing columns), so that a header-less file's first data
+    row is never taken for anything else.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines[: _TITLE_LINES + 1]):
+        delim = delimiter or _sniff_delimiter(line.strip("\r"))
+        try:
+            cells = next(csv.reader(io.StringIO(line.strip("\r"), newline=""), delimiter=delim), [])
+        except csv.Error:
+            cells = []
+        if sum(field_of(c.strip()) is not None for c in cells) >= 3:
+            return i, [c.strip() for c in cells]
+    try:
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ","), [])
+    except csv.Error:  # e.g. a quote left open across the whole first 64 KiB
+        first = []
+    return 0, [h.strip() for h in first]
+
+
 def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     with open(path, "rb") as fh:
         sample = fh.read(1 << 16)
@@ -466,18 +495,17 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     encoding = _sniff_encoding(sample, name, report)
     text = sample.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
     text = text.lstrip("\ufeff")
-    skip = 1
+    sep = 0
     first_line = text.split("\n", 1)[0].strip("\r")
     if first_line.lower().startswith("sep=") and len(first_line) == 5:  # Excel's dialect line
-        delimiter, skip = first_line[4], 2
+        delimiter, sep = first_line[4], 1
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
-        delimiter = _sniff_delimiter(first_line)
-    try:
-        headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    except csv.Error:  # e.g. a quote left open across the whole first 64 KiB
-        headers = []
-    headers = [h.strip() for h in headers]
+        delimiter = None
+    titles, headers = _header_line(text, delimiter)
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text.split("\n")[titles].strip("\r") if titles else first_line)
+        titles, headers = _header_line(text, delimiter)
 
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
@@ -507,7 +535,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
                     "duplicate_column",
                     f"the columns {shown} all mean {f} ({FIELD[f].label})",
                     "keep one of them, or rename the others",
-                    row=1,
+                    row=titles + 1,
                     column=headers[cols[1]],
                 )
             )
@@ -538,7 +566,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
                     else ""
                 ),
                 hint,
-                row=1,
+                row=titles + 1,
             )
         )
     if problems:
@@ -547,7 +575,9 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     return _Layout(
         encoding=encoding,
         delimiter=delimiter,
-        skip=skip,
+        skip=sep + titles + 1,
+        header_row=titles + 1,
+        sep=sep,
         headers=headers,
         fields=fields,
         id_columns=id_columns,
@@ -1029,18 +1059,19 @@ DICTIONARY_COLUMNS = [
 FLAGS_SCHEMA = pa.schema([("row", pa.int64()), ("mask", pa.int64())])
 
 
-def _row_numbers(count: int, start: int, skipped: np.ndarray) -> np.ndarray:
+def _row_numbers(count: int, start: int, skipped: np.ndarray, first: int = 2) -> np.ndarray:
     """Spreadsheet row numbers of ``count`` rows read from the ``start``-th one (0-based).
 
     Rows pyarrow skipped (``skipped``: their spreadsheet numbers, sorted) have numbers too; the
-    k-th row read is row ``k + 2 + j``, j the number of skipped rows before it.
+    k-th row read is row ``k + first + j``, j the number of skipped rows before it (``first``:
+    the first data row, 2 under a header on row 1).
     """
     k = np.arange(start, start + count, dtype=np.int64)
     if skipped.size == 0:
-        return k + 2
-    # Rows read before the j-th skipped one: skipped[j] - 2 - j, non-decreasing in j.
-    before = skipped - 2 - np.arange(skipped.size)
-    return k + 2 + np.searchsorted(before, k, side="right")
+        return k + first
+    # Rows read before the j-th skipped one: skipped[j] - first - j, non-decreasing in j.
+    before = skipped - first - np.arange(skipped.size)
+    return k + first + np.searchsorted(before, k, side="right")
 
 
 def _chunks(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -1071,7 +1102,7 @@ def _batches(
     """
     names = [f"c{i}" for i in range(len(layout.headers))]
     wanted = sorted({c for cols in layout.fields.values() for c in cols} | set(layout.id_columns))
-    offset = layout.skip - 1  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
+    offset = layout.sep  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
 
     def on_invalid(row) -> str:
         if row.number is not None:  # always known with one thread
@@ -1109,7 +1140,7 @@ def _batches(
         )
         for batch in _chunks(reader):
             skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
-            rows = _row_numbers(batch.num_rows, done, skipped)
+            rows = _row_numbers(batch.num_rows, done, skipped, layout.header_row + 1)
             done += batch.num_rows
             fields: dict[str, pa.Array] = {}
             for f, cols in layout.fields.items():
