@@ -678,3 +678,21 @@ def test_a_dossier_export_with_title_lines_above_its_header(tmp_path):
         "province",
         "commune",
     ]
+
+
+def test_a_yes_no_column_left_empty_throughout_is_not_a_column_of_noes(tmp_path):
+    from analysis.index766 import score
+
+    header = "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý,Đồng bộ DVCQG"
+    rows = [
+        f"H{i},Bắc Ninh,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024," for i in range(5)
+    ]
+    path = tmp_path / "cot_trong.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY)
+    table = pq.read_table(tmp_path / "out" / "dossiers" / "cot_trong.parquet")
+    assert table.column("synced").null_count == 5  # not 5 times "not synced"
+    assert "synced" in json.loads(table.schema.metadata[b"absent_columns"])
+    assert "'Đồng bộ DVCQG'" in kinds(result)["empty_column"][0].message
+    comps = score(tmp_path / "out" / "dossiers", period="2024Q2").components.set_index("component")
+    assert comps.loc["1.4", "status"] == "not_computed"

@@ -1526,17 +1526,22 @@ def _writer(path: Path, metadata: dict[str, str]) -> pq.ParquetWriter:
 
 
 def _write_parquet(
-    con: duckdb.DuckDBPyConnection, typed: Path, target: Path, metadata: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    typed: Path,
+    target: Path,
+    metadata: dict[str, str],
+    nulls: list[str] | None = None,
 ) -> None:
     """The accepted rows to ``target``, atomically.
 
-    Without a rejected row the typed file is the output and is moved into place; otherwise the
-    typed file is copied a row group at a time without the rejected rows.
+    Without a rejected row (and no column to empty) the typed file is the output and is moved
+    into place; otherwise the typed file is copied a row group at a time without the rejected
+    rows, the columns in ``nulls`` set to null.
     """
     rejected = con.execute("SELECT row FROM bad ORDER BY row").fetchnumpy()["row"]
     rejected = np.asarray(rejected, dtype=np.int64)
     with atomic_path(target) as tmp:
-        if not len(rejected):
+        if not len(rejected) and not nulls:
             shutil.move(typed, tmp)
             return
         source = pq.ParquetFile(typed)
@@ -1545,7 +1550,11 @@ def _write_parquet(
                 group = source.read_row_group(i)
                 rows = group.column("source_row").to_numpy()
                 keep = ~np.isin(rows, rejected, assume_unique=True)
-                writer.write_table(group.filter(pa.array(keep)))
+                group = group.filter(pa.array(keep))
+                for f in nulls or ():
+                    at = group.schema.get_field_index(f)
+                    group = group.set_column(at, f, pa.nulls(group.num_rows, pa.bool_()))
+                writer.write_table(group)
             if not source.num_row_groups:
                 writer.write_table(OUTPUT_SCHEMA.empty_table())
 
@@ -1645,6 +1654,10 @@ def _first_pass(
                 ids = pc.filter(ids, keep) if ids is not None else None
                 rows = rows[~empty]
             if len(rows):
+                for f in BOOLEAN_FIELDS:
+                    if f in fields:
+                        filled = pc.sum(pc.not_equal(fields[f], "")).as_py() or 0
+                        counted[f"filled:{f}"] = counted.get(f"filled:{f}", 0) + filled
                 table, failing = _type_block(fields, ids, rows, ctx)
                 pending.append(table)
                 size += len(rows)
@@ -1819,7 +1832,28 @@ def ingest_dossiers(
                     CountedReport(problems=list(report.problems), omitted=omitted),
                     kept_none=keep_none,
                 )
-            _write_parquet(con, typed, target, metadata)
+            # A yes/no column with every cell empty is a column the system did not fill, not
+            # "no" for every dossier: stored as null and absent like a missing column.
+            unfilled = [
+                f
+                for f in BOOLEAN_FIELDS
+                if f in layout.fields and counted.get(f"filled:{f}", 0) == 0 and read
+            ]
+            if unfilled:
+                absent = json.loads(metadata["absent_columns"]) + unfilled
+                metadata = {**metadata, "absent_columns": json.dumps(absent)}
+                report.add(
+                    _problem(
+                        name,
+                        "empty_column",
+                        "every cell of "
+                        + ", ".join(repr(_header(layout, f)) for f in unfilled)
+                        + " is empty: read as not reported (null), not as 'no' for every dossier",
+                        "fill the column, or drop it; its index components are not computed",
+                        row=layout.header_row,
+                    )
+                )
+            _write_parquet(con, typed, target, metadata, nulls=unfilled)
         finally:
             con.close()
     outputs = {"dossiers": target}
@@ -1841,7 +1875,7 @@ def ingest_dossiers(
         blank_rows=blank,
         used_columns={f: _header(layout, f) for f in layout.fields},
         ignored_names=layout.ignored_names,
-        absent_columns=tuple(f for f in layout.absent if f not in given),
+        absent_columns=tuple(f for f in layout.absent if f not in given) + tuple(unfilled),
         given={
             **{f: v for f, v in (("province", province), ("level", level)) if v is not None},
             **({"level": "agency"} if "level" not in layout.fields and level is None else {}),
