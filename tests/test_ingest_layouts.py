@@ -696,3 +696,22 @@ def test_a_yes_no_column_left_empty_throughout_is_not_a_column_of_noes(tmp_path)
     assert "'Đồng bộ DVCQG'" in kinds(result)["empty_column"][0].message
     comps = score(tmp_path / "out" / "dossiers", period="2024Q2").components.set_index("component")
     assert comps.loc["1.4", "status"] == "not_computed"
+
+
+def test_the_report_command_renders_from_received_and_online_counts_only(tmp_path):
+    lines = ["Tỉnh,Tháng,Tổng số hồ sơ,Hồ sơ trực tuyến"]
+    for i in range(24):  # 01/2022 - 12/2023
+        lines.append(f"Bắc Ninh,{i % 12 + 1:02d}/{2022 + i // 12},{8000 + 10 * i},{2000 + 40 * i}")
+    (tmp_path / "bn.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = tmp_path / "data"
+    assert cli("ingest", str(tmp_path / "bn.csv"), "--out", str(data)).returncode == 0
+    result = cli("report", "--province", "Bắc Ninh", "--quarter", "2023Q3", "--data", str(data),
+                 "--out", str(tmp_path / "rep"), "--format", "html")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = Path(dict(line.split("\t") for line in result.stdout.splitlines())["html"]).read_text(
+        encoding="utf-8"
+    )
+    # 2023Q3 = months 18-20: online 2720 + 2760 + 2800 = 8280 of 8180 + 8190 + 8200 = 24570,
+    # 33,7 %; the rates the file does not feed show the dash, not 0 %.
+    assert "33,7" in html and "Traceback" not in html
+    assert "nan/" not in html
