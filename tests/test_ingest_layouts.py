@@ -715,3 +715,15 @@ def test_the_report_command_renders_from_received_and_online_counts_only(tmp_pat
     # 33,7 %; the rates the file does not feed show the dash, not 0 %.
     assert "33,7" in html and "Traceback" not in html
     assert "nan/" not in html
+
+
+def test_quarantine_refuses_to_drop_a_whole_file_beside_a_good_one(tmp_path):
+    good = tmp_path / "tot.csv"
+    good.write_text("Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận\nThái Nguyên,Cấp tỉnh,05/2024,10\n", "utf-8")
+    bad = tmp_path / "xau.csv"
+    bad.write_text("Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận\nAtlantis,Cấp tỉnh,05/2024,10\n", "utf-8")
+    with pytest.raises(IngestError) as caught:
+        run([good, bad], tmp_path / "out", quarantine=True)
+    assert "every row was rejected" in caught.value.hint
+    assert [p.file for p in caught.value.report.problems if p.kind == "no_row_kept"] == [str(bad)]
+    assert not (tmp_path / "out" / "panel.parquet").exists()
