@@ -369,7 +369,7 @@ def test_a_quarantine_import_that_keeps_no_row_exits_non_zero(tmp_path):
     out = tmp_path / "out"
     result = cli("ingest", str(path), "--kind", "monthly", "--quarantine", "--out", str(out))
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "every row was rejected" in result.stderr
+    assert "every row of a file was rejected" in result.stderr
     assert not (out / "panel.parquet").exists() and not (out / "manifest.json").exists()
 
 
@@ -540,7 +540,7 @@ def test_a_dossier_quarantine_that_keeps_no_row_writes_nothing(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(IngestError) as caught:
         ingest([path], kind="dossiers", out_dir=out, today=TODAY, quarantine=True)
-    assert "every row was rejected" in caught.value.hint
+    assert "every row of a file was rejected" in caught.value.hint
     assert not (out / "dossiers").exists() or not any((out / "dossiers").iterdir())
 
 
@@ -724,6 +724,6 @@ def test_quarantine_refuses_to_drop_a_whole_file_beside_a_good_one(tmp_path):
     bad.write_text("Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận\nAtlantis,Cấp tỉnh,05/2024,10\n", "utf-8")
     with pytest.raises(IngestError) as caught:
         run([good, bad], tmp_path / "out", quarantine=True)
-    assert "every row was rejected" in caught.value.hint
+    assert "every row of a file was rejected" in caught.value.hint
     assert [p.file for p in caught.value.report.problems if p.kind == "no_row_kept"] == [str(bad)]
     assert not (tmp_path / "out" / "panel.parquet").exists()
