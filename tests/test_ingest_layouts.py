@@ -369,7 +369,7 @@ def test_a_quarantine_import_that_keeps_no_row_exits_non_zero(tmp_path):
     out = tmp_path / "out"
     result = cli("ingest", str(path), "--kind", "monthly", "--quarantine", "--out", str(out))
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "every row was rejected" in result.stderr
+    assert "every row of a file was rejected" in result.stderr
     assert not (out / "panel.parquet").exists() and not (out / "manifest.json").exists()
 
 
@@ -540,7 +540,7 @@ def test_a_dossier_quarantine_that_keeps_no_row_writes_nothing(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(IngestError) as caught:
         ingest([path], kind="dossiers", out_dir=out, today=TODAY, quarantine=True)
-    assert "every row was rejected" in caught.value.hint
+    assert "every row of a file was rejected" in caught.value.hint
     assert not (out / "dossiers").exists() or not any((out / "dossiers").iterdir())
 
 
@@ -653,3 +653,77 @@ def test_the_signing_date_above_the_header_is_not_the_month():
     assert month_of_text("Số: 12/BC-UBND  Bắc Ninh, ngày 5 tháng 2 năm 2023") is None
     assert month_of_text("BÁO CÁO KẾT QUẢ GIẢI QUYẾT TTHC THÁNG 1/2023") == pd.Timestamp("2023-01")
     assert month_of_text("Từ tháng 1/2023 đến tháng 3/2023") is None  # a span, not a month
+
+
+def test_a_dossier_export_with_title_lines_above_its_header(tmp_path):
+    path = tmp_path / "tieu_de.csv"
+    path.write_text(
+        "DANH SÁCH HỒ SƠ TIẾP NHẬN,,,,,,\n"
+        "Từ ngày 01/05/2024 đến ngày 31/05/2024,,,,,,\n"
+        "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý\n"
+        "H1,Bắc Ninh,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024\n"
+        "H2,Bắc Ninh,Cấp xã,Chứng thực,03/05/2024,Trực tiếp,16/05/2024\n"
+        "H3,Bắc Ninh,Cấp bộ,Chứng thực,03/05/2024,Trực tiếp,16/05/2024\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError) as caught:
+        ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY)
+    # Header on row 3, so "Cấp bộ" is on row 6 as the spreadsheet shows it.
+    (bad,) = [p for p in caught.value.report.problems if p.kind == "unknown_level"]
+    assert (bad.row, bad.column) == (6, "Cấp")
+    result = ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY, quarantine=True)
+    frame = pd.read_parquet(tmp_path / "out" / "dossiers" / "tieu_de.parquet")
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert frame["source_row"].tolist() == [4, 5] and frame["level"].tolist() == [
+        "province",
+        "commune",
+    ]
+
+
+def test_a_yes_no_column_left_empty_throughout_is_not_a_column_of_noes(tmp_path):
+    from analysis.index766 import score
+
+    header = "Mã hồ sơ,Tỉnh,Cấp,Tên thủ tục,Ngày tiếp nhận,Kênh nộp,Hạn xử lý,Đồng bộ DVCQG"
+    rows = [
+        f"H{i},Bắc Ninh,Cấp tỉnh,Chứng thực,02/05/2024,Trực tuyến,15/05/2024," for i in range(5)
+    ]
+    path = tmp_path / "cot_trong.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = ingest([path], kind="dossiers", out_dir=tmp_path / "out", today=TODAY)
+    table = pq.read_table(tmp_path / "out" / "dossiers" / "cot_trong.parquet")
+    assert table.column("synced").null_count == 5  # not 5 times "not synced"
+    assert "synced" in json.loads(table.schema.metadata[b"absent_columns"])
+    assert "'Đồng bộ DVCQG'" in kinds(result)["empty_column"][0].message
+    comps = score(tmp_path / "out" / "dossiers", period="2024Q2").components.set_index("component")
+    assert comps.loc["1.4", "status"] == "not_computed"
+
+
+def test_the_report_command_renders_from_received_and_online_counts_only(tmp_path):
+    lines = ["Tỉnh,Tháng,Tổng số hồ sơ,Hồ sơ trực tuyến"]
+    for i in range(24):  # 01/2022 - 12/2023
+        lines.append(f"Bắc Ninh,{i % 12 + 1:02d}/{2022 + i // 12},{8000 + 10 * i},{2000 + 40 * i}")
+    (tmp_path / "bn.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = tmp_path / "data"
+    assert cli("ingest", str(tmp_path / "bn.csv"), "--out", str(data)).returncode == 0
+    result = cli("report", "--province", "Bắc Ninh", "--quarter", "2023Q3", "--data", str(data),
+                 "--out", str(tmp_path / "rep"), "--format", "html")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = Path(dict(line.split("\t") for line in result.stdout.splitlines())["html"]).read_text(
+        encoding="utf-8"
+    )
+    # 2023Q3 = months 18-20: online 2720 + 2760 + 2800 = 8280 of 8180 + 8190 + 8200 = 24570,
+    # 33,7 %; the rates the file does not feed show the dash, not 0 %.
+    assert "33,7" in html and "Traceback" not in html
+    assert "nan/" not in html
+
+
+def test_quarantine_refuses_to_drop_a_whole_file_beside_a_good_one(tmp_path):
+    good = tmp_path / "tot.csv"
+    good.write_text("Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận\nThái Nguyên,Cấp tỉnh,05/2024,10\n", "utf-8")
+    bad = tmp_path / "xau.csv"
+    bad.write_text("Tỉnh,Cấp,Tháng,Hồ sơ tiếp nhận\nAtlantis,Cấp tỉnh,05/2024,10\n", "utf-8")
+    with pytest.raises(IngestError) as caught:
+        run([good, bad], tmp_path / "out", quarantine=True)
+    assert "every row of a file was rejected" in caught.value.hint
+    assert [p.file for p in caught.value.report.problems if p.kind == "no_row_kept"] == [str(bad)]
+    assert not (tmp_path / "out" / "panel.parquet").exists()

@@ -367,10 +367,22 @@ def ingest(
                 ProblemReport([p for p in errors.problems if p.kind == "empty_file"]),
                 file_level=True,
             )
-        kept = sum(p.read - len(p.rejected) for p in month_parts + score_parts)
-        if month_parts + score_parts and not kept:
-            # Writing only the rejected rows would look like a successful import.
-            raise IngestError(errors, kept_none=True)
+        # A file all of whose rows were rejected would be dropped whole while the import looks
+        # successful: quarantine keeps rows back, not files.
+        for job in jobs:
+            if job.parts and not sum(p.read - len(p.rejected) for p in job.parts):
+                errors.add(
+                    Problem(
+                        job.name,
+                        None,
+                        None,
+                        "",
+                        "no_row_kept",
+                        "every row of this file was rejected: importing it would drop it whole",
+                        "fix the rows listed above and import again",
+                    )
+                )
+                raise IngestError(errors, kept_none=True)
 
     # 2. Merge with what is there and check the result, still without writing.
     panel_file = out / config.PANEL_FILE

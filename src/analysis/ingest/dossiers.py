@@ -445,7 +445,7 @@ class _Layout:
 
     encoding: str
     delimiter: str
-    skip: int  # lines before the data: the header, and Excel's "sep=;" line if any
+    skip: int  # lines before the data: title lines, the header, and Excel's "sep=;" line
     headers: list[str]
     fields: dict[str, list[int]]  # field -> column positions (several only for `unit`)
     id_columns: list[int]  # personal ID number columns, hashed into applicant_key
@@ -453,6 +453,8 @@ class _Layout:
     ignored: int
     personal_headers: tuple[tuple[str, str], ...] = ()
     ignored_names: tuple[str, ...] = ()  # headers outside the schema (the header row is real)
+    header_row: int = 1  # the header's row as a spreadsheet numbers it (title lines above)
+    sep: int = 0  # 1 when Excel's "sep=;" line opens the file (a spreadsheet does not show it)
 
     @property
     def absent(self) -> tuple[str, ...]:
@@ -510,6 +512,33 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+# Title lines an export may carry above its header ("DANH SÁCH HỒ SƠ ...", the date range).
+_TITLE_LINES = 10
+
+
+def _header_line(text: str, delimiter: str | None) -> tuple[int, list[str]]:
+    """(title lines above the header, the header's cells) of the decoded start of a file.
+
+    The header is the first line naming at least three schema fields; a file with none keeps
+    its first line (and fails on its missing columns), so that a header-less file's first data
+    row is never taken for anything else.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines[: _TITLE_LINES + 1]):
+        delim = delimiter or _sniff_delimiter(line.strip("\r"))
+        try:
+            cells = next(csv.reader(io.StringIO(line.strip("\r"), newline=""), delimiter=delim), [])
+        except csv.Error:
+            cells = []
+        if sum(field_of(c.strip()) is not None for c in cells) >= 3:
+            return i, [c.strip() for c in cells]
+    try:
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ","), [])
+    except csv.Error:  # e.g. a quote left open across the whole first 64 KiB
+        first = []
+    return 0, [h.strip() for h in first]
+
+
 def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     with open(path, "rb") as fh:
         sample = fh.read(1 << 16)
@@ -521,18 +550,17 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     encoding = _sniff_encoding(sample, name, report)
     text = sample.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
     text = text.lstrip("\ufeff")
-    skip = 1
+    sep = 0
     first_line = text.split("\n", 1)[0].strip("\r")
     if first_line.lower().startswith("sep=") and len(first_line) == 5:  # Excel's dialect line
-        delimiter, skip = first_line[4], 2
+        delimiter, sep = first_line[4], 1
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
-        delimiter = _sniff_delimiter(first_line)
-    try:
-        headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    except csv.Error:  # e.g. a quote left open across the whole first 64 KiB
-        headers = []
-    headers = [h.strip() for h in headers]
+        delimiter = None
+    titles, headers = _header_line(text, delimiter)
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text.split("\n")[titles].strip("\r") if titles else first_line)
+        titles, headers = _header_line(text, delimiter)
 
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
@@ -564,7 +592,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
                     "duplicate_column",
                     f"the columns {shown} all mean {f} ({FIELD[f].label})",
                     "keep one of them, or rename the others",
-                    row=1,
+                    row=titles + 1,
                     column=headers[cols[1]],
                 )
             )
@@ -595,7 +623,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
                     else ""
                 ),
                 hint,
-                row=1,
+                row=titles + 1,
             )
         )
     if problems:
@@ -604,7 +632,9 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
     return _Layout(
         encoding=encoding,
         delimiter=delimiter,
-        skip=skip,
+        skip=sep + titles + 1,
+        header_row=titles + 1,
+        sep=sep,
         headers=headers,
         fields=fields,
         id_columns=id_columns,
@@ -1108,18 +1138,19 @@ DICTIONARY_COLUMNS = [
 FLAGS_SCHEMA = pa.schema([("row", pa.int64()), ("mask", pa.int64())])
 
 
-def _row_numbers(count: int, start: int, skipped: np.ndarray) -> np.ndarray:
+def _row_numbers(count: int, start: int, skipped: np.ndarray, first: int = 2) -> np.ndarray:
     """Spreadsheet row numbers of ``count`` rows read from the ``start``-th one (0-based).
 
     Rows pyarrow skipped (``skipped``: their spreadsheet numbers, sorted) have numbers too; the
-    k-th row read is row ``k + 2 + j``, j the number of skipped rows before it.
+    k-th row read is row ``k + first + j``, j the number of skipped rows before it (``first``:
+    the first data row, 2 under a header on row 1).
     """
     k = np.arange(start, start + count, dtype=np.int64)
     if skipped.size == 0:
-        return k + 2
-    # Rows read before the j-th skipped one: skipped[j] - 2 - j, non-decreasing in j.
-    before = skipped - 2 - np.arange(skipped.size)
-    return k + 2 + np.searchsorted(before, k, side="right")
+        return k + first
+    # Rows read before the j-th skipped one: skipped[j] - first - j, non-decreasing in j.
+    before = skipped - first - np.arange(skipped.size)
+    return k + first + np.searchsorted(before, k, side="right")
 
 
 def _chunks(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -1150,7 +1181,7 @@ def _batches(
     """
     names = [f"c{i}" for i in range(len(layout.headers))]
     wanted = sorted({c for cols in layout.fields.values() for c in cols} | set(layout.id_columns))
-    offset = layout.skip - 1  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
+    offset = layout.sep  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
 
     def on_invalid(row) -> str:
         if row.number is not None:  # always known with one thread
@@ -1188,7 +1219,7 @@ def _batches(
         )
         for batch in _chunks(reader):
             skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
-            rows = _row_numbers(batch.num_rows, done, skipped)
+            rows = _row_numbers(batch.num_rows, done, skipped, layout.header_row + 1)
             done += batch.num_rows
             fields: dict[str, pa.Array] = {}
             for f, cols in layout.fields.items():
@@ -1648,17 +1679,22 @@ def _writer(path: Path, metadata: dict[str, str]) -> pq.ParquetWriter:
 
 
 def _write_parquet(
-    con: duckdb.DuckDBPyConnection, typed: Path, target: Path, metadata: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    typed: Path,
+    target: Path,
+    metadata: dict[str, str],
+    nulls: list[str] | None = None,
 ) -> None:
     """The accepted rows to ``target``, atomically.
 
-    Without a rejected row the typed file is the output and is moved into place; otherwise the
-    typed file is copied a row group at a time without the rejected rows.
+    Without a rejected row (and no column to empty) the typed file is the output and is moved
+    into place; otherwise the typed file is copied a row group at a time without the rejected
+    rows, the columns in ``nulls`` set to null.
     """
     rejected = con.execute("SELECT row FROM bad ORDER BY row").fetchnumpy()["row"]
     rejected = np.asarray(rejected, dtype=np.int64)
     with atomic_path(target) as tmp:
-        if not len(rejected):
+        if not len(rejected) and not nulls:
             shutil.move(typed, tmp)
             return
         source = pq.ParquetFile(typed)
@@ -1667,7 +1703,11 @@ def _write_parquet(
                 group = source.read_row_group(i)
                 rows = group.column("source_row").to_numpy()
                 keep = ~np.isin(rows, rejected, assume_unique=True)
-                writer.write_table(group.filter(pa.array(keep)))
+                group = group.filter(pa.array(keep))
+                for f in nulls or ():
+                    at = group.schema.get_field_index(f)
+                    group = group.set_column(at, f, pa.nulls(group.num_rows, pa.bool_()))
+                writer.write_table(group)
             if not source.num_row_groups:
                 writer.write_table(OUTPUT_SCHEMA.empty_table())
 
@@ -1767,6 +1807,10 @@ def _first_pass(
                 ids = pc.filter(ids, keep) if ids is not None else None
                 rows = rows[~empty]
             if len(rows):
+                for f in BOOLEAN_FIELDS:
+                    if f in fields:
+                        filled = pc.sum(pc.not_equal(fields[f], "")).as_py() or 0
+                        counted[f"filled:{f}"] = counted.get(f"filled:{f}", 0) + filled
                 table, failing = _type_block(fields, ids, rows, ctx)
                 pending.append(table)
                 size += len(rows)
@@ -1977,7 +2021,28 @@ def ingest_dossiers(
                     CountedReport(problems=list(report.problems), omitted=omitted),
                     kept_none=keep_none,
                 )
-            _write_parquet(con, typed, target, metadata)
+            # A yes/no column with every cell empty is a column the system did not fill, not
+            # "no" for every dossier: stored as null and absent like a missing column.
+            unfilled = [
+                f
+                for f in BOOLEAN_FIELDS
+                if f in layout.fields and counted.get(f"filled:{f}", 0) == 0 and read
+            ]
+            if unfilled:
+                absent = json.loads(metadata["absent_columns"]) + unfilled
+                metadata = {**metadata, "absent_columns": json.dumps(absent)}
+                report.add(
+                    _problem(
+                        name,
+                        "empty_column",
+                        "every cell of "
+                        + ", ".join(repr(_header(layout, f)) for f in unfilled)
+                        + " is empty: read as not reported (null), not as 'no' for every dossier",
+                        "fill the column, or drop it; its index components are not computed",
+                        row=layout.header_row,
+                    )
+                )
+            _write_parquet(con, typed, target, metadata, nulls=unfilled)
         finally:
             con.close()
     outputs = {"dossiers": target}
@@ -2004,7 +2069,7 @@ def ingest_dossiers(
         hashed_ids=ctx.hashed_ids,
         used_columns={f: _header(layout, f) for f in layout.fields},
         ignored_names=layout.ignored_names,
-        absent_columns=tuple(f for f in layout.absent if f not in given),
+        absent_columns=tuple(f for f in layout.absent if f not in given) + tuple(unfilled),
         given={
             **{f: v for f, v in (("province", province), ("level", level)) if v is not None},
             **({"level": "agency"} if "level" not in layout.fields and level is None else {}),

@@ -101,7 +101,8 @@ class IngestError(WorkbenchError):
     ) -> None:
         if kept_none:
             hint = (
-                "every row was rejected, so nothing was imported: fix the file(s) and import again"
+                "every row of a file was rejected (named above), so nothing was imported: fix "
+                "it and import again"
             )
         elif file_level:
             # Quarantine keeps rows back; it cannot make a file readable.
