@@ -498,3 +498,29 @@ def test_same_personal_dossier_id_twice_is_still_a_duplicate(tmp_path):
     kinds = caught.value.report.counts()
     assert kinds["duplicate_id"] == 2  # both rows of the conflicting id
     assert_nothing_hostile(str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("dossier_id", "personal_"),
+    [
+        ("000.00.12.H26-240605-0001", False),  # the national code format
+        ("H26.22-240605-000123", False),
+        ("2406050001234", False),  # 13 digits: no CCCD, CMND or phone is that long
+        ("HS-2024-0001", False),
+        ("001090012345", True),  # a CCCD
+        ("123456789", True),  # a CMND
+        ("0912 345 678", True),
+        ("(091) 234 5678", True),
+        ("HS-0912345678", True),
+        ("001-090-012345", True),
+        ("trần.thị@công-ty.vn", True),
+    ],
+)
+def test_personal_dossier_ids_in_python_and_in_pyarrow(dossier_id, personal_):
+    """pyarrow (RE2, used on every block) and Python agree on which ids are hashed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    assert personal.holds_personal_data(dossier_id) is personal_
+    found = pc.match_substring_regex(pa.array([dossier_id]), personal.PERSONAL_ID_PATTERN)
+    assert found.to_pylist() == [personal_]

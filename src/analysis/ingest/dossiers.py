@@ -1407,6 +1407,26 @@ def _connect(
     return con
 
 
+def _other_imports(out: Path, target: Path) -> list[Path]:
+    """The dossier files already in ``out`` but ``target``, each checked to be one.
+
+    ``score`` reads every Parquet file of the folder: a file of another kind there is refused
+    here, with its name, rather than as a database error later.
+    """
+    others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+    for other in others:
+        try:
+            names = set(pq.read_schema(other).names)
+        except (pa.ArrowException, OSError):
+            names = set()
+        if not {"dossier_id", "source_row", *OUTPUT_COLUMNS} <= names:
+            raise WorkbenchError(
+                f"{other} is not dossier records written by workbench ingest",
+                hint=f"move it out of {out}: every Parquet file there is read as dossiers",
+            )
+    return others
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -1782,7 +1802,7 @@ def ingest_dossiers(
             )
         # Dossiers imported from other files into this folder (a file of the same name is
         # replaced by this import, so it is not compared).
-        others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+        others = _other_imports(out, target)
         con = _connect(Path(work), typed, flags, others)
         try:
             same = _same_as_other(con, read - len(bad_shape)) if not bad_shape else None
