@@ -8,7 +8,8 @@ the fragments the issue-15 probe used (formulas, 10²⁰, NaN, NUL bytes, a BOM 
 every way Vietnamese write them) in every format and kind the importers read.
 
 For dossier exports a second property: a personal number put in any cell, written any common
-way, never reaches a file the import writes or a message, not even as its digits alone.
+way, never reaches a file the import writes or a message, not even as its digits alone; nor
+does the applicant's name typed into another column.
 
 Examples are few (the machine is shared) and derandomised, so a failure repeats;
 ``WORKBENCH_FUZZ_EXAMPLES=500`` runs a longer hunt.
@@ -23,6 +24,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import openpyxl
@@ -218,13 +220,20 @@ def written_text(folder: Path) -> list[str]:
         min_size=1,
         max_size=6,
     ),
+    # Not into the id (a name as a dossier code is not a thing exports do).
+    names_placed=st.lists(st.tuples(st.integers(0, 4), st.integers(1, len(DOSSIER) - 1)),
+                          max_size=3),
     quarantine=st.booleans(),
     keep_text=st.booleans(),
-)
-def test_personal_numbers_in_any_cell_never_leave_the_import(placed, quarantine, keep_text):
+)  # fmt: skip
+def test_personal_numbers_in_any_cell_never_leave_the_import(
+    placed, names_placed, quarantine, keep_text
+):
     rows = [[c.format(n=n + 1) for c in DOSSIER_ROW] for n in range(5)]
     for row, column, value in placed:
         rows[row][column] = value
+    for row, column in names_placed:  # the row's own applicant name, typed in another column
+        rows[row][column] = rows[row][DOSSIER.index("Họ và tên")]
     buffer = io.StringIO()
     csv.writer(buffer).writerows([DOSSIER, *rows])
     with tempfile.TemporaryDirectory() as folder:
@@ -245,6 +254,7 @@ def test_personal_numbers_in_any_cell_never_leave_the_import(placed, quarantine,
                 assert number not in bare, (number, cell)
             for email in EMAILS:
                 assert email not in cell and email.split("@")[0] not in cell, (email, cell)
+            assert "Bích" not in unicodedata.normalize("NFC", cell), cell  # Trần Thị Bích
 
 
 # --- configuration files --------------------------------------------------------------------

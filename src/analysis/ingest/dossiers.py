@@ -432,6 +432,7 @@ class _Layout:
     personal_kinds: tuple[str, ...]
     ignored: int
     personal_headers: tuple[tuple[str, str], ...] = ()
+    name_columns: tuple[int, ...] = ()  # applicant names: read in memory to redact repeats
 
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
@@ -510,6 +511,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
 
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
+    name_columns: list[int] = []
     kinds: list[str] = []
     personal_headers: list[tuple[str, str]] = []
     ignored = 0
@@ -523,6 +525,8 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
             personal_headers.append((header, kind))
             if kind == "id_number":
                 id_columns.append(i)
+            elif kind == "applicant_name":
+                name_columns.append(i)
         else:
             ignored += 1
 
@@ -579,6 +583,7 @@ def _layout(path: Path, name: str, report: ProblemReport) -> _Layout:
         personal_kinds=tuple(dict.fromkeys(kinds)),
         ignored=ignored,
         personal_headers=tuple(personal_headers),
+        name_columns=tuple(name_columns),
     )
 
 
@@ -1062,15 +1067,26 @@ def _chunks(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
 
 
 def _batches(
-    path: Path, name: str, layout: _Layout, report: ProblemReport, bad_shape: list[tuple[int, int]]
+    path: Path,
+    name: str,
+    layout: _Layout,
+    report: ProblemReport,
+    bad_shape: list[tuple[int, int]],
+    shown: np.ndarray | None = None,
 ) -> Iterator[tuple[dict[str, pa.Array], pa.Array | None, np.ndarray]]:
     """Stream the file: per block, the trimmed text of each field, the ID numbers, row numbers.
 
     Rows with the wrong number of fields are appended to ``bad_shape`` as (row, fields); their
-    text, which holds personal data, is not kept.
+    text, which holds personal data, is not kept. The applicant's name, where the row repeats
+    it, is redacted in free text. ``shown`` (sorted row numbers) keeps only those rows, text for
+    messages, and redacts the name in every field of them.
     """
     names = [f"c{i}" for i in range(len(layout.headers))]
-    wanted = sorted({c for cols in layout.fields.values() for c in cols} | set(layout.id_columns))
+    wanted = sorted(
+        {c for cols in layout.fields.values() for c in cols}
+        | set(layout.id_columns)
+        | set(layout.name_columns)
+    )
     offset = layout.skip - 1  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
 
     def on_invalid(row) -> str:
@@ -1111,6 +1127,12 @@ def _batches(
             skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
             rows = _row_numbers(batch.num_rows, done, skipped)
             done += batch.num_rows
+            if shown is not None:  # only the rows to show, before any work on them
+                at = np.searchsorted(shown, rows).clip(max=max(len(shown) - 1, 0))
+                keep = (shown[at] == rows) if len(shown) else np.zeros(len(rows), dtype=bool)
+                if not keep.any():
+                    continue
+                batch, rows = batch.filter(pa.array(keep)), rows[keep]
             fields: dict[str, pa.Array] = {}
             for f, cols in layout.fields.items():
                 parts = [pc.utf8_trim_whitespace(batch.column(names[c])) for c in cols]
@@ -1124,6 +1146,13 @@ def _batches(
                 text = pc.replace_substring_regex(batch.column(names[c]), "[^0-9A-Za-z]", "")
                 text = pc.if_else(pc.equal(text, ""), None, pc.ascii_upper(text))
                 ids = text if ids is None else pc.coalesce(ids, text)
+            if layout.name_columns:
+                applicant = None
+                for c in layout.name_columns:
+                    text = pc.utf8_trim_whitespace(batch.column(names[c]))
+                    text = pc.if_else(pc.equal(text, ""), None, text)
+                    applicant = text if applicant is None else pc.coalesce(applicant, text)
+                fields = _without_names(fields, applicant, everywhere=shown is not None)
             yield fields, ids, rows
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         # pyarrow's message may quote the row: only a row number is taken from it.
@@ -1142,6 +1171,67 @@ def _batches(
                 row=row,
             ),
         ) from None
+
+
+# A text seen on more rows of a block than this is a catalogue value (an agency, a procedure),
+# not one a clerk typed for one applicant: it is not searched for the row's name.
+RARE_TEXT = 5
+MIN_NAME_LENGTH = 5  # shorter "names" ("An", "x") would redact ordinary words
+
+
+def _without_names(
+    fields: dict[str, pa.Array], names: pa.Array, everywhere: bool
+) -> dict[str, pa.Array]:
+    """Each row's applicant name, wherever the row repeats it, replaced by ``<redacted>``.
+
+    The name column itself is never kept, but a clerk may type the name into a kept column
+    ("Khai sinh cho Trần Thị Bích") or shift it into another one. In free text the name is
+    redacted inside the cell; with ``everywhere`` (values shown in messages) also a whole cell
+    equal to it in any other field but the id. Checked fields are typed as written: a province
+    "Hà Nam" stays a province even for an applicant of that name, and a name shifted there is
+    rejected as an unknown province, shown redacted. The names stay in memory. A bare name in
+    free text cannot be recognised otherwise (streets and wards are named after people); the
+    applicant's own name, beside it on the row, can.
+    """
+    has = pc.fill_null(pc.greater_equal(pc.utf8_length(names), MIN_NAME_LENGTH), False)
+    if not pc.any(has).as_py():
+        return fields
+    lowered = pc.utf8_lower(pc.utf8_normalize(names, "NFC")) if everywhere else None
+    out = {}
+    for f, values in fields.items():
+        if f in FREE_TEXT_FIELDS:
+            # A cell holding the name is rare by nature: the search of rare cells finds it.
+            values = _names_inside(values, names, has)
+        elif everywhere and f != "dossier_id":
+            same = pc.equal(pc.utf8_lower(pc.utf8_normalize(values, "NFC")), lowered)
+            same = pc.fill_null(pc.and_(has, same), False)
+            if pc.any(same).as_py():
+                values = pc.if_else(same, pa.scalar(personal.REDACTED), values)
+        out[f] = values
+    return out
+
+
+def _names_inside(values: pa.Array, names: pa.Array, has: pa.Array) -> pa.Array:
+    """``values`` with each rare cell's own row name redacted (see :func:`_without_names`)."""
+    encoded = pc.dictionary_encode(values)
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(index, minlength=len(encoded.dictionary))
+    rows = np.flatnonzero((counts[index] <= RARE_TEXT) & has.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return values
+    at = pa.array(rows)
+    changed, mask = [], np.zeros(len(values), dtype=bool)
+    for i, text, name in zip(
+        rows, pc.take(values, at).to_pylist(), pc.take(names, at).to_pylist(), strict=True
+    ):
+        text, name = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", name)
+        if name.casefold() in text.casefold():
+            pattern = re.compile(re.escape(name), re.IGNORECASE)
+            changed.append(pattern.sub(personal.REDACTED, text))
+            mask[i] = True
+    if not changed:
+        return values
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(changed, pa.string()))
 
 
 def _blank(fields: dict[str, pa.Array], ids: pa.Array | None, n: int) -> np.ndarray:
@@ -1468,17 +1558,8 @@ def _raw_rows(
 ) -> Iterator[tuple[np.ndarray, dict[str, list[str]]]]:
     """Second pass: the redacted text of the rows numbered in ``wanted`` (sorted), per block."""
     values = _Values()
-    for fields, _ids, rows in _batches(path, name, layout, report, []):
-        at = np.searchsorted(wanted, rows).clip(max=max(len(wanted) - 1, 0))
-        keep = (wanted[at] == rows) if len(wanted) else np.zeros(len(rows), dtype=bool)
-        if not keep.any():
-            continue
-        picked = pa.array(keep)
-        text = {
-            f: [values.shown[s] for s in pc.filter(arr, picked).to_pylist()]
-            for f, arr in fields.items()
-        }
-        yield rows[keep], text
+    for fields, _ids, rows in _batches(path, name, layout, report, [], shown=wanted):
+        yield rows, {f: [values.shown[s] for s in arr.to_pylist()] for f, arr in fields.items()}
 
 
 def _examples(
