@@ -4,7 +4,8 @@ How a file travels, and why:
 
 1. The header is read and matched to the schema (``FIELDS``; any spelling, with or without
    diacritics). Personal columns and columns outside the schema are never read: pyarrow parses
-   only the schema's columns and the ID number.
+   only the schema's columns, the ID number (hashed) and the applicant's name (in memory only,
+   to redact it where the row repeats it).
 2. pyarrow streams the CSV in blocks on one thread, every cell as text; on one thread it numbers
    the rows it cannot split into the header's fields, so every row keeps its spreadsheet number
    (header = 1). Each block is typed with NumPy and small Python tables memoised by cell text
