@@ -39,7 +39,6 @@ TABLES = ("dossiers", "procedures", "feedback", "communes")
 LEVELS = ("province", "district", "commune")
 SCOPES = ("received", "handled")
 ZERO_DENOMINATOR = ("no_data", "full_points")
-TOTAL_POINTS = 100  # the index's maximum, the sum of the group points
 NOT_APPLICABLE = ("full_points",)
 HINT = "see config/index766/README.md for the schema of a rules file"
 
@@ -613,6 +612,9 @@ def _component(ctx: _Context, raw, index: int, groups: dict[str, Group]) -> Comp
         uncertain=uncertain,
         note=_text(ctx, f"{where}: field 'note'", raw.get("note"), required=False),
     )
+
+
+TOTAL_POINTS = 100  # the index's maximum, the sum of the group points
 
 
 def parse_rules(doc, path: str = "<rules>") -> Rules:
