@@ -564,3 +564,25 @@ def test_the_applicants_own_name_is_redacted_wherever_the_row_repeats_it(tmp_pat
     written = everything_written(tmp_path / "out") + "\n".join(map(str, report.problems))
     for name in ("Đỗ Hữu Khoa", "Lê Văn Cường", "Phạm Ngọc Ánh", "Cường", "Ánh"):
         assert name not in unicodedata.normalize("NFC", written), name
+
+
+def test_scores_from_the_hostile_export_hold_no_personal_data(tmp_path):
+    """Downstream of the import: the index per agency, as CSV and XLSX, shows only redacted text."""
+    import openpyxl
+
+    from analysis.index766 import score
+
+    src = hostile_export(tmp_path / "ho_so.csv")
+    out = tmp_path / "processed"
+    ingest_dossiers(src, out, True, ProblemReport(), today=TODAY)
+    result = score(out / "dossiers", period="2024-06", by="agency")
+    assert sorted(result.units["unit"]) == [
+        "UBND phường Bến Nghé",
+        "UBND phường Bến Nghé (gọi <redacted>)",
+        "UBND phường Bến Nghé, CCCD <redacted>",
+    ]
+    assert int(result.units["dossiers_received"].sum()) == 3  # the 3 accepted rows
+    book = openpyxl.load_workbook(result.to_file(tmp_path / "scores.xlsx"))
+    cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row]
+    csv_text = result.to_file(tmp_path / "scores.csv").read_text(encoding="utf-8")
+    assert_nothing_hostile("\n".join(cells) + "\n" + csv_text)
