@@ -14,6 +14,7 @@ import io
 import shutil
 import unicodedata
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -134,3 +135,12 @@ def test_score_refuses_a_folder_with_the_same_dossiers_twice(tmp_path):
     with pytest.raises(WorkbenchError, match="6 dossier id.s. are in more than one file") as e:
         score(out / "dossiers", period="2024-06", by="province")
     assert "T6_copy.parquet" in str(e.value) + e.value.hint
+
+
+def test_a_foreign_parquet_file_in_the_folder_is_named(tmp_path):
+    out = tmp_path / "out"
+    (out / "dossiers").mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1]}), out / "dossiers" / "notes.parquet")
+    with pytest.raises(WorkbenchError, match="notes.parquet is not dossier records"):
+        ingest([export(tmp_path / "T6.csv", rows(1, 2))], kind="dossiers", out_dir=out,
+               today=TODAY)  # fmt: skip

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -498,3 +499,90 @@ def test_same_personal_dossier_id_twice_is_still_a_duplicate(tmp_path):
     kinds = caught.value.report.counts()
     assert kinds["duplicate_id"] == 2  # both rows of the conflicting id
     assert_nothing_hostile(str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("dossier_id", "personal_"),
+    [
+        ("000.00.12.H26-240605-0001", False),  # the national code format
+        ("H26.22-240605-000123", False),
+        ("2406050001234", False),  # 13 digits: no CCCD, CMND or phone is that long
+        ("HS-2024-0001", False),
+        ("001090012345", True),  # a CCCD
+        ("123456789", True),  # a CMND
+        ("0912 345 678", True),
+        ("(091) 234 5678", True),
+        ("HS-0912345678", True),
+        ("001-090-012345", True),
+        ("trần.thị@công-ty.vn", True),
+    ],
+)
+def test_personal_dossier_ids_in_python_and_in_pyarrow(dossier_id, personal_):
+    """pyarrow (RE2, used on every block) and Python agree on which ids are hashed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    assert personal.holds_personal_data(dossier_id) is personal_
+    found = pc.match_substring_regex(pa.array([dossier_id]), personal.PERSONAL_ID_PATTERN)
+    assert found.to_pylist() == [personal_]
+
+
+def test_the_applicants_own_name_is_redacted_wherever_the_row_repeats_it(tmp_path):
+    """A bare name cannot be recognised in free text, but the row's name column says whose it is."""
+    base = HOSTILE_ROWS[3]  # a clean row; its applicant: Đỗ Hữu Khoa
+    rows = [
+        [*base[:2], "UBND phường Bến Nghé - Đỗ Hữu Khoa", *base[3:]],
+        # Another applicant; the name typed in lower case and decomposed (as from Windows-1258).
+        [base[0][:-1] + "5", base[1], "UBND phường Bến Nghé", base[3], base[4],
+         unicodedata.normalize("NFD", "Chứng thực cho lê văn cường"), "Lê Văn Cường",
+         *base[7:]],
+        # The name shifted into the channel: rejected, and shown redacted.
+        [base[0][:-1] + "6", *base[1:11], "Phạm Ngọc Ánh", *base[12:]],
+        # An applicant called like a province: the province (a checked field) is kept.
+        [base[0][:-1] + "7", "Hà Nam", "UBND tỉnh Hà Nam", "Cấp tỉnh", base[4], base[5],
+         "Hà Nam", *base[7:]],
+    ]  # fmt: skip
+    rows[2][6] = "Phạm Ngọc Ánh"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HOSTILE_HEADER, *rows])
+    src = tmp_path / "names.csv"
+    src.write_text(buffer.getvalue(), encoding="utf-8")
+    report = ProblemReport()
+    result = ingest_dossiers(src, tmp_path / "out", True, report, today=TODAY, keep_text=True)
+    assert (result.accepted, result.rejected) == (3, 1)
+    table = pq.read_table(result.outputs["dossiers"]).to_pylist()
+    assert [r["agency"] for r in table] == [
+        "UBND phường Bến Nghé - <redacted>",
+        "UBND phường Bến Nghé",
+        # The price of it: in a text this rare the name is redacted even where it is a place.
+        "UBND tỉnh <redacted>",
+    ]
+    assert table[1]["procedure_name"] == "Chứng thực cho <redacted>"
+    assert table[2]["province"] == "Hà Nam"
+    shown = next(p for p in report.problems if p.kind == "unknown_channel")
+    assert shown.value == "<redacted>"
+    written = everything_written(tmp_path / "out") + "\n".join(map(str, report.problems))
+    for name in ("Đỗ Hữu Khoa", "Lê Văn Cường", "Phạm Ngọc Ánh", "Cường", "Ánh"):
+        assert name not in unicodedata.normalize("NFC", written), name
+
+
+def test_scores_from_the_hostile_export_hold_no_personal_data(tmp_path):
+    """Downstream of the import: the index per agency, as CSV and XLSX, shows only redacted text."""
+    import openpyxl
+
+    from analysis.index766 import score
+
+    src = hostile_export(tmp_path / "ho_so.csv")
+    out = tmp_path / "processed"
+    ingest_dossiers(src, out, True, ProblemReport(), today=TODAY)
+    result = score(out / "dossiers", period="2024-06", by="agency")
+    assert sorted(result.units["unit"]) == [
+        "UBND phường Bến Nghé",
+        "UBND phường Bến Nghé (gọi <redacted>)",
+        "UBND phường Bến Nghé, CCCD <redacted>",
+    ]
+    assert int(result.units["dossiers_received"].sum()) == 3  # the 3 accepted rows
+    book = openpyxl.load_workbook(result.to_file(tmp_path / "scores.xlsx"))
+    cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row]
+    csv_text = result.to_file(tmp_path / "scores.csv").read_text(encoding="utf-8")
+    assert_nothing_hostile("\n".join(cells) + "\n" + csv_text)

@@ -629,6 +629,9 @@ def _component(ctx: _Context, raw, index: int, groups: dict[str, Group]) -> Comp
     )
 
 
+TOTAL_POINTS = 100  # the index's maximum, the sum of the group points
+
+
 def parse_rules(doc, path: str = "<rules>") -> Rules:
     """Validate a parsed rules document and build :class:`Rules`.
 

@@ -4,7 +4,8 @@ How a file travels, and why:
 
 1. The header is read and matched to the schema (``FIELDS``; any spelling, with or without
    diacritics). Personal columns and columns outside the schema are never read: pyarrow parses
-   only the schema's columns and the ID number.
+   only the schema's columns, the ID number (hashed) and the applicant's name (in memory only,
+   to redact it where the row repeats it).
 2. pyarrow streams the CSV in blocks on one thread, every cell as text; on one thread it numbers
    the rows it cannot split into the header's fields, so every row keeps its spreadsheet number
    (header = 1). Each block is typed with NumPy and small Python tables memoised by cell text
@@ -461,6 +462,8 @@ class _Layout:
         """Schema fields the file has no column for: stored as null and recorded as absent."""
         return tuple(f.name for f in FIELDS if f.name not in self.fields)
 
+    name_columns: tuple[int, ...] = ()  # applicant names: read in memory to redact repeats
+
 
 def _problem(name: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
     return Problem(
@@ -564,6 +567,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
 
     fields: dict[str, list[int]] = {}
     id_columns: list[int] = []
+    name_columns: list[int] = []
     kinds: list[str] = []
     personal_headers: list[tuple[str, str]] = []
     ignored = 0
@@ -578,6 +582,8 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
             personal_headers.append((header, kind))
             if kind == "id_number":
                 id_columns.append(i)
+            elif kind == "applicant_name":
+                name_columns.append(i)
         else:
             ignored += 1
             ignored_names.append(header or f"column {i + 1}")
@@ -644,6 +650,7 @@ def _layout(path: Path, name: str, report: ProblemReport, given=()) -> _Layout:
         # Listed by name only when the header row is a real one (it names schema fields): in a
         # file whose first row is data these "headers" would be personal values.
         ignored_names=tuple(ignored_names) if fields else (),
+        name_columns=tuple(name_columns),
     )
 
 
@@ -1172,15 +1179,26 @@ def _chunks(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
 
 
 def _batches(
-    path: Path, name: str, layout: _Layout, report: ProblemReport, bad_shape: list[tuple[int, int]]
+    path: Path,
+    name: str,
+    layout: _Layout,
+    report: ProblemReport,
+    bad_shape: list[tuple[int, int]],
+    shown: np.ndarray | None = None,
 ) -> Iterator[tuple[dict[str, pa.Array], pa.Array | None, np.ndarray]]:
     """Stream the file: per block, the trimmed text of each field, the ID numbers, row numbers.
 
     Rows with the wrong number of fields are appended to ``bad_shape`` as (row, fields); their
-    text, which holds personal data, is not kept.
+    text, which holds personal data, is not kept. The applicant's name, where the row repeats
+    it, is redacted in free text. ``shown`` (sorted row numbers) keeps only those rows, text for
+    messages, and redacts the name in every field of them.
     """
     names = [f"c{i}" for i in range(len(layout.headers))]
-    wanted = sorted({c for cols in layout.fields.values() for c in cols} | set(layout.id_columns))
+    wanted = sorted(
+        {c for cols in layout.fields.values() for c in cols}
+        | set(layout.id_columns)
+        | set(layout.name_columns)
+    )
     offset = layout.sep  # pyarrow counts Excel's "sep=" line; a spreadsheet does not
 
     def on_invalid(row) -> str:
@@ -1221,6 +1239,12 @@ def _batches(
             skipped = np.array(sorted(r for r, _ in bad_shape), dtype=np.int64)
             rows = _row_numbers(batch.num_rows, done, skipped, layout.header_row + 1)
             done += batch.num_rows
+            if shown is not None:  # only the rows to show, before any work on them
+                at = np.searchsorted(shown, rows).clip(max=max(len(shown) - 1, 0))
+                keep = (shown[at] == rows) if len(shown) else np.zeros(len(rows), dtype=bool)
+                if not keep.any():
+                    continue
+                batch, rows = batch.filter(pa.array(keep)), rows[keep]
             fields: dict[str, pa.Array] = {}
             for f, cols in layout.fields.items():
                 parts = [pc.utf8_trim_whitespace(batch.column(names[c])) for c in cols]
@@ -1234,6 +1258,13 @@ def _batches(
                 text = pc.replace_substring_regex(batch.column(names[c]), "[^0-9A-Za-z]", "")
                 text = pc.if_else(pc.equal(text, ""), None, pc.ascii_upper(text))
                 ids = text if ids is None else pc.coalesce(ids, text)
+            if layout.name_columns:
+                applicant = None
+                for c in layout.name_columns:
+                    text = pc.utf8_trim_whitespace(batch.column(names[c]))
+                    text = pc.if_else(pc.equal(text, ""), None, text)
+                    applicant = text if applicant is None else pc.coalesce(applicant, text)
+                fields = _without_names(fields, applicant, everywhere=shown is not None)
             yield fields, ids, rows
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         # pyarrow's message may quote the row: only a row number is taken from it.
@@ -1252,6 +1283,67 @@ def _batches(
                 row=row,
             ),
         ) from None
+
+
+# A text seen on more rows of a block than this is a catalogue value (an agency, a procedure),
+# not one a clerk typed for one applicant: it is not searched for the row's name.
+RARE_TEXT = 5
+MIN_NAME_LENGTH = 5  # shorter "names" ("An", "x") would redact ordinary words
+
+
+def _without_names(
+    fields: dict[str, pa.Array], names: pa.Array, everywhere: bool
+) -> dict[str, pa.Array]:
+    """Each row's applicant name, wherever the row repeats it, replaced by ``<redacted>``.
+
+    The name column itself is never kept, but a clerk may type the name into a kept column
+    ("Khai sinh cho Trần Thị Bích") or shift it into another one. In free text the name is
+    redacted inside the cell; with ``everywhere`` (values shown in messages) also a whole cell
+    equal to it in any other field but the id. Checked fields are typed as written: a province
+    "Hà Nam" stays a province even for an applicant of that name, and a name shifted there is
+    rejected as an unknown province, shown redacted. The names stay in memory. A bare name in
+    free text cannot be recognised otherwise (streets and wards are named after people); the
+    applicant's own name, beside it on the row, can.
+    """
+    has = pc.fill_null(pc.greater_equal(pc.utf8_length(names), MIN_NAME_LENGTH), False)
+    if not pc.any(has).as_py():
+        return fields
+    lowered = pc.utf8_lower(pc.utf8_normalize(names, "NFC")) if everywhere else None
+    out = {}
+    for f, values in fields.items():
+        if f in FREE_TEXT_FIELDS:
+            # A cell holding the name is rare by nature: the search of rare cells finds it.
+            values = _names_inside(values, names, has)
+        elif everywhere and f != "dossier_id":
+            same = pc.equal(pc.utf8_lower(pc.utf8_normalize(values, "NFC")), lowered)
+            same = pc.fill_null(pc.and_(has, same), False)
+            if pc.any(same).as_py():
+                values = pc.if_else(same, pa.scalar(personal.REDACTED), values)
+        out[f] = values
+    return out
+
+
+def _names_inside(values: pa.Array, names: pa.Array, has: pa.Array) -> pa.Array:
+    """``values`` with each rare cell's own row name redacted (see :func:`_without_names`)."""
+    encoded = pc.dictionary_encode(values)
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(index, minlength=len(encoded.dictionary))
+    rows = np.flatnonzero((counts[index] <= RARE_TEXT) & has.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return values
+    at = pa.array(rows)
+    changed, mask = [], np.zeros(len(values), dtype=bool)
+    for i, text, name in zip(
+        rows, pc.take(values, at).to_pylist(), pc.take(names, at).to_pylist(), strict=True
+    ):
+        text, name = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", name)
+        if name.casefold() in text.casefold():
+            pattern = re.compile(re.escape(name), re.IGNORECASE)
+            changed.append(pattern.sub(personal.REDACTED, text))
+            mask[i] = True
+    if not changed:
+        return values
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(changed, pa.string()))
 
 
 def _blank(fields: dict[str, pa.Array], ids: pa.Array | None, n: int) -> np.ndarray:
@@ -1543,6 +1635,26 @@ def _connect(
     return con
 
 
+def _other_imports(out: Path, target: Path) -> list[Path]:
+    """The dossier files already in ``out`` but ``target``, each checked to be one.
+
+    ``score`` reads every Parquet file of the folder: a file of another kind there is refused
+    here, with its name, rather than as a database error later.
+    """
+    others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+    for other in others:
+        try:
+            names = set(pq.read_schema(other).names)
+        except (pa.ArrowException, OSError):
+            names = set()
+        if not {"dossier_id", "source_row", *OUTPUT_COLUMNS} <= names:
+            raise WorkbenchError(
+                f"{other} is not dossier records written by workbench ingest",
+                hint=f"move it out of {out}: every Parquet file there is read as dossiers",
+            )
+    return others
+
+
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -1584,17 +1696,8 @@ def _raw_rows(
 ) -> Iterator[tuple[np.ndarray, dict[str, list[str]]]]:
     """Second pass: the redacted text of the rows numbered in ``wanted`` (sorted), per block."""
     values = _Values()
-    for fields, _ids, rows in _batches(path, name, layout, report, []):
-        at = np.searchsorted(wanted, rows).clip(max=max(len(wanted) - 1, 0))
-        keep = (wanted[at] == rows) if len(wanted) else np.zeros(len(rows), dtype=bool)
-        if not keep.any():
-            continue
-        picked = pa.array(keep)
-        text = {
-            f: [values.shown[s] for s in pc.filter(arr, picked).to_pylist()]
-            for f, arr in fields.items()
-        }
-        yield rows[keep], text
+    for fields, _ids, rows in _batches(path, name, layout, report, [], shown=wanted):
+        yield rows, {f: [values.shown[s] for s in arr.to_pylist()] for f, arr in fields.items()}
 
 
 def _examples(
@@ -1960,7 +2063,7 @@ def ingest_dossiers(
             )
         # Dossiers imported from other files into this folder (a file of the same name is
         # replaced by this import, so it is not compared).
-        others = sorted(p for p in out.glob("*.parquet") if p.name != target.name)
+        others = _other_imports(out, target)
         con = _connect(Path(work), typed, flags, others)
         try:
             same = _same_as_other(con, read - len(bad_shape)) if not bad_shape else None

@@ -6,7 +6,7 @@ Exports from a province's dossier-handling system carry the applicant's name, ID
 
 - keep only the columns they know (an unknown column is dropped, since it may hold anything);
 - drop the personal columns, except the ID number, which becomes ``applicant_key``: an
-  HMAC-SHA256 of the normalised number under a per-installation salt, so repeat applicants
+  HMAC-SHA256 of the normalised number under a per-user secret (the salt), so repeat applicants
   can be counted without anyone being able to look a person up (a plain hash of a 12-digit
   number is reversed by trying all 10^12 numbers; without the salt the key is useless);
 - redact ID numbers, phone numbers, e-mail addresses (however they are grouped or spelled) and
@@ -189,7 +189,7 @@ DOSSIER_KEY_PREFIX = "hs-"
 _UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 _NAME_WORD = rf"[{_UPPER}][^\s\d.,;:()\[\]/\\\-]*"
 _ADDRESS_FORMS = "ông|bà|anh|chị|em|cháu|cụ|công dân"
-_LABELS = "(?i:người nộp|người đứng tên|chủ hồ sơ|họ tên|họ và tên|applicant|name)"
+_LABELS = "(?i:người nộp|người đứng tên|chủ hồ sơ|họ tên|họ và tên|applicant)"
 _NAMED_PERSON = re.compile(
     rf"(?<![^\W\d_])((?:{_ADDRESS_FORMS})|{_LABELS})(\.?:?\s+)"
     rf"({_NAME_WORD}(?:\s+{_NAME_WORD}){{1,4}})"
