@@ -276,7 +276,7 @@ def test_average_effect_interval_by_hand():
     assert math.isnan(low) and math.isnan(high)
 
 
-def _ramp_panel(n_donors: int, seed: int = 5) -> pd.DataFrame:
+def _ramp_panel(n_donors: int, seed: int = 5, step: float = 3.0, constant: float = 0.0):
     """Donors on their own lines plus noise (sd 1); the treated unit the mean of three donors
     plus noise, with an effect ramping 3, 6, …, 30 over the 10 post periods. The post gap's
     variance (about 9 × 8.25 = 74) is far above any bound a placebo ratio of a few times the
@@ -290,7 +290,7 @@ def _ramp_panel(n_donors: int, seed: int = 5) -> pd.DataFrame:
         + rng.normal(0, 1, (n_donors, t))
     )
     treated = donors[:3].mean(axis=0) + rng.normal(0, 1, t)
-    treated[s:] += 3.0 * np.arange(1, t - s + 1)
+    treated[s:] += constant + step * np.arange(1, t - s + 1)
     names = ["treated"] + [f"d{i:02d}" for i in range(n_donors)]
     return long_panel(np.vstack([treated, donors]), names)
 
@@ -311,6 +311,31 @@ def test_ramping_effect_gets_the_average_effect_interval():
     assert fit.ci_low < 16.5 < fit.ci_high
     assert "average effect" in fit.assumptions["en"]
     assert "tác động trung bình" in fit.assumptions["vi"]
+
+
+def test_constant_option_keeps_the_inversion_unless_it_is_empty():
+    # a constant effect of 5 (no ramp): the inversion is not empty
+    frame = _ramp_panel(40, step=0.0, constant=5.0)
+    auto = fit_synth(frame, treated="treated", start=2020)
+    kept = fit_synth(frame, treated="treated", start=2020, interval="constant")
+    assert auto.diagnostics["ci_method"] == CI_AVERAGE
+    assert kept.diagnostics["ci_method"] == CI_CONSTANT
+    assert (kept.ci_low, kept.ci_high) == (
+        kept.diagnostics["ci_constant_effect_low"],
+        kept.diagnostics["ci_constant_effect_high"],
+    )
+    assert (auto.ci_low, auto.ci_high) == (
+        kept.diagnostics["ci_average_effect_low"],
+        kept.diagnostics["ci_average_effect_high"],
+    )
+    for fit in (auto, kept):
+        assert fit.ci_low < 5.0 < fit.ci_high
+    assert "does not reject" in kept.assumptions["en"]
+    assert "No constant effect fits" not in auto.assumptions["en"]
+    # on the ramp the inversion is empty, so "constant" falls back to the average effect too
+    ramp = fit_synth(_ramp_panel(40), treated="treated", start=2020, interval="constant")
+    assert ramp.diagnostics["ci_method"] == CI_AVERAGE
+    assert "No constant effect fits" in ramp.assumptions["en"]
 
 
 def test_ramping_effect_with_too_few_placebos_says_why():
@@ -472,6 +497,7 @@ def test_constant_outcome(prop99):
         {"n_starts": 0},
         {"level": 1.5},
         {"min_pre": 1},
+        {"interval": "normal"},
     ],
 )
 def test_bad_options(prop99, options):
