@@ -596,3 +596,39 @@ def test_binomial_rate_at_zero_throughout_a_segment() -> None:
     series.loc[series["month"] < START, "numerator"] = 0
     with pytest.raises(WorkbenchError, match="0 % throughout a segment"):
         fit_its(series, START, model="binomial")
+
+
+def _share_series(rate_pp: np.ndarray, seed: int = 7) -> pd.DataFrame:
+    """Counts of a share (pp) on 20 000 dossiers a month, binomial noise only."""
+    rng = np.random.default_rng(seed)
+    den = np.full(len(rate_pp), 20_000)
+    return pd.DataFrame(
+        {
+            "month": pd.date_range("2020-01-01", periods=len(rate_pp), freq="MS"),
+            "numerator": rng.binomial(den, rate_pp / 100),
+            "denominator": den,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # 5 % rising 0,6 pp a month: a line in pp; in log-odds it bends (−2,94 to −0,85 over 36
+        # months, slope falling from 0,12 to 0,03), so a log-odds line forecasts it too high.
+        (5 + 0.6 * np.arange(60), "ols"),
+        # log-odds −3 + 0,06 t: 4,7 % to 24,6 % over 36 months, accelerating in pp.
+        (100 * expit(-3 + 0.06 * np.arange(60)), "binomial"),
+    ],
+    ids=["line-in-pp", "line-in-log-odds"],
+)
+def test_auto_model_follows_the_pre_period_shape(shape, expected) -> None:
+    series = _share_series(shape)
+    r = fit_its(series, "2023-01-01", placebo=False)
+    choice = r.diagnostics["model_choice"]
+    assert choice["chosen"] == expected == r.diagnostics["model"]
+    other = "binomial" if expected == "ols" else "ols"
+    assert choice[expected] < 0.75 * choice[other] or expected == "binomial"
+    # No effect was injected: the chosen shape's interval holds 0, and the text says which.
+    assert r.ci_low < 0 < r.ci_high
+    assert "log-odds" in r.assumptions["en"] and "điểm %" in r.assumptions["vi"]

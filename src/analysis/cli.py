@@ -122,7 +122,8 @@ def effect(
     model: Annotated[
         str | None,
         typer.Option(
-            help="ITS model: auto (binomial on counts, default), binomial or ols (a line in pp)."
+            help="ITS model: auto (default: on counts, binomial unless a line in pp forecast "
+            "the pre-period clearly better), binomial or ols (a line in pp)."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -88,10 +88,10 @@ SEASONALITY = ("tet", "tet+month", "none")
 # "hac": Newey–West, statsmodels cov_type="HAC" with the small-sample correction.
 COV_TYPES = ("ar1", "hac")
 # "ols": segmented regression on the rate in pp (or on value); "binomial": logit GLM on counts;
-# "auto" (the default): binomial where the series has counts, else ols. A share moves on an
-# S-curve, and a straight line in pp fitted to it biased the no-effect estimate by +0.6 to
-# +1.1 pp (coverage 0.85) in an independent simulation, where the binomial model held
-# 0.92–0.97 (issue 13); see benchmarks/sim_designs.py.
+# "auto" (the default): on counts, binomial unless the pp line forecast 12-month spans of the
+# pre-period clearly better (choose_model), else ols. Neither shape fits every province: on an S-curve a
+# line in pp biased the no-effect estimate by +0.6 to +1.1 pp (benchmarks/sim_designs.py),
+# on a share rising linearly in pp a line in log-odds overshoots the counterfactual.
 MODELS = ("auto", "ols", "binomial")
 # A fitted share closer than this to 0 or 1 means a segment sits at 0 % or 100 % throughout
 # (perfect separation): its log-odds run off to infinity.
@@ -974,6 +974,138 @@ def _assumptions(
     return {"vi": " ".join(vi), "en": " ".join(en)}
 
 
+def choose_model(
+    data: _Series,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+    level: float,
+) -> tuple[str, dict[str, float]]:
+    """The counterfactual's shape for ``model="auto"``, from how each forecast the pre-period.
+
+    Both a straight line in pp ("ols") and a straight line in log-odds ("binomial") forecast
+    12 pre-period months from the months before them, from several origins
+    (:data:`FORECAST_ORIGINS`). The binomial model is used unless the line in pp's root mean
+    square error is below :data:`OLS_MARGIN` times the binomial's. A share rising linearly in pp (the embedded
+    synthetic panel: a log-odds line overshot it and turned Thái Nguyên's +7,7 pp into
+    −3,4) and one on an S-curve (benchmarks/sim_designs.py: a pp line was biased +0,6 to
+    +1,1 pp) each get their own shape. Only pre-period months are used, so the choice does
+    not look at the effect.
+
+    Returns
+    -------
+    (str, dict)
+        The model chosen, and each model's root mean square forecast error in pp (NaN where
+        it could not be fitted). Binomial when neither could (a short pre-period).
+    """
+    errors = {
+        m: _forecast_error(m, data, breaks, seasonality, hac_lags, cov_type, level)
+        for m in MODELS[1:]
+    }
+    ols, binomial = errors["ols"], errors["binomial"]
+    # The binomial model unless the line in pp forecast clearly better: where the two are
+    # close, the binomial's dispersion-aware interval held its coverage and the pp line's did
+    # not (benchmarks/sim_designs.py).
+    clearly = math.isfinite(ols) and not binomial * OLS_MARGIN <= ols
+    chosen = "ols" if clearly else "binomial"
+    return chosen, errors
+
+
+# Forecast origins for choose_model: the last 12 pre-period months forecast from the months
+# before them, then from origins 6, 12 and 18 months earlier (one 12-month forecast is too
+# noisy to tell the two shapes apart: the choice then cost 0.05 of coverage in the simulation).
+FORECAST_HORIZON = 12
+FORECAST_ORIGINS = (0, 6, 12, 18)
+FORECAST_MIN_FIT = 12  # months a forecast is fitted on, at least
+OLS_MARGIN = 0.75  # the pp line is chosen when its forecast error is below 0.75 × the binomial's
+
+
+def _forecast_error(
+    model: str,
+    data: _Series,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+    level: float,
+) -> float:
+    """Root mean square of ``model``'s mean 12-month forecast error (pp) over the origins."""
+    ladder = {"tet+month": ["tet+month", "tet", "none"], "tet": ["tet", "none"]}.get(
+        seasonality, ["none"]
+    )
+    errors = []
+    for back in FORECAST_ORIGINS:
+        end = data.n_pre - back
+        origin = end - FORECAST_HORIZON
+        if origin < FORECAST_MIN_FIT or data.months[origin] in breaks:
+            continue
+        for season in ladder:
+            try:
+                effect = _average_effect(
+                    model, data, end, data.months[origin], breaks, season, hac_lags, cov_type, level
+                )
+            except WorkbenchError:  # a segment at 0 % or 100 % throughout
+                effect = None
+            if effect is not None:
+                errors.append(effect.estimate)
+                break
+    return float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan
+
+
+def _fit_auto(series: pd.DataFrame, data: _Series, start, **options) -> EffectResult:
+    """``fit_its(model="auto")`` on counts: the model :func:`choose_model` picks, its reason said."""
+    used_breaks, _ = _validate_breaks(options["breaks"], data.months, data.start)
+    chosen, errors = choose_model(
+        data,
+        used_breaks,
+        options["seasonality"],
+        options["hac_lags"],
+        options["cov_type"],
+        options["level"],
+    )
+    fallback = None
+    try:
+        result = fit_its(series, start, model=chosen, **options)
+    except WorkbenchError as exc:
+        if chosen != "binomial" or "log-odds are infinite" not in exc.message:
+            raise
+        fallback, result = exc.message, fit_its(series, start, model="ols", **options)
+    used = result.diagnostics["model"]
+    diagnostics = {**result.diagnostics, "model_choice": {"chosen": used, **errors}}
+    if fallback:
+        diagnostics["model_fallback"] = fallback
+    if fallback or not all(math.isfinite(e) for e in errors.values()):
+        return replace(result, diagnostics=diagnostics)
+    shape = {
+        "vi": {
+            "ols": "một đường thẳng theo điểm phần trăm",
+            "binomial": "một đường thẳng theo log-odds (mô hình nhị thức)",
+        },
+        "en": {
+            "ols": "a straight line in percentage points",
+            "binomial": "a straight line in log-odds (the binomial model)",
+        },
+    }
+    other = "binomial" if used == "ols" else "ols"
+    said = {
+        "vi": (
+            f"Kịch bản không có biện pháp được dựng bằng {shape['vi'][used]}: khi dự báo từng "
+            f"{FORECAST_HORIZON} tháng trước biện pháp từ các tháng trước đó, dạng này sai lệch "
+            f"bình quân {format_number(errors[used], 'vi', 1)} điểm %, còn {shape['vi'][other]} "
+            f"sai lệch {format_number(errors[other], 'vi', 1)} điểm %."
+        ),
+        "en": (
+            f"The no-measure scenario follows {shape['en'][used]}: forecasting spans of "
+            f"{FORECAST_HORIZON} months before the measure from the months before them, it erred "
+            f"by {format_number(errors[used], 'en', 1)} pp on average (root mean square), "
+            f"{shape['en'][other]} by {format_number(errors[other], 'en', 1)} pp."
+        ),
+    }
+    assumptions = {k: f"{v} {said[k]}" for k, v in result.assumptions.items()}
+    return replace(result, diagnostics=diagnostics, assumptions=assumptions)
+
+
 def fit_its(
     series: pd.DataFrame,
     start: Any,
@@ -1034,8 +1166,9 @@ def fit_its(
     placebo : bool
         Run the placebo-in-time on the pre-period.
     model : {"auto", "ols", "binomial"}
-        "auto" (default): "binomial" when the series has counts (numerator and
-        denominator), else "ols"; when a segment sits at 0 % or 100 % throughout (infinite
+        "auto" (default): on counts (numerator and denominator), "binomial" unless a line
+        in pp forecast the pre-period clearly better (:func:`choose_model`, the choice and
+        both errors in ``model_choice``), else "ols"; when a segment sits at 0 % or 100 % throughout (infinite
         log-odds) it falls back to "ols" and says so (``model_fallback`` in the diagnostics).
         "ols": segmented regression on the rate in pp (or on ``value``).
         "binomial": logistic (binomial GLM, logit link) regression on the counts, for rates
@@ -1078,45 +1211,22 @@ def fit_its(
         if not data.is_rate:
             model = "ols"
         else:
-            try:
-                return fit_its(
-                    series,
-                    start,
-                    outcome=outcome,
-                    treated=treated,
-                    post_months=post_months,
-                    pre_months=pre_months,
-                    breaks=breaks,
-                    seasonality=seasonality,
-                    hac_lags=hac_lags,
-                    cov_type=cov_type,
-                    min_pre=min_pre,
-                    level=level,
-                    placebo=placebo,
-                    model="binomial",
-                )
-            except WorkbenchError as exc:
-                if "log-odds are infinite" not in exc.message:
-                    raise
-                result = fit_its(
-                    series,
-                    start,
-                    outcome=outcome,
-                    treated=treated,
-                    post_months=post_months,
-                    pre_months=pre_months,
-                    breaks=breaks,
-                    seasonality=seasonality,
-                    hac_lags=hac_lags,
-                    cov_type=cov_type,
-                    min_pre=min_pre,
-                    level=level,
-                    placebo=placebo,
-                    model="ols",
-                )
-                return replace(
-                    result, diagnostics={**result.diagnostics, "model_fallback": exc.message}
-                )
+            return _fit_auto(
+                series,
+                data,
+                start,
+                outcome=outcome,
+                treated=treated,
+                post_months=post_months,
+                pre_months=pre_months,
+                breaks=breaks,
+                seasonality=seasonality,
+                hac_lags=hac_lags,
+                cov_type=cov_type,
+                min_pre=min_pre,
+                level=level,
+                placebo=placebo,
+            )
     if model == "binomial" and not data.is_rate:
         raise WorkbenchError(
             "model='binomial' needs counts: the series has a value column but no numerator "
