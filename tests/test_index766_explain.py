@@ -357,5 +357,10 @@ def test_previous_period_without_data_is_said_not_zero():
     # Without the catalogue and feedback the total is partial and the sentence says so.
     assert e.max_total == 100 - 6 - 4 - 2 - 2 - 4 - 2 - 2 - 2 - 6 - 6
     assert "chưa tính được 1.1, 1.2, 1.3, 3.1, 3.2, 3.5, 3.5b, 4.5a, 5.2, 5.3" in e.text["vi"]
+    # The headline is on the official scale: out of 100 with the 36 points without input
+    # (6+4+2 of publicity, 2+4+2+2 of online service and payment, 2, 6 and 6 more), never /64.
+    total = f"{e.total:.1f}".replace(".", ",")
+    assert f"06/2023: {total}/100 điểm (36 điểm chưa tính được)" in e.text["vi"]
+    assert "/64" not in e.text["vi"] and "(36 points not computed)" in e.text["en"]
     with pytest.raises(WorkbenchError, match="tracking only"):
         e.culprits("2.2")

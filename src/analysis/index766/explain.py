@@ -35,7 +35,14 @@ from analysis.index766.engine import (
     scope_sql,
     unit_filter_sql,
 )
-from analysis.index766.rules import Component, Condition, Rules, atoms, load_rules
+from analysis.index766.rules import (
+    TOTAL_POINTS,
+    Component,
+    Condition,
+    Rules,
+    atoms,
+    load_rules,
+)
 
 REASONS_SHOWN = 3  # components named in the sentence; the table has them all
 
@@ -502,13 +509,25 @@ def explain(
 
 def _sentence(e: dict, rules: Rules, lang: str) -> str:
     """The notice's sentence: score, change by group, lowest group, reasons."""
+    # On the official scale (x/100, a group out of its 18/20/…), with the points that had no
+    # input named: a partial total out of what could be computed ("38,9/56") reads as a score
+    # out of 56 and disagrees with every table of the document.
+    official = {g.id: float(g.points) for g in rules.groups}
+
+    def unscored(computed: float, full: float) -> str:
+        missing = full - computed
+        if not missing > 0.05:
+            return ""
+        return " " + i18n.label("points_missing", lang).format(n=_pts(missing, lang))
+
     parts = [
         i18n.label("idx_score", lang).format(
             unit=e["unit"],
             period=period_text(e["period"], lang),
             total=_pts(e["total"], lang),
-            max=_pts(e["max_total"], lang),
+            max=_pts(TOTAL_POINTS, lang),
         )
+        + unscored(e["max_total"], TOTAL_POINTS)
     ]
     change: pd.DataFrame = e["change"]
     if e["previous"] is not None:
@@ -542,8 +561,9 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
             i18n.label("idx_lowest", lang).format(
                 group=g[f"name_{lang}"],
                 points=_pts(g["points"], lang),
-                max=_pts(g["max_points"], lang),
+                max=_pts(official.get(g["group"], g["max_points"]), lang),
             )
+            + unscored(g["max_points"], official.get(g["group"], g["max_points"]))
         )
     lost: pd.DataFrame = e["lost"]
     losing = lost[(lost["status"] == OK) & (lost["lost"] > 0.005)].head(REASONS_SHOWN)
