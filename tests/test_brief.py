@@ -143,3 +143,18 @@ def test_its_recovers_the_injected_effect(synthetic_dir, measure, outcome):
     assert truth == pytest.approx(brief.true_effect)
     assert truth > 3  # the effect is there to find
     assert r.ci_low <= truth <= r.ci_high
+
+
+def test_a_failed_placebo_lowers_the_key_finding(synthetic_dir):
+    """Issue 14: the strength of the key finding follows every check the design ran."""
+    import dataclasses
+
+    brief = mb.prepare(None, "bac-ninh-directive-10", data_path=str(synthetic_dir))
+    r = brief.result
+    assert r.significant  # +15 pp injected: the interval excludes 0
+    assert mb.key_finding(brief).text.count("Bằng chứng rõ ràng") == 1
+    # The same estimate, but the placebo-in-time found an "effect" (p = 0,012) before the start.
+    failed = dataclasses.replace(r, diagnostics={**r.diagnostics, "placebo_p_value": 0.012})
+    weak = mb.key_finding(dataclasses.replace(brief, result=failed)).text
+    assert "Bằng chứng chưa vững" in weak and "p = 0,012" in weak
+    assert "Bằng chứng rõ ràng" not in weak
