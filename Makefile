@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch clean
+.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch bench-scale clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,10 @@ bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the co
 bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (~10 GB of disk in /tmp)
 	$(BIN)/python benchmarks/bench_ingest_dossiers.py
 	$(BIN)/python benchmarks/bench_index766.py
+
+SCALE_ROWS ?= 1e7,2e7
+bench-scale: $(STAMP) ## Index engine vs a hand-written query at 1e7, 2e7 rows (SCALE_ROWS=5e8: ~14 GB in /tmp)
+	nice -n 10 $(BIN)/python benchmarks/bench_scale.py --rows $(SCALE_ROWS)
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/synthetic
