@@ -1283,11 +1283,16 @@ def _long(units: pd.DataFrame, arrays: list[_Arrays], rules: Rules) -> pd.DataFr
 
     def stack(name: str) -> np.ndarray:
         # Unit-major: row u * k + j is component j of unit u.
-        first = getattr(arrays[0], name) if arrays else np.array([])
-        out = np.empty(n * k, dtype=first.dtype)
-        for j, a in enumerate(arrays):
-            out[j::k] = getattr(a, name)
-        return out
+        if not arrays:
+            return np.array([])
+        return np.column_stack([getattr(a, name) for a in arrays]).ravel()
+
+    # The five numbers as one 2-D block: pandas takes it as is, where five separate columns
+    # would be copied into one block (a third of this function's time at 3 million rows).
+    numbers = ("numerator", "denominator", "rate", "points", "max_points")
+    block = np.empty((len(numbers), n * k))
+    for i, name in enumerate(numbers):
+        block[i] = stack(name)
 
     def repeat(col: str) -> pd.Categorical:
         cat = pd.Categorical(units[col].astype(object))
@@ -1309,24 +1314,20 @@ def _long(units: pd.DataFrame, arrays: list[_Arrays], rules: Rules) -> pd.DataFr
     reason_codes = np.empty(n * k, dtype=np.int16)
     for j, code in enumerate(codes):
         reason_codes[j::k] = code
-    out = pd.DataFrame(
-        {
-            "unit": repeat("unit"),
-            "province": repeat("province"),
-            "level": repeat("level"),
-            "period": repeat("period"),
-            "component": pd.Categorical.from_codes(np.tile(np.arange(k), n), categories=ids),
-            "group": pd.Categorical.from_codes(np.tile(group_codes, n), categories=group_ids),
-            "numerator": stack("numerator"),
-            "denominator": stack("denominator"),
-            "rate": stack("rate"),
-            "points": stack("points"),
-            "max_points": stack("max_points"),
-            "status": pd.Categorical.from_codes(stack("status").astype(np.int16), STATUSES),
-            "uncertain": np.tile(np.array([a.component.uncertain for a in arrays]), n),
-            "reason": pd.Categorical.from_codes(reason_codes, categories=reasons),
-        }
-    )
+    out = pd.DataFrame(block.T, columns=list(numbers), copy=False)
+    front = {
+        "unit": repeat("unit"),
+        "province": repeat("province"),
+        "level": repeat("level"),
+        "period": repeat("period"),
+        "component": pd.Categorical.from_codes(np.tile(np.arange(k), n), categories=ids),
+        "group": pd.Categorical.from_codes(np.tile(group_codes, n), categories=group_ids),
+    }
+    for i, (name, values) in enumerate(front.items()):
+        out.insert(i, name, values)
+    out["status"] = pd.Categorical.from_codes(stack("status").astype(np.int16), STATUSES)
+    out["uncertain"] = np.tile(np.array([a.component.uncertain for a in arrays], dtype=bool), n)
+    out["reason"] = pd.Categorical.from_codes(reason_codes, categories=reasons)
     return out
 
 
