@@ -147,14 +147,118 @@ def batch(quarter: str, workers: int, tmp: Path) -> dict:
     if any(r["status"] != "done" for r in runs):
         raise SystemExit(f"batch {quarter}: not every run succeeded")
     pdfs = sum((reports / r["outputs"]["pdf"]).exists() for r in runs)
+    stages: dict[str, list[float]] = {}
+    for r in runs:
+        manifest = json.loads((reports / r["outputs"]["manifest"]).read_text(encoding="utf-8"))
+        for stage, seconds in manifest["seconds"].items():
+            stages.setdefault(stage, []).append(seconds)
     return {
         "seconds": round(total, 2),
         "reports": len(runs),
         "pdfs": pdfs,
         "peak_rss_mb": round(memory.peak / 2**20),
         "median_run_seconds": _median([r.get("seconds") for r in runs]),
+        # Per report, in the worker: execute (kernel), html (nbconvert), pdf (WeasyPrint).
+        "stage_seconds_sum": {k: round(sum(v), 2) for k, v in stages.items()},
+        "stage_seconds_median": {k: _median(v) for k, v in stages.items()},
         "load_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
     }
+
+
+# Cells put around a report in the profile (removed before the layout): the time spent in the
+# report's computation (quarterly.prepare) and in turning charts into SVG (Chart.from_figure).
+TIMERS_ON = """
+import time as _t
+import analysis.quarterly as _q
+import analysis.report.blocks as _b
+if not hasattr(_b, "_bench"):
+    _b._bench = {}
+    def _wrap(owner, name, key, method=False):
+        fn = getattr(owner, name).__func__ if method else getattr(owner, name)
+        def timed(*a, **k):
+            t = _t.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                _b._bench[key] = _b._bench.get(key, 0.0) + _t.perf_counter() - t
+        setattr(owner, name, classmethod(timed) if method else timed)
+    _wrap(_q, "prepare", "prepare")
+    _wrap(_b.Chart, "from_figure", "charts_svg", method=True)
+_b._bench.clear()
+"""
+TIMERS_OFF = "import json as _j, analysis.report.blocks as _b\nprint(_j.dumps(_b._bench))"
+
+
+def profile_stages(provinces: list[str], quarter: str) -> dict:
+    """Where a report's time goes, in one warm kernel as a batch worker makes it.
+
+    execute = prepare (the report's numbers) + charts (matplotlib -> SVG) + the rest (blocks,
+    kernel round trips); then html (nbconvert) and pdf (WeasyPrint), and the PDF's own profile
+    (the functions it spends most in, from cProfile, for the first report).
+    """
+    import cProfile
+    import io
+    import pstats
+
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    from analysis.batch.worker import WarmKernel, _papermill_node
+    from analysis.report import render
+
+    kernel = WarmKernel()
+    kernel.start()
+    text = NOTEBOOK.read_text(encoding="utf-8")
+    rows, pdf_profile = [], ""
+    try:
+        for n, province in enumerate(provinces):
+            params = {"province": province, "quarter": quarter, "lang": "vi"}
+            nb = parameterize_notebook(
+                _papermill_node(text), params, kernel_name="python3", language="python"
+            )
+            first, last = (
+                nbformat.v4.new_code_cell(TIMERS_ON),
+                nbformat.v4.new_code_cell(TIMERS_OFF),
+            )
+            nb.cells = [first, *nb.cells, last]
+            t = time.perf_counter()
+            kernel.execute(nb, str(NOTEBOOK.parent))
+            execute = time.perf_counter() - t
+            inner = json.loads(nb.cells[-1].outputs[0]["text"])
+            nb.cells = nb.cells[1:-1]
+            t = time.perf_counter()
+            meta = render.document_meta(nb)
+            html = render.to_html(nb, meta)
+            html_s = time.perf_counter() - t
+            profiler = cProfile.Profile() if n == 0 else None
+            t = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            render.to_pdf(html)
+            if profiler:
+                profiler.disable()
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+                pdf_profile = out.getvalue()
+            pdf_s = time.perf_counter() - t
+            rows.append(
+                {
+                    "execute": execute,
+                    "prepare": inner.get("prepare", 0.0),
+                    "charts_svg": inner.get("charts_svg", 0.0),
+                    "html": html_s,
+                    "pdf": pdf_s,
+                }
+            )
+            print(f"  stages {n + 1}/{len(provinces)} {province}: {rows[-1]}", file=sys.stderr)
+    finally:
+        kernel.stop()
+    # The first report pays the first import of the report's own modules: medians skip it.
+    keep = rows[1:] or rows
+    median = {k: round(statistics.median(r[k] for r in keep), 3) for k in rows[0]}
+    median["execute_other"] = round(median["execute"] - median["prepare"] - median["charts_svg"], 3)
+    print(pdf_profile, file=sys.stderr)
+    return {"reports": len(rows), "median_seconds": median, "first_report": rows[0]}
 
 
 def _median(xs):
@@ -180,6 +284,10 @@ def main() -> None:
     parser.add_argument(
         "--sample34", type=int, default=0, help="baseline reports measured for 34 (0: all)"
     )
+    parser.add_argument(
+        "--stages", type=int, default=4, help="reports profiled stage by stage (0: none)"
+    )
+    parser.add_argument("--stages-only", action="store_true", help="only the stage profile")
     args = parser.parse_args()
 
     from analysis import registry
@@ -195,6 +303,14 @@ def main() -> None:
         quarter = QUARTERS[size]
         boundary = "new34" if size == 34 else "old63"
         names = [p.name for p in registry.provinces(boundary)]
+        if args.stages:
+            print(f"{size} provinces, {quarter}: stages …", file=sys.stderr)
+            results.setdefault("stages", {})[str(size)] = profile_stages(
+                spread(names, args.stages), quarter
+            )
+            print(json.dumps(results["stages"][str(size)], indent=2), file=sys.stderr)
+        if args.stages_only:
+            continue
         sample = spread(names, args.sample34 if size == 34 else args.sample)
         with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
             tmp = Path(tmp)

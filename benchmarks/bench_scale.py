@@ -22,7 +22,8 @@ bar with the time left. The data are deleted afterwards unless ``--keep``.
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8      # ~14 GB of disk
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 2e7 --profile
 
-``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
+Each size is timed ``--repeat`` times (default 3), engine and hand query in turn; the median
+run is reported beside every run's seconds. ``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
 pass, the per-period pass, points and the long table) in the engine's subprocess.
 """
 
@@ -297,6 +298,11 @@ def _measure(script: str, **fill) -> dict:
     return json.loads(last) | {"load_before_after": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median time (its own memory and load with it)."""
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+
+
 def run_size(rows: int, args, work: Path) -> dict:
     """Generate (or reuse) one size, time engine and hand query, check their counts agree."""
     import pandas as pd
@@ -317,12 +323,18 @@ def run_size(rows: int, args, work: Path) -> dict:
     n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     size = sum(f.stat().st_size for f in files)
     engine_out, hand_out = work / "engine.parquet", work / "hand.parquet"
-    print(f"{n:,} rows: engine …", file=sys.stderr)
     fill = {"data": str(data), "year": str(args.year), "memory": args.memory}
-    engine = _measure(ENGINE, out=str(engine_out), **fill)
-    print(f"  engine {engine['seconds']:.1f} s; hand query …", file=sys.stderr)
-    hand = _measure(HAND, sql=hand_sql(data, args.year), out=str(hand_out), memory=args.memory)
-    print(f"  hand {hand['seconds']:.1f} s", file=sys.stderr)
+    # Engine and hand query in turn, --repeat times: the machine is shared, and a busier
+    # minute then weighs on both. Medians are reported, every run is kept.
+    engines, hands = [], []
+    for i in range(args.repeat):
+        print(f"{n:,} rows, run {i + 1}/{args.repeat}: engine …", file=sys.stderr)
+        engines.append(_measure(ENGINE, out=str(engine_out), **fill))
+        print(f"  engine {engines[-1]['seconds']:.1f} s; hand query …", file=sys.stderr)
+        sql = hand_sql(data, args.year)
+        hands.append(_measure(HAND, sql=sql, out=str(hand_out), memory=args.memory))
+        print(f"  hand {hands[-1]['seconds']:.1f} s", file=sys.stderr)
+    engine, hand = _median_run(engines), _median_run(hands)
     agree = compare(pd.read_parquet(engine_out), pd.read_parquet(hand_out))
     if agree["only_one_side"] or agree["values_differ"]:
         raise SystemExit(f"engine and hand query disagree at {n:,} rows: {agree}")
@@ -344,6 +356,8 @@ def run_size(rows: int, args, work: Path) -> dict:
         "hand_load_before_after": hand["load_before_after"],
         "ratio_seconds_engine_to_hand": round(engine["seconds"] / hand["seconds"], 2),
         "ratio_peak_rss_engine_to_hand": round(engine["peak_rss_mib"] / hand["peak_rss_mib"], 2),
+        "engine_runs_seconds": [round(r["seconds"], 2) for r in engines],
+        "hand_runs_seconds": [round(r["seconds"], 2) for r in hands],
         "counts_identical": agree,
         "within_1_5x": engine["seconds"] <= 1.5 * hand["seconds"],
         "under_4_gib": engine["peak_rss_mib"] < 4096,
@@ -365,8 +379,10 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="reuse a month-partitioned folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--profile", action="store_true", help="time the engine's stages too")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, in turn (median)")
     args = parser.parse_args()
-    sizes = [int(float(x)) for x in args.rows.split(",")]
+    # A folder given with --data is one size, whatever --rows says.
+    sizes = [0] if args.data else [int(float(x)) for x in args.rows.split(",")]
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.tmp))
     results = {
