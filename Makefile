@@ -43,14 +43,11 @@ $(DEMO_DATA): $(STAMP)
 
 demo: $(STAMP) ## Synthetic data, two measure briefs, a quarterly report, the national overview, a scorecard
 	$(BIN)/workbench synth --dossiers 300000
-	$(BIN)/workbench brief --province "Thái Nguyên" --measure thai-nguyen-fee-50
-	$(BIN)/workbench brief --province "Bắc Ninh" --measure bac-ninh-directive-10
-	$(BIN)/workbench report --province "Thái Nguyên" --quarter 2023Q3
-	$(BIN)/workbench overview --quarter 2023Q3
-	$(BIN)/workbench scorecard --unit "Thái Nguyên" --period 2024Q2
+	$(BIN)/workbench batch runs/demo.yaml
 	@echo
 	@echo "Briefs are under reports/briefs/, the quarterly report and overview under reports/2023Q3/,"
-	@echo "the scorecard under reports/2024Q2/ (.html, .pdf, .xlsx and a .manifest.json each)."
+	@echo "the scorecard under reports/2024Q2/ (.html, .pdf, .xlsx and a .manifest.json each);"
+	@echo "runs/demo.yaml lists them (one batch, warm kernels: a document already made is skipped)."
 
 lint: $(STAMP) ## ruff: lint and format check (code and notebooks)
 	$(BIN)/ruff check src tests benchmarks notebooks
