@@ -39,6 +39,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NOTEBOOK = ROOT / "notebooks" / "30_quarterly_report.ipynb"
+OVERVIEW = ROOT / "notebooks" / "40_national_overview.ipynb"
 QUARTERS = {34: "2025Q4", 63: "2023Q3"}  # one quarter on each map
 ENV = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
@@ -93,6 +94,32 @@ def run(cmd: list[str], memory: PeakMemory, cwd: Path = ROOT) -> float:
     return time.perf_counter() - t0
 
 
+def chain(notebook: Path, parameters: dict, out: Path, memory: PeakMemory) -> float:
+    """papermill, nbconvert and weasyprint: three cold processes for one document."""
+    out.mkdir()
+    params = [x for k, v in parameters.items() for x in ("-p", k, v)]
+    t = run(
+        [str(BIN / "papermill"), str(notebook), str(out / "report.ipynb"), *params,
+         "-k", "python3", "--no-progress-bar", "--cwd", str(notebook.parent)],
+        memory,
+    )  # fmt: skip
+    t += run(
+        [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+         str(out / "report.ipynb"), "--output-dir", str(out)],
+        memory,
+    )  # fmt: skip
+    t += run([str(BIN / "weasyprint"), str(out / "report.html"), str(out / "report.pdf")], memory)
+    return t
+
+
+def baseline_overview(quarter: str, tmp: Path) -> float:
+    """The overview's command-line chain, once."""
+    with PeakMemory() as memory:
+        return chain(
+            OVERVIEW, {"quarter": quarter, "lang": "vi"}, tmp / "baseline-overview", memory
+        )
+
+
 def baseline(provinces: list[str], quarter: str, tmp: Path) -> dict:
     """The three command lines, one report after the other."""
     load = os.getloadavg()[0]
@@ -125,15 +152,19 @@ def baseline(provinces: list[str], quarter: str, tmp: Path) -> dict:
     }
 
 
-def batch(quarter: str, workers: int, tmp: Path) -> dict:
-    """`workbench batch` on every province of the quarter, from a cold start."""
+def batch(quarter: str, workers: int, tmp: Path, overview: bool = False) -> dict:
+    """`workbench batch` on every province of the quarter (and the overview), from cold."""
     runlist = tmp / f"bench_{quarter}.yaml"
-    runlist.write_text(
+    text = (
         f"period: {quarter}\nformats: [html, pdf]\nruns:\n"
         f"  - notebook: 30_quarterly_report.ipynb\n"
-        f"    parameters: {{province: all, quarter: {quarter}}}\n",
-        encoding="utf-8",
+        f"    parameters: {{province: all, quarter: {quarter}}}\n"
     )
+    if overview:
+        text += (
+            f"  - notebook: 40_national_overview.ipynb\n    parameters: {{quarter: {quarter}}}\n"
+        )
+    runlist.write_text(text, encoding="utf-8")
     reports = tmp / "reports"
     load = os.getloadavg()[0]
     with PeakMemory() as memory:
@@ -241,6 +272,11 @@ def profile_stages(provinces: list[str], quarter: str) -> dict:
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
                 pdf_profile = out.getvalue()
             pdf_s = time.perf_counter() - t
+            t = time.perf_counter()
+            tables = render.document_tables(nb)
+            if tables:
+                render.to_xlsx(tables, meta)
+            xlsx_s = time.perf_counter() - t
             rows.append(
                 {
                     "execute": execute,
@@ -248,6 +284,7 @@ def profile_stages(provinces: list[str], quarter: str) -> dict:
                     "charts_svg": inner.get("charts_svg", 0.0),
                     "html": html_s,
                     "pdf": pdf_s,
+                    "xlsx": xlsx_s,
                 }
             )
             print(f"  stages {n + 1}/{len(provinces)} {province}: {rows[-1]}", file=sys.stderr)
@@ -288,6 +325,9 @@ def main() -> None:
         "--stages", type=int, default=4, help="reports profiled stage by stage (0: none)"
     )
     parser.add_argument("--stages-only", action="store_true", help="only the stage profile")
+    parser.add_argument(
+        "--overview", action="store_true", help="the national overview too, in both (34 map)"
+    )
     args = parser.parse_args()
 
     from analysis import registry
@@ -316,19 +356,24 @@ def main() -> None:
             tmp = Path(tmp)
             # batch, baseline, batch again: a machine busier during one part shows in both.
             print(f"{size} provinces, {quarter}: batch …", file=sys.stderr)
-            b = batch(quarter, args.workers, tmp)
+            overview = args.overview and size == 34
+            b = batch(quarter, args.workers, tmp, overview)
             print(f"  batch: {b['seconds']:.1f} s for {b['reports']} reports", file=sys.stderr)
             print(f"{size} provinces: baseline on {len(sample)} reports …", file=sys.stderr)
             base = baseline(sample, quarter, tmp)
+            base_overview = baseline_overview(quarter, tmp) if overview else 0.0
             print(f"{size} provinces, {quarter}: batch again …", file=sys.stderr)
-            b2 = batch(quarter, args.workers, tmp)
+            b2 = batch(quarter, args.workers, tmp, overview)
             print(f"  batch: {b2['seconds']:.1f} s for {b2['reports']} reports", file=sys.stderr)
         per_base = statistics.median(base["seconds"])
         per_batch = statistics.mean([b["seconds"], b2["seconds"]]) / b["reports"]
+        base_total = per_base * len(names) + base_overview
+        batch_total = statistics.mean([b["seconds"], b2["seconds"]])
         extrapolated = len(sample) < len(names)
         results["maps"][str(size)] = {
             "quarter": quarter,
             "reports": len(names),
+            "overview_included": overview,
             "baseline": {
                 "measured_reports": len(sample),
                 "extrapolated": extrapolated,
@@ -338,7 +383,8 @@ def main() -> None:
                     if extrapolated
                     else "every report measured"
                 ),
-                "seconds_total": round(per_base * len(names), 1),
+                "seconds_total": round(base_total, 1),
+                "overview_chain_seconds": round(base_overview, 2) if overview else None,
                 "seconds_per_report": round(per_base, 2),
                 "seconds_per_report_is": "median of the measured reports",
                 "load_before_after": base["load_before_after"],
@@ -346,14 +392,18 @@ def main() -> None:
                 "runs": [round(x, 2) for x in base["seconds"]],
             },
             "batch": {
-                "seconds_total": round(per_batch * b["reports"], 2),
+                "seconds_total": round(batch_total, 2),
+                "documents": b["reports"],
                 "seconds_per_report": round(per_batch, 2),
+                "stage_seconds_sum": b["stage_seconds_sum"],
+                "stage_seconds_median": b["stage_seconds_median"],
                 "runs_seconds": [b["seconds"], b2["seconds"]],
                 "peak_rss_mb": max(b["peak_rss_mb"], b2["peak_rss_mb"]),
                 "pdfs": b["pdfs"],
                 "load_before_after": [b["load_before_after"], b2["load_before_after"]],
             },
             "ratio_baseline_to_batch": round(per_base / per_batch, 2),
+            "ratio_total_baseline_to_batch": round(base_total / batch_total, 2),
         }
         print(json.dumps(results["maps"][str(size)], indent=2), file=sys.stderr)
     out = ROOT / "benchmarks" / "results"
