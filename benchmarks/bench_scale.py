@@ -340,6 +340,7 @@ def run_size(rows: int, args, work: Path) -> dict:
         raise SystemExit(f"engine and hand query disagree at {n:,} rows: {agree}")
     result = {
         "rows": n,
+        "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": len(files),
         "parquet_mib": round(size / 2**20, 1),
         "generate_seconds": None if args.data else round(generate_seconds, 1),
@@ -403,7 +404,16 @@ def main() -> None:
             print(f"data kept in {work}", file=sys.stderr)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "scale.json").write_text(json.dumps(results, indent=2) + "\n")
+    # Sizes measured in earlier runs are kept (a 5e8 run does not erase the 1e7 one), each
+    # with the load it was measured under; a size measured again replaces its entry.
+    path = out / "scale.json"
+    if path.exists():
+        earlier = json.loads(path.read_text())
+        if earlier.get("task") == results["task"]:
+            done = {r["rows"] for r in results["sizes"]}
+            kept = [r for r in earlier.get("sizes", []) if r["rows"] not in done]
+            results["sizes"] = sorted(kept + results["sizes"], key=lambda r: r["rows"])
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

@@ -840,8 +840,8 @@ def checked_by_writer(folder: Path) -> bool:
         ("dossiers_manifest.json", folder, "analysis.synth_dossiers"),
     ):
         manifest = folder.parent / name
-        if not manifest.is_file():
-            continue
+        if not manifest.is_file() or folder.name != "dossiers":
+            continue  # both writers write into dossiers/ beside their manifest
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
