@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch clean
+.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch bench-scale clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,14 +43,11 @@ $(DEMO_DATA): $(STAMP)
 
 demo: $(STAMP) ## Synthetic data, two measure briefs, a quarterly report, the national overview, a scorecard
 	$(BIN)/workbench synth --dossiers 300000
-	$(BIN)/workbench brief --province "Thái Nguyên" --measure thai-nguyen-fee-50
-	$(BIN)/workbench brief --province "Bắc Ninh" --measure bac-ninh-directive-10
-	$(BIN)/workbench report --province "Thái Nguyên" --quarter 2023Q3
-	$(BIN)/workbench overview --quarter 2023Q3
-	$(BIN)/workbench scorecard --unit "Thái Nguyên" --period 2024Q2
+	$(BIN)/workbench batch runs/demo.yaml
 	@echo
 	@echo "Briefs are under reports/briefs/, the quarterly report and overview under reports/2023Q3/,"
-	@echo "the scorecard under reports/2024Q2/ (.html, .pdf, .xlsx and a .manifest.json each)."
+	@echo "the scorecard under reports/2024Q2/ (.html, .pdf, .xlsx and a .manifest.json each);"
+	@echo "runs/demo.yaml lists them (one batch, warm kernels: a document already made is skipped)."
 
 lint: $(STAMP) ## ruff: lint and format check (code and notebooks)
 	$(BIN)/ruff check src tests benchmarks notebooks
@@ -88,6 +85,10 @@ bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the co
 bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (~10 GB of disk in /tmp)
 	$(BIN)/python benchmarks/bench_ingest_dossiers.py
 	$(BIN)/python benchmarks/bench_index766.py
+
+SCALE_ROWS ?= 1e7,2e7
+bench-scale: $(STAMP) ## Index engine vs a hand-written query at 1e7, 2e7 rows (SCALE_ROWS=5e8: ~14 GB in /tmp)
+	nice -n 10 $(BIN)/python benchmarks/bench_scale.py --rows $(SCALE_ROWS)
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/synthetic

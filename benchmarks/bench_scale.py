@@ -1,0 +1,421 @@
+"""The Decision 766 engine at national scale, against a hand-written query of the same counts.
+
+For each size (``--rows``, default 10 and 20 million) synthetic dossiers for one year
+(:func:`analysis.synth_dossiers.generate_dossiers`, streamed in chunks, never all in memory)
+are written as Parquet partitioned by month (``month=YYYY-MM/part-NNN.parquet``, at most
+``FILE_ROWS`` rows a file), then timed, each task in its own subprocess so that peak memory is
+the process's own (VmHWM), on 2 threads with DuckDB capped at ``--memory``:
+
+- ``engine``: :func:`analysis.index766.score` - every component per commune and month
+  (``period=YEAR, every="month", by="commune"``);
+- ``hand``: one hand-written DuckDB query (:data:`HAND_SQL`) computing the same numerators and
+  denominators of every dossier component per commune and month: each dossier joined to the
+  months it is handled in, conditional counts per (province, commune, month).
+
+Both write their counts after the clock stops and the benchmark checks they are identical
+(``counts_identical``; any difference is fatal). Seconds, rows per second, peak RSS and the
+ratios engine / hand are printed and written to ``benchmarks/results/scale.json``; the load
+average before and after each task says how busy the shared machine was. Generation shows a
+bar with the time left. The data are deleted afterwards unless ``--keep``.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_scale.py                 # 1e7 and 2e7 rows
+    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8      # ~14 GB of disk
+    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 2e7 --profile
+
+Each size is timed ``--repeat`` times (default 3), engine and hand query in turn; the median
+run is reported beside every run's seconds. ``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
+pass, the per-period pass, points and the long table) in the engine's subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+FILE_ROWS = 2_000_000  # rows per Parquet file at most
+BYTES_PER_ROW = 30  # zstd Parquet of the synthetic schema: ~27 measured, with a margin
+
+# The dossier components of rules-2026.1 and the hand query's columns for them:
+# component -> (numerator column, denominator column).
+COMPONENTS = {
+    "1.4": ("synced", "received"),
+    "2.1": ("on_time", "handled"),
+    "2.2": ("handling_days", "finished"),
+    "3.3": ("online", "received"),
+    "3.6": ("fee_paid_online", "fee"),
+    "4.1": ("e_result", "issues_result"),
+    "4.2": ("digitised", "received"),
+    "4.3": ("data_reused", "received"),
+    "5.4": ("satisfied_54", "handled"),
+}
+
+# Written from the rules file's text (config/index766/rules-2026.1.yaml and the conditions of
+# analysis/index766/rules.py), not from the engine's SQL: a dossier is in a month's "received"
+# scope when received in it, in its "handled" scope when received by the month's last day and
+# not finished before its first; timeliness and "finished" are judged on the month's last day.
+HAND_SQL = """
+WITH months AS (
+    SELECT strftime(s, '%Y-%m') AS period, s, CAST(s + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS e
+    FROM (SELECT unnest(generate_series(DATE '{first}', DATE '{last}', INTERVAL 1 MONTH))::DATE AS s)
+),
+flags AS (
+    SELECT d.province, d.unit, m.period,
+        d.received_date BETWEEN m.s AND m.e AS rec,
+        d.finished_date IS NOT NULL AND d.finished_date <= m.e AS fin,
+        coalesce(d.supplement_requests, 0) <= 1 AND CASE
+            WHEN d.finished_date IS NOT NULL AND d.finished_date <= m.e
+            THEN d.finished_date <= d.due_date ELSE d.due_date >= m.e END AS ontime,
+        d.received_date, d.finished_date, d.synced, d.channel, d.issues_result, d.e_result,
+        d.fee_vnd, d.paid_online, d.components_digitised, d.result_digitised, d.data_reused,
+        d.rating
+    FROM read_parquet('{pattern}', hive_partitioning = true) d
+    JOIN months m ON d.received_date <= m.e
+        AND (d.finished_date IS NULL OR d.finished_date >= m.s)
+    WHERE d.level = 'commune' AND d.unit IS NOT NULL AND d.province IS NOT NULL
+)
+SELECT province, unit, period,
+    count(*) FILTER (rec) AS received,
+    count(*) FILTER (rec AND coalesce(synced, false)) AS synced,
+    count(*) AS handled,
+    count(*) FILTER (ontime) AS on_time,
+    count(*) FILTER (fin) AS finished,
+    coalesce(sum(date_diff('day', received_date, finished_date)) FILTER (fin), 0) AS handling_days,
+    count(*) FILTER (rec AND channel = 'online'
+        AND (NOT coalesce(issues_result, false) OR coalesce(e_result, false))) AS online,
+    count(*) FILTER (rec AND coalesce(fee_vnd, 0) > 0) AS fee,
+    count(*) FILTER (rec AND coalesce(fee_vnd, 0) > 0 AND coalesce(paid_online, false))
+        AS fee_paid_online,
+    count(*) FILTER (rec AND coalesce(issues_result, false)) AS issues_result,
+    count(*) FILTER (rec AND coalesce(issues_result, false) AND coalesce(e_result, false))
+        AS e_result,
+    count(*) FILTER (rec AND coalesce(components_digitised, false)
+        AND coalesce(result_digitised, false)) AS digitised,
+    count(*) FILTER (rec AND coalesce(data_reused, false)) AS data_reused,
+    -- 5.4: handled minus overdue minus rated not satisfied (a dossier both counts twice), >= 0
+    greatest(count(*) FILTER (ontime)
+        - count(*) FILTER (rating = 'not_satisfied'), 0) AS satisfied_54
+FROM flags
+GROUP BY ALL
+"""
+
+PEAK = """
+def peak_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+"""
+
+ENGINE = """
+import json, time
+from analysis.index766 import score
+t = time.perf_counter()
+r = score({data!r}, period={year!r}, every="month", by="commune",
+          memory_limit={memory!r}, threads={threads})
+seconds = time.perf_counter() - t
+peak = peak_mib()
+c = r.components
+c = c[c["status"].astype(str) != "not_computed"]
+c[["province", "unit", "period", "component", "numerator", "denominator"]].astype(
+    {{"province": str, "unit": str, "period": str, "component": str}}).to_parquet({out!r})
+print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "unit_months": len(r.units),
+                  "component_rows": len(r.components)}}))
+"""
+
+PROFILE = """
+import json, time
+from analysis.index766 import engine, rules as R
+marks = {{}}
+def timed(name, fn):
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            marks[name] = marks.get(name, 0) + time.perf_counter() - t
+    return wrapper
+engine._check_across_files = timed("duplicate_id_check", engine._check_across_files)
+engine.checked_by_writer = timed("files_hashed_against_manifest", engine.checked_by_writer)
+engine.absent_columns = timed("absent_columns", engine.absent_columns)
+engine._dossier_stage = timed("dossier_stages_1_2", engine._dossier_stage)
+engine._totals = timed("totals", engine._totals)
+engine._long = timed("long_table", engine._long)
+engine._component_arrays = timed("component_arrays", engine._component_arrays)
+t = time.perf_counter()
+r = engine.score({data!r}, period={year!r}, every="month", by="commune",
+                 memory_limit={memory!r}, threads={threads})
+marks["score_total"] = time.perf_counter() - t
+# The check a folder without a writer's manifest pays, timed on its own.
+import duckdb, pathlib
+con = duckdb.connect()
+con.execute("SET threads = {threads}; SET memory_limit = '{memory}'")
+t = time.perf_counter()
+engine._check_across_files(con, str(pathlib.Path({data!r}) / "**" / "*.parquet"), {{"dossier_id"}})
+marks["duplicate_id_check_without_manifest"] = time.perf_counter() - t
+print(json.dumps({{k: round(v, 3) for k, v in marks.items()}} | {{"peak_rss_mib": peak_mib()}}))
+"""
+
+HAND = """
+import json, time, duckdb, tempfile
+t = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET threads = {threads}")
+con.execute("SET memory_limit = '{memory}'")
+con.execute(f"SET temp_directory = '{{tempfile.mkdtemp()}}'")
+con.execute("SET preserve_insertion_order = false")
+con.execute("SET enable_progress_bar = false")
+frame = con.execute({sql!r}).to_arrow_table()
+seconds = time.perf_counter() - t
+peak = peak_mib()
+import pyarrow.parquet as pq
+pq.write_table(frame, {out!r})
+print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "groups": frame.num_rows}}))
+"""
+
+
+def hand_sql(data: Path, year: int) -> str:
+    """The hand-written query over a month-partitioned dossier folder, for one year."""
+    return HAND_SQL.format(
+        pattern=str(data / "**" / "*.parquet"), first=f"{year}-01-01", last=f"{year}-12-01"
+    )
+
+
+def hand_long(hand):
+    """The hand query's wide counts as the engine's long (component, numerator, denominator)."""
+    import pandas as pd
+
+    parts = []
+    for comp, (num, den) in COMPONENTS.items():
+        part = hand[["province", "unit", "period"]].copy()
+        part["component"] = comp
+        part["numerator"] = hand[num].astype(float)
+        part["denominator"] = hand[den].astype(float)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def compare(engine, hand) -> dict:
+    """Engine counts against the hand query's, per (province, commune, month, component).
+
+    Returns the number of keys compared and of mismatches (in keys or in values); for 2.2 the
+    engine's numerator is the days summed (its rate is the mean), as in the hand query.
+    """
+    keys = ["province", "unit", "period", "component"]
+    eng = engine[engine["component"].isin(list(COMPONENTS))].copy()
+    eng = eng.astype({k: str for k in keys})
+    ref = hand_long(hand)
+    merged = eng.merge(ref, on=keys, how="outer", suffixes=("_engine", "_hand"), indicator=True)
+    one_sided = int((merged["_merge"] != "both").sum())
+    both = merged[merged["_merge"] == "both"]
+    differ = 0
+    for col in ("numerator", "denominator"):
+        a, b = both[f"{col}_engine"], both[f"{col}_hand"]
+        differ += int((~((a == b) | (a.isna() & b.isna()))).sum())
+    return {"compared": len(both), "only_one_side": one_sided, "values_differ": differ}
+
+
+def generate(folder: Path, rows: int, year: int, progress: bool = True, data=None) -> Path:
+    """Synthetic dossiers for ``year``, written month by month under ``folder/dossiers``.
+
+    Rows come from the generator in month order, so a month's writer is closed as soon as the
+    next month starts: one chunk (262,144 rows) and one open file in memory at a time.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from analysis.ingest.dossiers import DICTIONARY_COLUMNS, OUTPUT_SCHEMA
+    from analysis.synth_dossiers import CHUNK_ROWS, generate_dossiers
+
+    out = folder / "dossiers"
+    out.mkdir(parents=True)
+    schema = OUTPUT_SCHEMA.with_metadata({"source": "synthetic", "synthetic": "true"})
+    writer, month, filled, parts = None, None, 0, 0
+
+    def close():
+        if writer is not None:
+            writer.close()
+
+    bar = tqdm(total=rows, unit="row", unit_scale=True, desc="generate", disable=not progress)
+    try:
+        for table in generate_dossiers(rows, data=data, months=(f"{year}-01", f"{year}-12")):
+            labels = pc.strftime(table["received_month"], "%Y-%m")
+            for label in pc.unique(labels).to_pylist():
+                part = table.filter(pc.equal(labels, label))
+                if label != month or filled >= FILE_ROWS:
+                    close()
+                    parts = 0 if label != month else parts + 1
+                    month, filled = label, 0
+                    (out / f"month={label}").mkdir(exist_ok=True)
+                    writer = pq.ParquetWriter(
+                        out / f"month={label}" / f"part-{parts:03d}.parquet",
+                        schema,
+                        compression="zstd",
+                        use_dictionary=DICTIONARY_COLUMNS,
+                    )
+                writer.write_table(part, row_group_size=CHUNK_ROWS)
+                filled += part.num_rows
+            bar.update(table.num_rows)
+    finally:
+        close()
+        bar.close()
+    write_manifest(out)
+    return out
+
+
+def write_manifest(out: Path) -> None:
+    """List the files with their SHA-256 as the synthetic writer does (ids SYN-<seed>-<k>).
+
+    The engine then knows no id is in two files and skips its check across files
+    (:func:`analysis.index766.engine.checked_by_writer`); ``--profile`` times that check apart.
+    """
+    from analysis.files import atomic_write, sha256
+
+    files = {p.relative_to(out).as_posix(): sha256(p) for p in sorted(out.rglob("*.parquet"))}
+    manifest = {"synthetic": True, "generator": "analysis.synth_dossiers", "files": files,
+                "written_by": "benchmarks/bench_scale.py"}  # fmt: skip
+    atomic_write(out.parent / "dossiers_manifest.json", json.dumps(manifest, indent=2) + "\n")
+
+
+def _measure(script: str, **fill) -> dict:
+    code = PEAK + script.format(threads=THREADS, **fill)
+    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    load = os.getloadavg()[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+    return json.loads(last) | {"load_before_after": [round(load, 2), round(os.getloadavg()[0], 2)]}
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median time (its own memory and load with it)."""
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+
+
+def run_size(rows: int, args, work: Path) -> dict:
+    """Generate (or reuse) one size, time engine and hand query, check their counts agree."""
+    import pandas as pd
+
+    free = shutil.disk_usage(work).free
+    if not args.data and rows * BYTES_PER_ROW > 0.8 * free:
+        raise SystemExit(
+            f"{rows:,} rows need about {rows * BYTES_PER_ROW / 2**30:.0f} GiB in {work}, "
+            f"{free / 2**30:.0f} GiB free: give --tmp on a larger disk"
+        )
+    folder = work / f"rows-{rows}"
+    t = time.perf_counter()
+    data = Path(args.data) if args.data else generate(folder, rows, args.year)
+    generate_seconds = time.perf_counter() - t
+    files = sorted(data.rglob("*.parquet"))
+    import pyarrow.parquet as pq
+
+    n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    size = sum(f.stat().st_size for f in files)
+    engine_out, hand_out = work / "engine.parquet", work / "hand.parquet"
+    fill = {"data": str(data), "year": str(args.year), "memory": args.memory}
+    # Engine and hand query in turn, --repeat times: the machine is shared, and a busier
+    # minute then weighs on both. Medians are reported, every run is kept.
+    engines, hands = [], []
+    for i in range(args.repeat):
+        print(f"{n:,} rows, run {i + 1}/{args.repeat}: engine …", file=sys.stderr)
+        engines.append(_measure(ENGINE, out=str(engine_out), **fill))
+        print(f"  engine {engines[-1]['seconds']:.1f} s; hand query …", file=sys.stderr)
+        sql = hand_sql(data, args.year)
+        hands.append(_measure(HAND, sql=sql, out=str(hand_out), memory=args.memory))
+        print(f"  hand {hands[-1]['seconds']:.1f} s", file=sys.stderr)
+    engine, hand = _median_run(engines), _median_run(hands)
+    agree = compare(pd.read_parquet(engine_out), pd.read_parquet(hand_out))
+    if agree["only_one_side"] or agree["values_differ"]:
+        raise SystemExit(f"engine and hand query disagree at {n:,} rows: {agree}")
+    result = {
+        "rows": n,
+        "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": len(files),
+        "parquet_mib": round(size / 2**20, 1),
+        "generate_seconds": None if args.data else round(generate_seconds, 1),
+        "engine_seconds": round(engine["seconds"], 2),
+        "engine_rows_per_second": round(n / engine["seconds"]),
+        "engine_peak_rss_mib": engine["peak_rss_mib"],
+        "engine_unit_months": engine["unit_months"],
+        "engine_component_rows": engine["component_rows"],
+        "engine_load_before_after": engine["load_before_after"],
+        "hand_seconds": round(hand["seconds"], 2),
+        "hand_rows_per_second": round(n / hand["seconds"]),
+        "hand_peak_rss_mib": hand["peak_rss_mib"],
+        "hand_groups": hand["groups"],
+        "hand_load_before_after": hand["load_before_after"],
+        "ratio_seconds_engine_to_hand": round(engine["seconds"] / hand["seconds"], 2),
+        "ratio_peak_rss_engine_to_hand": round(engine["peak_rss_mib"] / hand["peak_rss_mib"], 2),
+        "engine_runs_seconds": [round(r["seconds"], 2) for r in engines],
+        "hand_runs_seconds": [round(r["seconds"], 2) for r in hands],
+        "counts_identical": agree,
+        "within_1_5x": engine["seconds"] <= 1.5 * hand["seconds"],
+        "under_4_gib": engine["peak_rss_mib"] < 4096,
+    }
+    if args.profile:
+        result["engine_profile_seconds"] = _measure(PROFILE, **fill)
+    print(json.dumps(result, indent=2), file=sys.stderr)
+    if not args.data and not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="1e7,2e7", help="sizes, comma-separated (1e7,2e7)")
+    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--memory", default="1.5GB", help="DuckDB's cap for both (it spills)")
+    parser.add_argument("--tmp", default=None, help="folder for the data (default: /tmp)")
+    parser.add_argument("--data", default=None, help="reuse a month-partitioned folder")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument("--profile", action="store_true", help="time the engine's stages too")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, in turn (median)")
+    args = parser.parse_args()
+    # A folder given with --data is one size, whatever --rows says.
+    sizes = [0] if args.data else [int(float(x)) for x in args.rows.split(",")]
+
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.tmp))
+    results = {
+        "task": f"every dossier component per commune and month, {args.year} "
+        f"(period={args.year}, every=month, by=commune)",
+        "duckdb_memory_limit": args.memory,
+        "threads": THREADS,
+        "cpus": os.cpu_count(),
+        "sizes": [],
+    }
+    try:
+        for rows in sizes:
+            results["sizes"].append(run_size(rows, args, work))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"data kept in {work}", file=sys.stderr)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    # Sizes measured in earlier runs are kept (a 5e8 run does not erase the 1e7 one), each
+    # with the load it was measured under; a size measured again replaces its entry.
+    path = out / "scale.json"
+    if path.exists():
+        earlier = json.loads(path.read_text())
+        if earlier.get("task") == results["task"]:
+            done = {r["rows"] for r in results["sizes"]}
+            kept = [r for r in earlier.get("sizes", []) if r["rows"] not in done]
+            results["sizes"] = sorted(kept + results["sizes"], key=lambda r: r["rows"])
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
