@@ -758,9 +758,9 @@ class _Cells:
         return f"SUM(CASE {' '.join(whens)} ELSE 0 END)"
 
     def select(self) -> list[str]:
-        cols = [
-            f"SUM(CASE WHEN {sql} THEN 1 ELSE 0 END) AS {name}" for sql, name in self.counts.items()
-        ]
+        # count(*) FILTER keeps an 8-byte BIGINT state per group and column where
+        # SUM(CASE ... 1 ELSE 0) keeps a 16-byte HUGEINT: half the memory for the cells.
+        cols = [f"count(*) FILTER (WHERE {sql}) AS {name}" for sql, name in self.counts.items()]
         for (measure, sql), name in self.sums.items():
             value = MEASURES[measure].sql
             cols.append(
