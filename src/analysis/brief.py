@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 
-from analysis import __version__, config, i18n, measures, panel
+from analysis import config, i18n, measures, panel
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
+from analysis.documents import base
 from analysis.evaluate import POST_MONTHS, fit_comparisons, fit_measure, overlapping
 from analysis.measures import Measure
 from analysis.registry import Province
@@ -225,30 +225,14 @@ def _outcome(brief: MeasureBrief, lower: bool = True) -> str:
 
 def section(key: str, brief: MeasureBrief) -> Section:
     """A numbered section heading from the translation table (``finding``, ``measure`` …)."""
-    return Section(i18n.label(f"section_{key}", brief.lang))
+    return base.section(f"section_{key}", brief.lang)
 
 
 def meta(brief: MeasureBrief) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang, w = brief.lang, brief.result.window
     src = brief.source
-    provenance = [
-        (
-            i18n.label("data_source", lang),
-            str(
-                src.path.relative_to(config.ROOT)
-                if src.path.is_relative_to(config.ROOT)
-                else src.path
-            ),
-        )
-    ]
-    provenance += [(name, f"SHA-256 {digest}") for name, digest in sorted(src.files.items())]
-    if src.synthetic:
-        provenance.append(("seed", str(src.manifest.get("seed", ""))))
-    provenance += [
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-    ]
+    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
     facts = [
         (i18n.label("province", lang), brief.province.name),
         (i18n.label("quantity", lang), i18n.label(brief.outcome, lang)),
@@ -262,23 +246,17 @@ def meta(brief: MeasureBrief) -> Meta:
                 r.method_label.get(lang, r.method) for r in (brief.result, *brief.comparisons)
             ),
         ),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        base.generated_on(lang),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": i18n.label("report_kind_brief", lang),
-            "title": title(brief),
-            "subtitle": i18n.label(brief.outcome, lang),
-            "facts": facts,
-            "synthetic": src.synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": src.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=i18n.label("report_kind_brief", lang),
+        title=title(brief),
+        subtitle=i18n.label(brief.outcome, lang),
+        facts=facts,
+        synthetic=src.synthetic,
+        provenance=provenance,
+        data_files=src.files,
     )
 
 

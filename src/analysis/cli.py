@@ -86,7 +86,7 @@ def brief(
     the_measure, place = measures.target(measure, province or None)
     panel_path(data)
     _render(
-        "20_measure_brief.ipynb",
+        "brief",
         {
             "province": place.name,
             "measure": the_measure.measure_id,
@@ -95,8 +95,8 @@ def brief(
             "data_path": str(data or ""),
             "post_months": post_months,
         },
-        out or config.REPORTS_DIR / "briefs" / place.slug,
-        f"{the_measure.measure_id}_{outcome}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"brief: {place.name} × {the_measure.measure_id} ({outcome}, {lang})",
     )
@@ -283,7 +283,7 @@ def scorecard(
     label = parse_period(period).label
     portal_path = _portal_folder(portal, dossiers, unit, period)
     _render(
-        "31_index_scorecard.ipynb",
+        "scorecard",
         {
             "unit": unit,
             "period": label,
@@ -294,8 +294,8 @@ def scorecard(
             "feedback": str(feedback or ""),
             "portal_path": str(portal_path or ""),
         },
-        out or config.REPORTS_DIR / label / _slug(unit),
-        f"scorecard_{label}_{lang}",
+        out,
+        {"slug": _slug(unit)},
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )
@@ -348,7 +348,7 @@ def explore(
     place = registry.resolve(province)
     panel_path(data)
     _render(
-        "10_explore_province.ipynb",
+        "explore",
         {
             "province": place.name,
             "start": start,
@@ -357,8 +357,8 @@ def explore(
             "data_path": str(data or ""),
             "freq": freq,
         },
-        out or config.REPORTS_DIR / "explore" / place.slug,
-        f"explore_{start}_{end or 'latest'}_{freq}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"exploration: {place.name} ({start} – {end or 'latest'}, {freq}, {lang})",
     )
@@ -388,10 +388,10 @@ def report(
     place = quarterly.resolve_province(province, q)
     check_covered(q, *month_span(data))
     _render(
-        "30_quarterly_report.ipynb",
+        "quarterly",
         {"province": place.name, "quarter": str(q), "lang": lang, "data_path": str(data or "")},
-        out or config.REPORTS_DIR / str(q) / place.slug,
-        f"quarterly_{q}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"quarterly report: {place.name} × {q} ({lang})",
     )
@@ -427,7 +427,7 @@ def overview(
     boundary_of(q)
     check_covered(q, *month_span(data))
     _render(
-        "40_national_overview.ipynb",
+        "overview",
         {
             "quarter": str(q),
             "lang": lang,
@@ -435,8 +435,8 @@ def overview(
             "outcome": outcome,
             "measure_kind": measure_kind,
         },
-        out or config.REPORTS_DIR / str(q) / "viet-nam",
-        f"overview_{q}_{lang}",
+        out,
+        {},
         fmt,
         f"national overview: {q} ({lang})",
     )
@@ -498,7 +498,7 @@ def plan(
             "each pretend start)",
         )
     _render(
-        "50_evaluation_plan.ipynb",
+        "plan",
         {
             "province": place.name,
             "outcome": outcome,
@@ -509,27 +509,27 @@ def plan(
             "lang": lang,
             "data_path": str(data or ""),
         },
-        out or config.REPORTS_DIR / "plans" / place.slug,
-        f"plan_{outcome}_{start}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"evaluation plan: {place.name} from {start} ({outcome}, {lang})",
     )
 
 
-# The configuration files each document reads: checked before a kernel starts (11-16 s), so
-# that a mistake in them is one line naming the file and the line, not a failed notebook.
-_CONFIG_OF = {
-    "20_measure_brief.ipynb": ("measures",),
-    "30_quarterly_report.ipynb": ("measures", "rules", "targets", "recommendations"),
-    "31_index_scorecard.ipynb": ("rules",),
-    "40_national_overview.ipynb": ("measures", "rules"),
-    "50_evaluation_plan.ipynb": ("measures",),
-}
-
-
 def _check_config(notebooks) -> None:
-    """Load (so validate) the configuration files the given notebooks read."""
-    needed = {c for nb in notebooks for c in _CONFIG_OF.get(Path(nb).name, ("measures",))}
+    """Load (so validate) the configuration files the given notebooks read.
+
+    Checked before a kernel starts (11-16 s), so that a mistake in them is one line naming the
+    file and the line, not a failed notebook; which files each document reads is in the
+    registry of documents (a notebook it does not know reads the measures).
+    """
+    from analysis.documents.registry import DOCUMENTS
+
+    needed = {
+        c
+        for nb in notebooks
+        for c in (DOCUMENTS[Path(nb).name].config if Path(nb).name in DOCUMENTS else ("measures",))
+    }
     if "measures" in needed:
         from analysis import measures
 
@@ -545,10 +545,21 @@ def _check_config(notebooks) -> None:
         quarterly.load_recommendations()
 
 
-def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str, what: str):
-    """Run one document notebook, then list what was written (stdout) and how long it took."""
+def _render(kind: str, parameters: dict, out: Path | None, fill: dict, fmt: str, what: str):
+    """Run one document notebook, then list what was written (stdout) and how long it took.
+
+    The notebook, the folder (unless ``out`` is given) and the file name come from the registry
+    of documents, filled with the parameters and ``fill`` (``slug``, ``period``), so the batch
+    writes the same document to the same place.
+    """
+    from analysis.documents.registry import document
     from analysis.report.render import render
 
+    doc = document(kind)
+    fill = parameters | {"period": parameters.get(doc.period, "")} | fill
+    out_dir = out or doc.out_dir(config.REPORTS_DIR, **fill)
+    stem = doc.file_stem(**fill)
+    notebook = doc.notebook
     _check_config([notebook])
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     _say(f"{what} …")

@@ -45,7 +45,6 @@ DESIGNS = {
     "synth": ("analysis.designs.synth_control", "fit_synth"),
     "sdid": ("analysis.designs.sdid", "fit_sdid"),
 }
-MIN_PRE = 12
 # Columns that mark the canonical count panel of analysis.panel.
 CANONICAL = ("boundary", "province_code", "province", "level", "month")
 CSV_SUFFIXES = (".csv",)
@@ -312,7 +311,7 @@ def _plan(
     rows = [pi.row(name) for name in treated]  # an unknown unit names the closest ones
     if treated and start is not None:
         column = pi.column(start)
-        check_pre_periods(pi, column, MIN_PRE)
+        check_pre_periods(pi, column, config.MIN_PRE_MONTHS)
         controls = len(pi.units) - len(rows)
         return _Plan(treated, start, None, controls, monthly)
     cohorts = _cohorts(data, unit_col, cohort_col, pi)
@@ -335,7 +334,7 @@ def _plan(
     single = starts.pop() if len(starts) == 1 else None
     names = tuple(sorted(cohorts)) if single is not None else ()
     if single is not None:
-        check_pre_periods(pi, pi.column(single), MIN_PRE)
+        check_pre_periods(pi, pi.column(single), config.MIN_PRE_MONTHS)
     return _Plan(names, single, cohort_col, controls, monthly)
 
 

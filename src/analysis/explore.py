@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import matplotlib
 
@@ -36,7 +35,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from analysis import __version__, config, i18n, panel, registry  # noqa: E402
+from analysis import config, i18n, panel, registry  # noqa: E402
+from analysis.documents import base  # noqa: E402
 from analysis.errors import WorkbenchError  # noqa: E402
 from analysis.registry import Province  # noqa: E402
 from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table  # noqa: E402
@@ -518,7 +518,7 @@ def _na(value):
 def _shown(row, rate: str) -> float | None:
     """The rate when the small-number rule lets it be shown, else None."""
     num, den = panel.RATES[rate]
-    if pd.isna(row[num]) or pd.isna(row[den]) or row[den] < config.MIN_DENOMINATOR:
+    if pd.isna(row[num]) or not i18n.enough(row[den]):
         return None
     return float(row[num]) / float(row[den])
 
@@ -605,15 +605,7 @@ def meta(x: Exploration) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang, src = x.lang, x.source
     period_end = x.end + pd.offsets.MonthEnd(0)
-    shown = src.path.relative_to(config.ROOT) if src.path.is_relative_to(config.ROOT) else src.path
-    provenance = [(i18n.label("data_source", lang), str(shown))]
-    provenance += [(name, f"SHA-256 {digest}") for name, digest in sorted(src.files.items())]
-    if src.synthetic:
-        provenance.append(("seed", str(src.manifest.get("seed", ""))))
-    provenance += [
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-    ]
+    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
     regions = [x.province.region] + ([x.successor.region] if x.mode == "old_merged" else [])
     facts = [
         (i18n.label("province", lang), x.province.name),
@@ -624,23 +616,17 @@ def meta(x: Exploration) -> Meta:
         ),
         (_lbl("boundary", x), _boundary_fact(x)),
         (_lbl("frequency", x), _freq_word(x)),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        base.generated_on(lang),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": _lbl("kind", x),
-            "title": _lbl("title", x).format(province=x.province.name),
-            "subtitle": _lbl("subtitle", x),
-            "facts": facts,
-            "synthetic": src.synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": src.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=_lbl("kind", x),
+        title=_lbl("title", x).format(province=x.province.name),
+        subtitle=_lbl("subtitle", x),
+        facts=facts,
+        synthetic=src.synthetic,
+        provenance=provenance,
+        data_files=src.files,
     )
 
 
@@ -894,15 +880,11 @@ def latest_table(x: Exploration) -> Table:
         n_national=int(med["n_national"].max()) if not med.empty else 0,
         n_regional=int(med["n_regional"].max()) if not med.empty else 0,
     )
-    note += " " + _small_note(lang)
+    note += " " + base.small_numbers_note(lang)
     caption = _lbl("caption_trends_table", x).format(
         period=_period_text(row, x), province=row["province"]
     )
     return Table(frame, caption, note=note)
-
-
-def _small_note(lang: str) -> str:
-    return i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
 
 
 def levels_chart(x: Exploration) -> Chart:
@@ -974,7 +956,7 @@ def levels_table(x: Exploration) -> Table:
     caption = _lbl("caption_levels_table", x).format(
         province=first["province"], period=_period_text(first, x)
     )
-    note = _small_note(lang)
+    note = base.small_numbers_note(lang)
     ended = "district" in set(x.levels["level"]) and "district" not in set(q["level"])
     if ended:
         note = _lbl("district_note", x) + " " + note
@@ -1073,7 +1055,7 @@ def _merger_table(x: Exploration) -> Table | Paragraph:
     caption = _lbl("caption_merger_table", x).format(
         period=_period_label(LAST_OLD_QUARTER, lang), new=x.successor.name
     )
-    note = _lbl("merger_table_note", x) + " " + _small_note(lang)
+    note = _lbl("merger_table_note", x) + " " + base.small_numbers_note(lang)
     return Table(frame, caption, note=note)
 
 

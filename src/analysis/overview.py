@@ -33,7 +33,8 @@ from matplotlib.colors import Normalize
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from analysis import __version__, config, i18n, measures, panel, registry
+from analysis import config, i18n, measures, panel, registry
+from analysis.documents import base
 from analysis.errors import WorkbenchError
 from analysis.evaluate import POST_MONTHS
 from analysis.measures import Measure
@@ -60,8 +61,6 @@ __all__ = [
 ]
 
 TILE_GRID_FILE = config.PACKAGE_DATA / "tile_grid.csv"
-MIN_PRE_MONTHS = 12  # months before a measure's start the ITS needs (as the brief's default)
-MIN_POST_MONTHS = 6  # months after the start below which an average effect says little
 RANKING_ROWS = 32  # rows of the ranking that fit on an A4 page with its heading and notes
 COLORMAP = "YlGnBu"
 MISSING_COLOR = "#d0d0d0"
@@ -252,7 +251,7 @@ def _quarter_counts(frame: pd.DataFrame, boundary: str, outcome: str) -> pd.Data
 
 def _shown_rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """The rate where it rests on at least ``MIN_DENOMINATOR`` dossiers, else NaN."""
-    ok = numerator.notna() & (denominator >= config.MIN_DENOMINATOR)
+    ok = numerator.notna() & i18n.enough(denominator)
     return (numerator / denominator).where(ok)
 
 
@@ -360,15 +359,15 @@ def _effects(frame: pd.DataFrame, outcome: str, kind: str, lang: str):
             # The design's message is for analysts (English, ISO months): the reader gets the
             # reason in the document's language.
             why = i18n.label("overview_skip_data", lang).format(
-                pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS
+                pre=config.MIN_PRE_MONTHS, post=config.MIN_POST_MONTHS
             )
         else:
-            if result.n_pre < MIN_PRE_MONTHS or result.n_post < MIN_POST_MONTHS:
+            if result.n_pre < config.MIN_PRE_MONTHS or result.n_post < config.MIN_POST_MONTHS:
                 why = i18n.label("overview_skip_months", lang).format(
                     n_pre=result.n_pre,
                     n_post=result.n_post,
-                    pre=MIN_PRE_MONTHS,
-                    post=MIN_POST_MONTHS,
+                    pre=config.MIN_PRE_MONTHS,
+                    post=config.MIN_POST_MONTHS,
                 )
         if why is not None:
             skipped.append(
@@ -482,10 +481,6 @@ def title(ov: Overview) -> str:
     )
 
 
-def _relative(path: Path) -> str:
-    return str(path.relative_to(config.ROOT) if path.is_relative_to(config.ROOT) else path)
-
-
 def meta(ov: Overview) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang = ov.lang
@@ -495,18 +490,15 @@ def meta(ov: Overview) -> Meta:
         f"{quarter_text(ov.quarter, lang, True)} ({i18n.date(ov.quarter.start_time, lang)} – "
         f"{i18n.date(ov.quarter.end_time, lang)})"
     )
-    provenance = [(i18n.label("data_source", lang), _relative(ov.source.path))]
+    provenance = [(i18n.label("data_source", lang), base.shown_path(ov.source.path))]
     if ov.dossiers is not None:
-        provenance.append((i18n.label("overview_dossiers", lang), _relative(ov.dossiers)))
+        provenance.append((i18n.label("overview_dossiers", lang), base.shown_path(ov.dossiers)))
     provenance += [(name, f"SHA-256 {digest}") for name, digest in sorted(ov.files.items())]
     if ov.source.synthetic:
         provenance.append(("seed", str(ov.source.manifest.get("seed", ""))))
     if ov.rules_version:
         provenance.append((i18n.label("rules", lang), ov.rules_version))
-    provenance += [
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), today),
-    ]
+    provenance += base.closing_provenance(lang)
     facts = [
         (i18n.label("period", lang), span),
         (i18n.label("quantity", lang), i18n.label(ov.outcome, lang)),
@@ -517,21 +509,15 @@ def meta(ov: Overview) -> Meta:
         ),
         (i18n.label("generated_on", lang), today),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": i18n.label("overview_kind", lang),
-            "title": title(ov),
-            "subtitle": i18n.label(ov.outcome, lang),
-            "facts": facts,
-            "synthetic": ov.synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": ov.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=i18n.label("overview_kind", lang),
+        title=title(ov),
+        subtitle=i18n.label(ov.outcome, lang),
+        facts=facts,
+        synthetic=ov.synthetic,
+        provenance=provenance,
+        data_files=ov.files,
     )
 
 
@@ -626,7 +612,7 @@ def ranking(ov: Overview) -> tuple[Table, ...]:
     }
     notes = [
         i18n.label("overview_note_change", lang).format(previous=previous),
-        i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR),
+        base.small_numbers_note(lang),
     ]
     if ov.previous_summed:
         notes.append(i18n.label("overview_note_summed", lang).format(previous=previous))
@@ -816,7 +802,7 @@ def effects(ov: Overview) -> tuple:
         )
     if ov.effects.empty:
         text = i18n.label("overview_no_effects", lang).format(
-            kind=kind, pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS, last=last
+            kind=kind, pre=config.MIN_PRE_MONTHS, post=config.MIN_POST_MONTHS, last=last
         )
         return (Paragraph(f"{text} {skipped}".strip()),)
     e = ov.effects

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import __version__, config, i18n, panel, registry
+from analysis import config, i18n, panel, registry
+from analysis.documents import base
 from analysis.errors import WorkbenchError
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
@@ -649,15 +649,7 @@ def section(key: str, plan: EvaluationPlan) -> Section:
 def meta(plan: EvaluationPlan) -> Meta:
     """Title block and provenance for the template."""
     lang, src = plan.lang, plan.source
-    path = src.path.relative_to(config.ROOT) if src.path.is_relative_to(config.ROOT) else src.path
-    provenance = [(i18n.label("data_source", lang), str(path))]
-    provenance += [(name, f"SHA-256 {digest}") for name, digest in sorted(src.files.items())]
-    if src.synthetic:
-        provenance.append(("seed", str(src.manifest.get("seed", ""))))
-    provenance += [
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-    ]
+    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
     facts = [
         (i18n.label("province", lang), plan.province.name),
         (i18n.label("quantity", lang), i18n.label(plan.outcome, lang)),
@@ -666,23 +658,17 @@ def meta(plan: EvaluationPlan) -> Meta:
             f"{i18n.month(plan.history[0], lang)} – {i18n.month(plan.history[1], lang)}",
         ),
         (i18n.label("method", lang), "; ".join(_design_name(d, lang) for d in plan.designs)),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        base.generated_on(lang),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": _l("plan_kind", plan),
-            "title": title(plan),
-            "subtitle": i18n.label(plan.outcome, lang),
-            "facts": facts,
-            "synthetic": src.synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": src.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=_l("plan_kind", plan),
+        title=title(plan),
+        subtitle=i18n.label(plan.outcome, lang),
+        facts=facts,
+        synthetic=src.synthetic,
+        provenance=provenance,
+        data_files=src.files,
     )
 
 

@@ -21,7 +21,6 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,8 +30,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis import __version__, config, i18n, measures, panel, registry
+from analysis import config, i18n, measures, panel, registry
 from analysis.brief import measure_name
+from analysis.documents import base
 from analysis.errors import WorkbenchError
 from analysis.evaluate import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256
@@ -49,8 +49,6 @@ CHART_MONTHS = 24  # months of history in the indicator chart
 MONTHS_SHOWN = 120  # beyond ten years a linear extrapolation says only "far off"
 WEAKEST_SHOWN = 3  # components listed with their agencies
 AGENCIES_NAMED = 3  # agencies named per component
-MIN_PRE_MONTHS = 12  # an ITS needs a year before the measure …
-MIN_POST_MONTHS = 6  # … and half a year after it to say anything
 SUBJECT_FIELDS = {
     "indicator": {"status", "gap_pp", "slope_pp", "months_to_target", "current_pct"},
     "component": {"lost", "points", "max_points", "rate_pct", "dossiers_failed"},
@@ -433,11 +431,11 @@ def _indicators(frame: pd.DataFrame, place: Province, q: pd.Period):
         pn, pd_ = _counts(mine_before, num, den)
         current = n / d if d else math.nan
         previous = pn / pd_ if pd_ else math.nan
-        ranked = now[now[den] >= config.MIN_DENOMINATOR].sort_values(rate, ascending=False)
+        ranked = now[i18n.enough(now[den])].sort_values(rate, ascending=False)
         ranked = ranked[ranked[rate].notna()]
         rank = (
             int((ranked[rate] > current).sum()) + 1
-            if d >= config.MIN_DENOMINATOR and not math.isnan(current)
+            if i18n.enough(d) and not math.isnan(current)
             else None
         )
         target = targets.get(rate)
@@ -496,7 +494,7 @@ def trend(monthly: pd.DataFrame, rate: str, den: str, q: pd.Period):
     rows = monthly[
         (monthly["period"] > last - TREND_MONTHS)
         & (monthly["period"] <= last)
-        & (monthly[den] >= config.MIN_DENOMINATOR)
+        & i18n.enough(monthly[den])
     ].dropna(subset=[rate])
     if len(rows) < 6:
         return math.nan, math.nan, math.nan
@@ -535,7 +533,7 @@ def to_target(current, denominator, target, slope, low, high, q):
     """
     if target is None:
         return math.nan, "no_target"
-    if denominator < config.MIN_DENOMINATOR or math.isnan(current):
+    if not i18n.enough(denominator) or math.isnan(current):
         return math.nan, "no_data"
     gap = 100 * (target.value - current)
     if gap <= 0:
@@ -668,12 +666,12 @@ def _effects(source: Source, place: Province, q: pd.Period, lang: str) -> pd.Dat
             "verdict": "too_early",
         }
         row.update(overlap=(), window_start=pd.NaT, window_end=pd.NaT)
-        if m.is_national and months_in >= MIN_POST_MONTHS:
+        if m.is_national and months_in >= config.MIN_POST_MONTHS:
             # A national measure starts everywhere at once: one province's series cannot tell
             # its effect from anything else that changed that month, and no province is left
             # untreated to compare with. It is named, never estimated as the province's own.
             row["verdict"] = "national"
-        elif months_in >= MIN_POST_MONTHS:
+        elif months_in >= config.MIN_POST_MONTHS:
             target_place = registry.resolve(own, on=m.start)
             try:
                 result, _ = fit_measure(
@@ -869,7 +867,7 @@ def _rank(report: QuarterlyReport) -> tuple[int, int]:
 
 def section(key: str, report: QuarterlyReport) -> Section:
     """A numbered section heading from the translation table."""
-    return Section(i18n.label(f"quarterly_section_{key}", report.lang))
+    return base.section(f"quarterly_section_{key}", report.lang)
 
 
 def meta(report: QuarterlyReport) -> Meta:
@@ -887,34 +885,27 @@ def meta(report: QuarterlyReport) -> Meta:
     provenance += [
         ("config", f"targets.yaml SHA-256 {sha256(TARGETS_FILE)}"),
         ("config", f"recommendations.yaml SHA-256 {sha256(RECOMMENDATIONS_FILE)}"),
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        *base.closing_provenance(lang),
     ]
     boundary = i18n.label(f"quarterly_boundary_{report.province.boundary}", lang)
-    return Meta(
-        {
-            "lang": lang,
-            "kind": i18n.label("quarterly_kind", lang),
-            "title": title,
-            "subtitle": i18n.label("quarterly_subtitle", lang),
-            "facts": [
-                (i18n.label("province", lang), report.province.name),
-                (
-                    i18n.label("period", lang),
-                    f"{quarter_text(q, lang, True)} ({i18n.date(q.start_time, lang)} – "
-                    f"{i18n.date(q.end_time, lang)})",
-                ),
-                (i18n.label("quarterly_map", lang), boundary),
-                (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-            ],
-            "synthetic": synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=i18n.label("quarterly_kind", lang),
+        title=title,
+        subtitle=i18n.label("quarterly_subtitle", lang),
+        facts=[
+            (i18n.label("province", lang), report.province.name),
+            (
+                i18n.label("period", lang),
+                f"{quarter_text(q, lang, True)} ({i18n.date(q.start_time, lang)} – "
+                f"{i18n.date(q.end_time, lang)})",
+            ),
+            (i18n.label("quarterly_map", lang), boundary),
+            base.generated_on(lang),
+        ],
+        synthetic=synthetic,
+        provenance=provenance,
+        data_files=files,
     )
 
 
@@ -1080,7 +1071,7 @@ def indicators_table(report: QuarterlyReport) -> Table:
             ],
             i18n.label("change", lang): [
                 i18n.points(100 * (r.rate - r.previous), lang)
-                if min(r.denominator, r.previous_denominator) >= config.MIN_DENOMINATOR
+                if i18n.enough(min(r.denominator, r.previous_denominator))
                 else i18n.MISSING
                 for r in ind.itertuples(index=False)
             ],
@@ -1134,7 +1125,7 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
     for ax, rate in zip(np.ravel(axes), rates, strict=False):
         num, den = panel.RATES[rate]
         # Counts the source did not report are missing (NA): no point, never a 0 %.
-        enough = (m[den] >= config.MIN_DENOMINATOR).fillna(False).to_numpy(dtype=bool)
+        enough = i18n.enough(m[den]).to_numpy(dtype=bool)
         values = pd.to_numeric(m[rate], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         y = np.where(enough, 100 * values, np.nan)
         ax.plot(x, y, color="#1f4e79", linewidth=1.4)
@@ -1203,7 +1194,7 @@ def effects_table(report: QuarterlyReport) -> tuple:
         }
     )
     note = i18n.label("quarterly_effects_note", lang).format(
-        pre=MIN_PRE_MONTHS, post=MIN_POST_MONTHS, months=POST_MONTHS
+        pre=config.MIN_PRE_MONTHS, post=config.MIN_POST_MONTHS, months=POST_MONTHS
     )
     return (Table(frame, i18n.label("quarterly_caption_effects", lang), note=note),)
 
@@ -1251,7 +1242,7 @@ def weakest_table(report: QuarterlyReport) -> tuple:
     note = " ".join(
         (
             i18n.label(f"quarterly_component_rate_note{suffix}", lang),
-            i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR),
+            base.small_numbers_note(lang),
         )
     )
     return (Table(frame, i18n.label("quarterly_caption_weakest", lang), note=note),)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis import __version__, config, i18n
+from analysis import config, i18n
+from analysis.documents import base
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
@@ -172,7 +172,7 @@ def _from_portal(card, name: str):
 
 def section(key: str, card: Scorecard) -> Section:
     """A numbered section heading from the translation table."""
-    return Section(i18n.label(f"section_{key}", card.lang))
+    return base.section(f"section_{key}", card.lang)
 
 
 def meta(card: Scorecard) -> Meta:
@@ -187,29 +187,22 @@ def meta(card: Scorecard) -> Meta:
     provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
     provenance += [
         ("rules", f"{card.peers.rules_version} ({card.peers.rules_path})"),
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        *base.closing_provenance(lang),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": i18n.label("report_kind_scorecard", lang),
-            "title": title,
-            "subtitle": i18n.label("scorecard_subtitle", lang),
-            "facts": [
-                (i18n.label("unit", lang), card.unit),
-                (i18n.label("period", lang), period_text(card.period, lang)),
-                (i18n.label("rules", lang), card.peers.rules_version),
-                (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-            ],
-            "synthetic": card.synthetic,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": card.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=i18n.label("report_kind_scorecard", lang),
+        title=title,
+        subtitle=i18n.label("scorecard_subtitle", lang),
+        facts=[
+            (i18n.label("unit", lang), card.unit),
+            (i18n.label("period", lang), period_text(card.period, lang)),
+            (i18n.label("rules", lang), card.peers.rules_version),
+            base.generated_on(lang),
+        ],
+        synthetic=card.synthetic,
+        provenance=provenance,
+        data_files=card.files,
     )
 
 
@@ -361,7 +354,7 @@ def lost_table(card: Scorecard) -> Table:
             i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
         }
     )
-    note = i18n.label("uncertain_note", lang) + " " + _small_note(lang)
+    note = i18n.label("uncertain_note", lang) + " " + base.small_numbers_note(lang)
     return Table(frame, i18n.label("caption_lost", lang), note=note)
 
 
@@ -399,10 +392,6 @@ def _culprit_cell(column: str, value, lang: str) -> str:
             or i18n.MISSING
         )
     return str(value)
-
-
-def _small_note(lang: str) -> str:
-    return i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
 
 
 def culprits(card: Scorecard) -> tuple:
@@ -454,5 +443,5 @@ def what_ifs(card: Scorecard) -> Table:
     return Table(
         pd.DataFrame(rows, columns=columns),
         i18n.label("caption_what_if", lang),
-        note=_small_note(lang),
+        note=base.small_numbers_note(lang),
     )

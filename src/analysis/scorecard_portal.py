@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis import __version__, i18n
+from analysis import i18n
+from analysis.documents import base
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import counts, parse_period
@@ -176,29 +176,22 @@ def meta(card: PortalCard) -> Meta:
     provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
     provenance += [
         ("rules", f"{card.scores.rules_version} ({card.scores.rules.path})"),
-        (i18n.label("software", lang), f"analysis {__version__}"),
-        (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
+        *base.closing_provenance(lang),
     ]
-    return Meta(
-        {
-            "lang": lang,
-            "kind": i18n.label("report_kind_scorecard", lang),
-            "title": title,
-            "subtitle": i18n.label("portal_subtitle", lang),
-            "facts": [
-                (i18n.label("unit", lang), f"{card.unit} ({card.portal_name})"),
-                (i18n.label("period", lang), when),
-                (i18n.label("rules", lang), card.scores.rules_version),
-                (i18n.label("generated_on", lang), i18n.date(date.today(), lang)),
-            ],
-            "synthetic": False,
-            "banner": i18n.label("synthetic_banner", lang),
-            "watermark": i18n.label("synthetic_watermark", lang),
-            "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
-            "data_files": card.files,
-            "software": f"analysis {__version__}",
-        }
+    return base.meta(
+        lang,
+        kind=i18n.label("report_kind_scorecard", lang),
+        title=title,
+        subtitle=i18n.label("portal_subtitle", lang),
+        facts=[
+            (i18n.label("unit", lang), f"{card.unit} ({card.portal_name})"),
+            (i18n.label("period", lang), when),
+            (i18n.label("rules", lang), card.scores.rules_version),
+            base.generated_on(lang),
+        ],
+        synthetic=False,
+        provenance=provenance,
+        data_files=card.files,
     )
 
 
@@ -365,7 +358,7 @@ def lost_table(card: PortalCard) -> Table:
             i18n.label("portal_components_note", lang),
             i18n.label("uncertain_note", lang),
             _flag_note(lang),
-            _small_note(lang),
+            base.small_numbers_note(lang),
         )
     )
     return Table(frame, i18n.label("caption_portal_components", lang), note=note)
@@ -395,14 +388,8 @@ def what_ifs(card: PortalCard) -> Table:
     return Table(
         pd.DataFrame(rows, columns=columns),
         i18n.label("caption_what_if", lang),
-        note=_small_note(lang),
+        note=base.small_numbers_note(lang),
     )
-
-
-def _small_note(lang: str) -> str:
-    from analysis.config import MIN_DENOMINATOR
-
-    return i18n.label("small_numbers_note", lang).format(n=MIN_DENOMINATOR)
 
 
 def culprits(card: PortalCard) -> tuple:

@@ -1199,6 +1199,21 @@ def _level_keys() -> dict[str, str]:
     }
 
 
+def level_words() -> dict[str, tuple[str, ...]]:
+    """Level -> its spellings in ``data/ingest_headers.yaml``, folded to letters and digits.
+
+    Returns
+    -------
+    dict
+        ``{"province": ("captinh", "tinh", ...), "district": ..., "commune": ...}``, the one
+        list of level spellings (monthly tables and dossier records read it alike).
+    """
+    return {
+        level: tuple(dict.fromkeys(header_key(s) for s in spellings_))
+        for level, spellings_ in _spec()["levels"].items()
+    }
+
+
 def parse_level(value: object) -> str | None:
     """ "Cấp tỉnh", "tỉnh", "province" -> "province" (likewise district, commune); else None."""
     if is_blank(value) or not isinstance(value, str):
