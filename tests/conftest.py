@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import synth
+from analysis.synthetic import panel as synth
 
 DATA = Path(__file__).parent / "data"
 
@@ -38,7 +38,7 @@ def synthetic_full(tmp_path_factory):
 
     Reports that score the index read the dossiers from the panel's folder.
     """
-    from analysis.synth_dossiers import write_dossiers
+    from analysis.synthetic.dossiers import write_dossiers
 
     out = tmp_path_factory.mktemp("synthetic_full")
     data = synth.generate(seed=766)

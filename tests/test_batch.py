@@ -338,9 +338,9 @@ def test_warm_kernel_keeps_modules_but_not_variables(tmp_path):
             "import os, sys\n"
             "from analysis.report.blocks import Meta, Paragraph\n"
             "leaked = [name for name in ('left_behind', 'step_before') if name in globals()]\n"
-            "warm = 'analysis.brief' in sys.modules\n"
+            "warm = 'analysis.documents.brief' in sys.modules\n"
             "left_behind = step\n"
-            "import analysis.brief\n"
+            "import analysis.documents.brief\n"
             "display(Meta({'title': f'run {step}', 'lang': 'vi'}),\n"
             "        Paragraph(f'leaked={leaked} warm={warm} pid={os.getpid()}'))"
         ),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from analysis import brief as mb
-from analysis import synth
+from analysis.documents import brief as mb
+from analysis.synthetic import panel as synth
 
 CODE_MARKERS = ("from analysis import", "mb.prepare", "display(", "post_months =")
 

@@ -134,8 +134,8 @@ def test_ingest_template_round_trip_prints_counts(tmp_path):
 
 
 def test_score_json_shape(tmp_path):
-    from analysis import synth
-    from analysis.synth_dossiers import write_dossiers
+    from analysis.synthetic import panel as synth
+    from analysis.synthetic.dossiers import write_dossiers
 
     data = synth.generate(seed=766)
     folder = write_dossiers(tmp_path, 20_000, seed=766, data=data, provinces=["Thái Nguyên"])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import config, quarterly
+from analysis import config
+from analysis.documents import quarterly
 from analysis.errors import WorkbenchError
 
 # A kernel start alone takes ~11 s here; a check before it answers in the time of the imports.

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import effects, synth
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import VERDICTS, triangulate
 from analysis.errors import WorkbenchError
+from analysis.evaluation import effects
+from analysis.synthetic import panel as synth
 
 EXACT = 1e-6
 PANEL_TOLERANCE = 1.0

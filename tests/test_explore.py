@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from analysis import config, panel
-from analysis import explore as ex
+from analysis.documents import explore as ex
 from analysis.errors import WorkbenchError
 from analysis.report.render import render
 

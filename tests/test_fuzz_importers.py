@@ -33,7 +33,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import config, measures, quarterly
+from analysis import config, measures
+from analysis.documents import quarterly
 from analysis.errors import WorkbenchError
 from analysis.index766.rules import load_rules
 from analysis.ingest import ingest

@@ -649,7 +649,7 @@ def test_synthetic_dossiers_match_a_row_level_reference():
     """30,000 synthetic dossiers of Bắc Ninh, January-June 2023, scored by commune and month,
     against counts made row by row in pandas for each month (the reference knows nothing of the
     engine's cells). Counts must agree exactly."""
-    from analysis.synth_dossiers import generate_dossiers
+    from analysis.synthetic.dossiers import generate_dossiers
 
     table = pa.concat_tables(
         list(generate_dossiers(30_000, months=("2023-01", "2023-06"), provinces=["Bắc Ninh"]))

@@ -440,7 +440,7 @@ def test_a_dossier_export_without_columns_scores_them_not_computed(tmp_path):
 
 def test_documents_render_from_received_and_online_counts_only(tmp_path):
     """Report, brief and scorecard from files that give only what the brief needs."""
-    from analysis import brief, quarterly, scorecard
+    from analysis.documents import brief, quarterly, scorecard
 
     lines = ["Tỉnh,Tháng,Tổng số hồ sơ,Hồ sơ trực tuyến"]
     for i in range(48):  # 01/2021 - 12/2024

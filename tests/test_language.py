@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from analysis import brief, explore, overview, quarterly, scorecard
+from analysis.documents import brief, explore, overview, quarterly, scorecard
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 
 # Proper names, units and codes that may stand in a Vietnamese text.

@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from analysis import config, i18n, registry, synth
-from analysis import overview as ov
+from analysis import config, i18n, registry
 from analysis import panel as panel_mod
+from analysis.documents import overview as ov
 from analysis.errors import WorkbenchError
 from analysis.report.render import render
+from analysis.synthetic import panel as synth
 
 NOTEBOOK = config.NOTEBOOKS_DIR / "40_national_overview.ipynb"
 GRID = config.PACKAGE_DATA / "tile_grid.csv"

@@ -1,5 +1,5 @@
 """The evaluation plan: exact shift by an injected effect, vectorised draws equal to the public
-fits, stated power against fresh simulations (a generator written here, apart from synth.py,
+fits, stated power against fresh simulations (a generator written here, apart from synthetic/panel.py,
 and the synthetic panel), and the document in vi and en for a large and a small province."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import plan, synth
 from analysis.calendar import tet_days
 from analysis.designs.did import fit_did
 from analysis.designs.its import fit_its
-from analysis.effects import canonical_frame
+from analysis.documents import plan
+from analysis.evaluation.effects import canonical_frame
+from analysis.synthetic import panel as synth
 
 OUTCOME = "online_rate"
 W = plan.PRE_WINDOW
@@ -80,7 +81,7 @@ def test_power_helpers_by_hand():
     assert plan.power(draws, [10.0])[0] == pytest.approx(21 / 41)
 
 
-# --- a generator with known noise, written apart from synth.py --------------------------
+# --- a generator with known noise, written apart from synthetic/panel.py --------------------------
 
 
 def _generate(rng, n_units, months, effect=0.0, start=None):
@@ -154,7 +155,7 @@ def test_stated_power_matches_fresh_simulations_on_a_known_generator(design):
 
 @pytest.mark.simulation
 @pytest.mark.xfail(
-    reason="known gap (issue 17 report): on synth.py's panel the stated ITS power for Lai Châu "
+    reason="known gap (issue 17 report): on synthetic/panel.py's panel the stated ITS power for Lai Châu "
     "is 0.30 where fresh panels reject 0.16 at the same size; the placebo windows mix trend "
     "misfits that, in fresh panels of the same expected path, are one fixed misfit",
     strict=False,

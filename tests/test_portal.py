@@ -386,7 +386,7 @@ def test_find_a_unit_by_the_names_readers_use(imported):
 
 
 def test_scorecard_of_the_province_from_the_portal(imported):
-    from analysis import scorecard as sc
+    from analysis.documents import scorecard as sc
 
     card = sc.prepare("Phú Thọ", "2026-08", portal_path=str(imported))
     text = sc.headline(card).text
@@ -407,7 +407,7 @@ def test_scorecard_of_the_province_from_the_portal(imported):
 
 
 def test_scorecard_of_a_commune_from_the_portal(imported):
-    from analysis import scorecard as sc
+    from analysis.documents import scorecard as sc
 
     card = sc.prepare("UBND xã Hy Cương", "2026-08", lang="en", portal_path=str(imported))
     assert card.unit == "Xã Hy Cương" and card.level == "commune"
@@ -516,7 +516,7 @@ def test_an_unknown_tree_field_is_kept_and_named(tmp_path):
 
 
 def test_quarterly_index_from_the_portal(synthetic_dir, tmp_path):
-    from analysis import quarterly
+    from analysis.documents import quarterly
 
     # A panel without dossiers beside it, and the six responses imported for 2026-Q3 (the
     # same figures as 08/2026: the point is the path, not the quarter's numbers).

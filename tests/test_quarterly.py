@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from analysis import config, panel, quarterly, synth
+from analysis import config, panel
+from analysis.documents import quarterly
 from analysis.errors import WorkbenchError
+from analysis.synthetic import panel as synth
 
 # The crosswalk as published (a verbatim copy of shared/reference/provinces_2025.csv ships with
 # the package; CI has only the repository).

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from analysis import synth
-from analysis.synth_dossiers import write_dossiers
+from analysis.synthetic import panel as synth
+from analysis.synthetic.dossiers import write_dossiers
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_unknown_unit_is_a_clear_error(dossiers, tmp_path):
 
 
 def test_points_are_on_the_official_scale_with_what_was_not_computed():
-    from analysis.scorecard import official_maxima, official_points
+    from analysis.documents.scorecard import official_maxima, official_points
 
     # Official maxima of Decision 766 (shared/reference/index766.md): 18/20/12/10/18/22.
     assert official_maxima() == {

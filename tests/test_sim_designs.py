@@ -3,7 +3,7 @@ a fast subset of the study, marked ``simulation`` (``make test-sim``; about 1–
 
 The generator is the benchmark's own (logit trends with heterogeneous slopes, AR(1) unit
 shocks φ 0.3–0.6, a Tết dip, negative-binomial volumes 300–10⁵ a month), not
-``analysis.synth``. Each case is checked on the designs this issue changed or that fail
+``analysis.synthetic.panel``. Each case is checked on the designs this issue changed or that fail
 without the change: the ITS default (binomial), synthetic control on a ramping effect (no empty
 interval), DiD and SDID on a small treated province (its own sampling variance), and
 Callaway–Sant'Anna, which must refuse a single treated province and cover on three cohorts.

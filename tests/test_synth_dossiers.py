@@ -1,4 +1,4 @@
-"""Synthetic dossier records (analysis.synth_dossiers).
+"""Synthetic dossier records (analysis.synthetic.dossiers).
 
 What is checked, and against what:
 
@@ -34,13 +34,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import panel, synth
-from analysis import synth_dossiers as sd
+from analysis import panel
 from analysis.errors import WorkbenchError
 from analysis.ingest import personal
 from analysis.ingest.dossiers import OUTPUT_SCHEMA, ingest_dossiers
 from analysis.ingest.problems import ProblemReport
 from analysis.panel import RATES
+from analysis.synthetic import dossiers as sd
+from analysis.synthetic import panel as synth
 
 MERGER = dt.date(2025, 7, 1)
 
@@ -403,7 +404,8 @@ def test_five_million_rows_in_bounded_memory(tmp_path):
         f"""
         import json, resource, time
         from pathlib import Path
-        from analysis import synth, synth_dossiers as sd
+        from analysis.synthetic import panel as synth
+        from analysis.synthetic import dossiers as sd
         data = synth.generate(seed=766)
         sd.write_dossiers(Path({str(tmp_path / "warm")!r}), 1_000, data=data)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

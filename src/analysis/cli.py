@@ -41,7 +41,7 @@ def synth(
     ] = 0,
 ) -> None:
     """Write the embedded synthetic panel and its ground truth (labelled synthetic)."""
-    from analysis import synth as synthetic
+    from analysis.synthetic import panel as synthetic
 
     t0 = time.perf_counter()
     data = synthetic.generate(seed=seed, end=end)
@@ -49,7 +49,7 @@ def synth(
     took = time.perf_counter() - t0
     _say(f"synthetic data (seed {seed}): {len(data.panel):,} rows in {took:.1f} s")
     if dossiers:
-        from analysis.synth_dossiers import write_dossiers
+        from analysis.synthetic.dossiers import write_dossiers
 
         t0 = time.perf_counter()
         paths["dossiers"] = write_dossiers(out, dossiers, seed=seed, data=data)
@@ -130,7 +130,7 @@ def effect(
     """Estimate the effect of a measure on any panel (unit, period, outcome)."""
     import json
 
-    from analysis import effects
+    from analysis.evaluation import effects
 
     frame = effects.load_panel(panel_file)
     results = effects.estimate(
@@ -310,8 +310,8 @@ def _portal_folder(portal: Path | None, dossiers: Path | None, unit: str, period
         if dossiers is not None or not (DEFAULT_OUT / UNITS_FILE).is_file():
             return None
         portal = DEFAULT_OUT
+    from analysis.documents.scorecard_portal import portal_period
     from analysis.index766 import counts
-    from analysis.scorecard_portal import portal_period
 
     units, _ = counts.load(portal)
     label = portal_period(period)
@@ -379,7 +379,8 @@ def report(
     ] = None,
 ) -> None:
     """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
-    from analysis import i18n, quarterly
+    from analysis import i18n
+    from analysis.documents import quarterly
     from analysis.quarters import check_covered, parse_quarter
     from analysis.sources import month_span
 
@@ -416,7 +417,7 @@ def overview(
 ) -> None:
     """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
     from analysis import i18n, panel
-    from analysis.overview import check_kind
+    from analysis.documents.overview import check_kind
     from analysis.quarters import boundary_of, check_covered, parse_quarter
     from analysis.sources import month_span
 
@@ -442,7 +443,12 @@ def overview(
     )
 
 
-PLAN_DESIGNS = ("its", "did", "synth", "sdid")  # analysis.plan.DESIGNS, without importing it
+PLAN_DESIGNS = (
+    "its",
+    "did",
+    "synth",
+    "sdid",
+)  # analysis.documents.plan.DESIGNS, without importing it
 
 
 @app.command()
@@ -539,7 +545,7 @@ def _check_config(notebooks) -> None:
 
         load_rules()
     if needed & {"targets", "recommendations"}:
-        from analysis import quarterly
+        from analysis.documents import quarterly
 
         quarterly.load_targets()
         quarterly.load_recommendations()

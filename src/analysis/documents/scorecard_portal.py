@@ -1,11 +1,11 @@
 """The index scorecard from the portal's published figures, when no dossier records exist.
 
-:func:`analysis.scorecard.prepare` hands over here when given ``portal_path`` (a folder that
+:func:`analysis.documents.scorecard.prepare` hands over here when given ``portal_path`` (a folder that
 ``workbench ingest`` of the portal's API responses wrote). The card shows the portal's group
 points (the official figures), every component's numerator and denominator, the points the
 rules file gives on those counts beside the portal's, a mark where the two differ by more than
 0,01, and what reaching 80 % or 100 % would add. The block functions of
-:mod:`analysis.scorecard` dispatch to the ones here, so the same notebook renders both.
+:mod:`analysis.documents.scorecard` dispatch to the ones here, so the same notebook renders both.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _total(card: PortalCard) -> float:
 
 def meta(card: PortalCard) -> Meta:
     """Title block and provenance: the portal's figures, the tables read and the rules."""
-    from analysis.scorecard import period_text
+    from analysis.documents.scorecard import period_text
 
     lang = card.lang
     when = period_text(card.period.replace("-Q", "Q"), lang)

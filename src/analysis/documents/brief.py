@@ -16,7 +16,7 @@ from analysis import config, i18n, measures, panel
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
 from analysis.documents import base
-from analysis.evaluate import POST_MONTHS, fit_comparisons, fit_measure, overlapping
+from analysis.evaluation.fit import POST_MONTHS, fit_comparisons, fit_measure, overlapping
 from analysis.measures import Measure
 from analysis.registry import Province
 from analysis.report import figures

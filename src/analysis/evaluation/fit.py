@@ -187,7 +187,7 @@ def comparison_panel(frame, measure, place, outcome, window):
         ``unit``, ``time``, the outcome's numerator (named as the outcome) and denominator;
         the donors' names.
     """
-    from analysis.effects import canonical_frame
+    from analysis.evaluation.effects import canonical_frame
 
     long = canonical_frame(frame, outcome, boundary=place.boundary)
     numerator, _ = panel.RATES[outcome]

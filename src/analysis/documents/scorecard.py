@@ -97,12 +97,12 @@ def prepare(
         "not computed" and totals are partial.
     portal_path : str, optional
         A folder of the portal's imported API responses (``workbench ingest``): the card is
-        then made from the portal's points and counts (:mod:`analysis.scorecard_portal`),
+        then made from the portal's points and counts (:mod:`analysis.documents.scorecard_portal`),
         and every block below shows those.
     """
     i18n.check_lang(lang)
     if portal_path:
-        from analysis import scorecard_portal
+        from analysis.documents import scorecard_portal
 
         return scorecard_portal.prepare(unit, period, lang, portal_path)
     source = Path(dossiers_path) if dossiers_path else DEFAULT_DOSSIERS
@@ -164,8 +164,8 @@ def _portal(card) -> bool:
 
 
 def _from_portal(card, name: str):
-    """The same block made from the portal's figures (:mod:`analysis.scorecard_portal`)."""
-    from analysis import scorecard_portal
+    """The same block made from the portal's figures (:mod:`analysis.documents.scorecard_portal`)."""
+    from analysis.documents import scorecard_portal
 
     return getattr(scorecard_portal, name)(card)
 

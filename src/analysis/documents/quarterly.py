@@ -31,15 +31,15 @@ import pandas as pd
 import yaml
 
 from analysis import config, i18n, measures, panel, registry
-from analysis.brief import measure_name
 from analysis.documents import base
+from analysis.documents.brief import measure_name
+from analysis.documents.scorecard import MIN_RANKED, OFFICIAL_TOTAL, groups_frame, official_points
 from analysis.errors import WorkbenchError
-from analysis.evaluate import POST_MONTHS, fit_measure, overlapping
+from analysis.evaluation.fit import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
 from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
-from analysis.scorecard import MIN_RANKED, OFFICIAL_TOTAL, groups_frame, official_points
 from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 TARGETS_FILE = config.ROOT / "config" / "targets.yaml"

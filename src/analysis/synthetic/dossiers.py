@@ -3,7 +3,7 @@
 The Decision 766 index engine reads dossier records (one row per dossier, the Parquet schema of
 :data:`analysis.ingest.dossiers.OUTPUT_SCHEMA`). No real dossier export can ship with the
 workbench, so this module writes synthetic ones that the engine reads exactly as it reads an
-import, and that agree with the synthetic monthly panel of :mod:`analysis.synth`: summed back to
+import, and that agree with the synthetic monthly panel of :mod:`analysis.synthetic.panel`: summed back to
 province x level x month they give the panel's rates, up to sampling noise.
 
 How the records are drawn
@@ -90,7 +90,7 @@ from analysis.files import atomic_write, sha256
 from analysis.ingest.dossiers import DICTIONARY_COLUMNS, OUTPUT_SCHEMA, PARQUET_SCHEMA_VERSION
 from analysis.ingest.personal import KEY_HEX_DIGITS
 from analysis.panel import COUNT_COLUMNS, KEY_COLUMNS
-from analysis.synth import SynthData
+from analysis.synthetic.panel import SynthData
 
 # Bump when the same seed and n would give different records.
 VERSION = "1"
@@ -363,7 +363,7 @@ def _select(panel: pd.DataFrame, months, provinces) -> pd.DataFrame:
     if missing:
         raise WorkbenchError(
             f"the panel lacks column(s) {', '.join(missing)}",
-            hint="give the SynthData of analysis.synth.generate",
+            hint="give the SynthData of analysis.synthetic.panel.generate",
         )
     out = panel
     if months is not None:
@@ -426,7 +426,7 @@ def _plan(n: int, seed: int, data: SynthData | None, months, provinces) -> _Plan
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise WorkbenchError(f"cannot write {n!r} dossiers", hint="give a whole number >= 0")
     if data is None:
-        from analysis import synth
+        from analysis.synthetic import panel as synth
 
         data = synth.generate(seed=seed)
     cells = _select(data.panel, months, provinces)
@@ -743,7 +743,7 @@ def generate_dossiers(
     seed : int, default 766
         The same seed (and the same other arguments) gives the same rows.
     data : SynthData, optional
-        The panel to be consistent with; default ``analysis.synth.generate(seed=seed)``.
+        The panel to be consistent with; default ``analysis.synthetic.panel.generate(seed=seed)``.
     months : (str, str), optional
         First and last month ("YYYY-MM"), inclusive; default the panel's span. The last day of
         the last month is the "end": dossiers still open then are in progress.

@@ -530,7 +530,7 @@ def prepare(
     import time
 
     from analysis.designs.synth_control import fit_synth
-    from analysis.effects import canonical_frame
+    from analysis.evaluation.effects import canonical_frame
 
     began = time.perf_counter()
     i18n.check_lang(lang)

@@ -36,7 +36,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from analysis import config, i18n, measures, panel, registry
 from analysis.documents import base
 from analysis.errors import WorkbenchError
-from analysis.evaluate import POST_MONTHS
+from analysis.evaluation.fit import POST_MONTHS
 from analysis.measures import Measure
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
@@ -331,12 +331,12 @@ def _with_index(table: pd.DataFrame, units: pd.DataFrame, boundary: str) -> pd.D
 def _effects(frame: pd.DataFrame, outcome: str, kind: str, lang: str):
     """The ITS of every measure of ``kind`` that has the months it needs, as the brief fits it.
 
-    The series is the one :func:`analysis.brief.prepare` builds (:func:`analysis.panel.series`):
+    The series is the one :func:`analysis.documents.brief.prepare` builds (:func:`analysis.panel.series`):
     the province on the boundary in force when the measure started (a new province's old parts
     summed before the merger), levels summed, up to the measure's end; the province's own
     earlier measures are breaks.
     """
-    from analysis.evaluate import fit_measure
+    from analysis.evaluation.fit import fit_measure
 
     rows, skipped = [], []
     last = frame["month"].max() + pd.offsets.MonthEnd(0)
