@@ -117,3 +117,21 @@ def small_numbers_note(lang: str) -> str:
     """The note under a table or chart that hides rates on too few dossiers (the rule:
     :func:`analysis.i18n.enough`)."""
     return i18n.label("small_numbers_note", lang).format(n=config.MIN_DENOMINATOR)
+
+
+def period_text(period: str, lang: str) -> str:
+    """A period as a reader writes it: ``Quý 2/2024``, ``06/2024``, ``6 tháng đầu năm 2024``,
+    ``Năm 2024`` (never ``2024Q2`` in text)."""
+    import pandas as pd
+
+    from analysis.index766 import parse_period
+    from analysis.quarters import quarter_text
+
+    p = parse_period(period)
+    year, first = divmod(p.m0, 12)
+    if p.kind == "quarter":
+        return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
+    if p.kind == "month":
+        return i18n.month(pd.Timestamp(year=year, month=first + 1, day=1), lang)
+    key = "period_half" if p.kind == "half" else "period_year"
+    return i18n.label(key, lang).format(h=first // 6 + 1, year=year)

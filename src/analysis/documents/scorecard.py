@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis import config, i18n
 from analysis.documents import base
+from analysis.documents.base import period_text
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
@@ -356,21 +357,6 @@ def lost_table(card: Scorecard) -> Table:
     )
     note = i18n.label("uncertain_note", lang) + " " + base.small_numbers_note(lang)
     return Table(frame, i18n.label("caption_lost", lang), note=note)
-
-
-def period_text(period: str, lang: str) -> str:
-    """A period as a reader writes it: ``Quý 2/2024``, ``06/2024``, ``6 tháng đầu năm 2024``,
-    ``Năm 2024`` (never ``2024Q2`` in text)."""
-    from analysis.quarters import quarter_text
-
-    p = parse_period(period)
-    year, first = divmod(p.m0, 12)
-    if p.kind == "quarter":
-        return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
-    if p.kind == "month":
-        return i18n.month(pd.Timestamp(year=year, month=first + 1, day=1), lang)
-    key = "period_half" if p.kind == "half" else "period_year"
-    return i18n.label(key, lang).format(h=first // 6 + 1, year=year)
 
 
 def _culprit_cell(column: str, value, lang: str) -> str:

@@ -165,10 +165,8 @@ def _total(card: PortalCard) -> float:
 
 def meta(card: PortalCard) -> Meta:
     """Title block and provenance: the portal's figures, the tables read and the rules."""
-    from analysis.documents.scorecard import period_text
-
     lang = card.lang
-    when = period_text(card.period.replace("-Q", "Q"), lang)
+    when = base.period_text(card.period.replace("-Q", "Q"), lang)
     title = i18n.label("scorecard_title", lang).format(unit=card.unit, period=when)
     provenance = [
         (i18n.label("data_source", lang), f"{i18n.label('portal_source', lang)}: {card.source}")
