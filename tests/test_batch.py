@@ -198,6 +198,8 @@ def test_only_selects_by_id_kind_or_province(runlist, tmp_path):
 # --- a batch with a failure --------------------------------------------------------------------
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_one_failure_does_not_stop_the_others(local_run):
     result, reports = local_run
     assert result.returncode == 1, result.stderr[-3000:]
@@ -218,6 +220,8 @@ def test_one_failure_does_not_stop_the_others(local_run):
     _assert_intact(reports)
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_index_lists_every_run_with_its_status(local_run):
     _, reports = local_run
     page = (reports / QUARTER / "index.html").read_text(encoding="utf-8")
@@ -232,6 +236,8 @@ def test_index_lists_every_run_with_its_status(local_run):
 # --- resuming ----------------------------------------------------------------------------------
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_killed_batch_resumes_without_partial_files(synthetic_full, tmp_path):
     runlist = _write(
         tmp_path / "kill.yaml",
@@ -273,6 +279,8 @@ def test_killed_batch_resumes_without_partial_files(synthetic_full, tmp_path):
     _assert_intact(reports)
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_changed_output_is_made_again(local_run, runlist, tmp_path):
     """An output edited after the batch no longer matches its manifest: the run is redone."""
     _, reports = local_run
@@ -299,6 +307,8 @@ def _cells(path: Path) -> dict:
     return {s.title: [list(r) for r in s.iter_rows(values_only=True)] for s in book.worksheets}
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_dask_cluster_gives_the_same_documents(local_run, runlist, tmp_path):
     from distributed import LocalCluster
 
@@ -328,6 +338,8 @@ def test_dask_cluster_gives_the_same_documents(local_run, runlist, tmp_path):
 # --- warm kernels ------------------------------------------------------------------------------
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_warm_kernel_keeps_modules_but_not_variables(tmp_path):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("step = 0")
@@ -368,6 +380,8 @@ def test_warm_kernel_keeps_modules_but_not_variables(tmp_path):
     assert len(pids) == 1  # one kernel for the three runs
 
 
+@pytest.mark.batch
+@pytest.mark.render
 def test_dead_kernel_fails_one_run_and_is_replaced(tmp_path):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("die = False")
@@ -404,6 +418,8 @@ def test_dead_kernel_fails_one_run_and_is_replaced(tmp_path):
     assert "kernel" in result.rows[1].reason.lower()
 
 
+@pytest.mark.batch
+@pytest.mark.render
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_pool_worker_dies_with_its_parent(tmp_path):
     """What the kill test relies on, in isolation: PR_SET_PDEATHSIG in a child."""

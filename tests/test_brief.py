@@ -46,10 +46,12 @@ def rendered(synthetic_dir, tmp_path_factory):
     return paths
 
 
+@pytest.mark.render
 def test_cli_prints_what_it_wrote(rendered):
     assert set(rendered) == {"html", "pdf", "xlsx", "manifest"}
 
 
+@pytest.mark.render
 def test_every_table_shown_is_in_the_workbook(rendered):
     from openpyxl import load_workbook
 
@@ -61,6 +63,7 @@ def test_every_table_shown_is_in_the_workbook(rendered):
     assert book[tables[0]]["A2"].value == "Chỉ tiêu"
 
 
+@pytest.mark.render
 def test_html_has_results_but_no_code(rendered):
     html = Path(rendered["html"]).read_text(encoding="utf-8")
     for marker in CODE_MARKERS:
@@ -72,6 +75,7 @@ def test_html_has_results_but_no_code(rendered):
     assert "SHA-256" in html  # provenance footer
 
 
+@pytest.mark.render
 def test_pdf_is_a4_and_carries_the_vietnamese_title(rendered):
     reader = PdfReader(rendered["pdf"])
     box = reader.pages[0].mediabox
@@ -84,6 +88,7 @@ def test_pdf_is_a4_and_carries_the_vietnamese_title(rendered):
     assert "DỮ LIỆU MÔ PHỎNG" in text
 
 
+@pytest.mark.render
 def test_manifest_records_parameters_and_hashes(rendered):
     manifest = json.loads(Path(rendered["manifest"]).read_text(encoding="utf-8"))
     assert manifest["parameters"]["measure"] == "thai-nguyen-fee-50"
@@ -92,6 +97,7 @@ def test_manifest_records_parameters_and_hashes(rendered):
     assert set(manifest["outputs"]) == {"html", "pdf", "xlsx"}
 
 
+@pytest.mark.render
 def test_english_brief(synthetic_dir, tmp_path):
     result = subprocess.run(
         [
@@ -129,13 +135,13 @@ def test_english_brief(synthetic_dir, tmp_path):
         ("bac-ninh-directive-10", "online_payment_rate"),
     ],
 )
-def test_its_recovers_the_injected_effect(synthetic_dir, measure, outcome):
+def test_its_recovers_the_injected_effect(synthetic_dir, synthetic_data, measure, outcome):
     brief = mb.prepare(None, measure, outcome=outcome, data_path=str(synthetic_dir))
     r = brief.result
     # The truth is read from the generator's own effect table (synth_effects.yaml), averaged
     # over the same post months: independent of the estimator.
     truth = synth.true_average_effect(
-        synth.generate(seed=766).truth,
+        synthetic_data.truth,
         measure,
         outcome,
         list(r.by_period.loc[r.by_period["post"], "period"]),

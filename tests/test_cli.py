@@ -133,12 +133,12 @@ def test_ingest_template_round_trip_prints_counts(tmp_path):
     assert (tmp_path / "out" / "panel.parquet").exists()
 
 
-def test_score_json_shape(tmp_path):
-    from analysis.synthetic import panel as synth
+def test_score_json_shape(tmp_path, synthetic_data):
     from analysis.synthetic.dossiers import write_dossiers
 
-    data = synth.generate(seed=766)
-    folder = write_dossiers(tmp_path, 20_000, seed=766, data=data, provinces=["Thái Nguyên"])
+    folder = write_dossiers(
+        tmp_path, 20_000, seed=766, data=synthetic_data, provinces=["Thái Nguyên"]
+    )
     result = run("score", str(folder), "--period", "2024Q2", "--json")
     assert result.returncode == 0, result.stderr
     units = json.loads(result.stdout)

@@ -340,6 +340,7 @@ def _simulate(
     return data, truth
 
 
+@pytest.mark.simulation
 def test_simulated_coverage_and_placebo():
     covered, rejected, pre_rejected = [], [], []
     for seed in range(200):
@@ -355,6 +356,7 @@ def test_simulated_coverage_and_placebo():
     assert np.mean(pre_rejected) <= SIZE_MAX
 
 
+@pytest.mark.simulation
 @pytest.mark.slow
 def test_simulated_uniform_band_coverage():
     """About 15 s: 200 panels of 120 units with 199 bootstrap draws each."""

@@ -141,6 +141,7 @@ def test_matches_statsmodels_dummies_with_cluster_se():
     assert result.diagnostics["df"] == 39
 
 
+@pytest.mark.simulation
 def test_simulated_coverage_and_placebo():
     covered, rejected = [], []
     for seed in range(200):
@@ -268,6 +269,7 @@ def _one_treated_panel(rng, n_units=30, n_periods=36, start=24, effect=2.0, tren
     )
 
 
+@pytest.mark.simulation
 def test_one_treated_unit_uses_placebo_inference_that_covers():
     # With a single treated unit the clustered SE rests on one cluster: its interval is far
     # too narrow when units' trends differ. The placebo SE (spread of the estimate with the

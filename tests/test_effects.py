@@ -112,8 +112,8 @@ def test_load_panel_errors(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def synthetic():
-    return synth.generate(seed=766)
+def synthetic(synthetic_data):
+    return synthetic_data
 
 
 def test_canonical_frame_sums_levels(synthetic) -> None:

@@ -91,6 +91,7 @@ def _region_codes(code: str) -> list[str]:
 # --- the rendered documents -------------------------------------------------------------------
 
 
+@pytest.mark.render
 def test_html_shows_results_not_code(rendered_vi, rendered_en):
     for outputs in (rendered_vi, rendered_en):
         html = outputs["html"].read_text(encoding="utf-8")
@@ -106,6 +107,7 @@ def test_html_shows_results_not_code(rendered_vi, rendered_en):
     assert "Data exploration — Bắc Giang" in en and "SYNTHETIC DATA" in en
 
 
+@pytest.mark.render
 def test_pdf_carries_title_and_watermark(rendered_vi):
     text = " ".join(page.extract_text() for page in PdfReader(rendered_vi["pdf"]).pages)
     text = " ".join(text.replace("\xa0", " ").split())
@@ -113,6 +115,7 @@ def test_pdf_carries_title_and_watermark(rendered_vi):
     assert "DỮ LIỆU MÔ PHỎNG" in text
 
 
+@pytest.mark.render
 def test_latest_medians_are_medians_of_province_rates(rendered_vi, synthetic_dir):
     rates, _ = _latest_rates(synthetic_dir / "panel.parquet", "Q")
     finding = _finding(rendered_vi["html"])
@@ -126,6 +129,7 @@ def test_latest_medians_are_medians_of_province_rates(rendered_vi, synthetic_dir
     assert "34 tỉnh, thành phố" in finding
 
 
+@pytest.mark.render
 def test_latest_median_by_month_in_english(rendered_en, synthetic_dir):
     rates, last = _latest_rates(synthetic_dir / "panel.parquet", "M")
     finding = _finding(rendered_en["html"])
@@ -135,6 +139,7 @@ def test_latest_median_by_month_in_english(rendered_en, synthetic_dir):
     assert abs(float(national) - 100 * rates.median()) <= HALF_DIGIT
 
 
+@pytest.mark.render
 def test_numbers_follow_the_language(rendered_vi, rendered_en):
     vi, en = _main(rendered_vi["html"]), _main(rendered_en["html"])
     assert re.search(r"\d,\d\u00a0%", vi) and not re.search(r"\d\.\d%", vi)
@@ -142,6 +147,7 @@ def test_numbers_follow_the_language(rendered_vi, rendered_en):
     assert "điểm\u00a0%" in vi and "\u00a0pp" in en
 
 
+@pytest.mark.render
 def test_merger_table_shows_the_sum_of_the_old_provinces(rendered_vi, synthetic_dir):
     df = pd.read_parquet(synthetic_dir / "panel.parquet")
     walk = pd.read_csv(CROSSWALK, dtype=str)
@@ -325,6 +331,7 @@ def test_bad_input_is_a_workbench_error(synthetic_dir, arguments, words):
     assert words in str(err.value) and err.value.hint
 
 
+@pytest.mark.render
 def test_bad_input_in_the_notebook_is_a_workbench_error(synthetic_dir, tmp_path):
     with pytest.raises(WorkbenchError, match="Atlantis"):
         render(NOTEBOOK, {"province": "Atlantis", "data_path": str(synthetic_dir)}, tmp_path, "x")

@@ -190,6 +190,7 @@ def test_interval_covers_the_injected_shift() -> None:
     assert np.isclose(post["effect"].mean(), result.estimate)
 
 
+@pytest.mark.simulation
 def test_coverage_over_200_replications() -> None:
     began = time.perf_counter()
     covered = 0
@@ -201,6 +202,7 @@ def test_coverage_over_200_replications() -> None:
     assert COVERAGE[0] <= covered / 200 <= COVERAGE[1]
 
 
+@pytest.mark.simulation
 def test_tet_dip_does_not_bias_the_estimate() -> None:
     # Online share −1 pp and volume −6 % per Tết day (about −7 pp and −40 % in a Tết month).
     estimates, tet_coefs = [], []
@@ -250,6 +252,7 @@ def test_newey_west_option() -> None:
 # --- placebo ----------------------------------------------------------------------------------
 
 
+@pytest.mark.simulation
 def test_placebo_rejects_at_about_the_nominal_rate() -> None:
     began = time.perf_counter()
     rejected = 0
@@ -544,6 +547,7 @@ def _simulate_logit(
     return series, truth
 
 
+@pytest.mark.simulation
 @pytest.mark.parametrize(
     ("base", "trend", "shift"),
     [(0.95, 0.005, 0.3), (0.03, 0.01, 0.4)],

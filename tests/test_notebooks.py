@@ -49,6 +49,7 @@ def test_notebook_is_thin(path):
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_with_its_defaults(path, synthetic_full, tmp_path):
     declared = papermill.inspect_notebook(str(path))

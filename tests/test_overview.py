@@ -134,6 +134,7 @@ def test_html_has_no_code_and_no_script(doc, request):
     assert "SHA-256" in html  # provenance footer
 
 
+@pytest.mark.render
 def test_vi_finding_is_the_national_rate_from_summed_counts(vi, synthetic_full):
     text = finding(read(vi))
     num, den = national(synthetic_full, "2024-04-01", "2024-06-01", "old63")
@@ -147,6 +148,7 @@ def test_vi_finding_is_the_national_rate_from_summed_counts(vi, synthetic_full):
     assert abs(change - 100 * (num / den - p_num / p_den)) <= 0.051
 
 
+@pytest.mark.render
 def test_en_finding_is_the_national_rate_from_summed_counts(en, synthetic_full):
     text = finding(read(en))
     num, den = national(synthetic_full, "2025-10-01", "2025-12-01", "new34")
@@ -155,6 +157,7 @@ def test_en_finding_is_the_national_rate_from_summed_counts(en, synthetic_full):
     assert abs(float(rate) - 100 * num / den) <= 0.05
 
 
+@pytest.mark.render
 def test_number_formats_follow_the_language(vi, en):
     html_vi, html_en = read(vi), read(en)
     assert re.search(rf"\d+,\d{NBSP}%", html_vi) and not re.search(r"\d+\.\d%", html_vi)
@@ -165,6 +168,7 @@ def test_number_formats_follow_the_language(vi, en):
     assert "34 provinces (from 01/07/2025)" in html_en
 
 
+@pytest.mark.render
 def test_pdf_carries_the_title(vi):
     reader = PdfReader(vi["pdf"])
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).replace(NBSP, " ").split())
@@ -172,6 +176,7 @@ def test_pdf_carries_the_title(vi):
     assert "DỮ LIỆU MÔ PHỎNG" in text  # synthetic data are labelled
 
 
+@pytest.mark.render
 def test_thai_nguyen_fee_cut_interval_covers_the_injected_truth(vi, synthetic_full):
     html = read(vi)
     effects = next(t for t in tables(html) if "Tác động ước lượng theo tỉnh" in t["caption"])
@@ -230,6 +235,7 @@ def small(synthetic_full, tmp_path_factory):
     return out
 
 
+@pytest.mark.render
 def test_a_province_below_the_threshold_shows_a_dash(small):
     o = ov.prepare("2024Q2", data_path=str(small))
     rows = pd.concat([t.frame for t in ov.ranking(o)], ignore_index=True)
@@ -243,6 +249,7 @@ def test_a_province_below_the_threshold_shows_a_dash(small):
     assert o.table.set_index("province")["rate"].isna()["Lai Châu"]
 
 
+@pytest.mark.render
 def test_no_measure_of_the_kind_is_a_paragraph(small):
     # The only digital-signature measure starts in July 2024, after the quarter.
     o = ov.prepare("2024Q2", data_path=str(small), measure_kind="digital_signature", lang="en")

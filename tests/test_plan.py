@@ -205,6 +205,7 @@ def test_stated_power_matches_fresh_synthetic_panels():
     assert checked == 6
 
 
+@pytest.mark.render
 def test_document_renders_large_and_small_province_vi_en(synthetic_dir, tmp_path):
     import pypdf
 

@@ -263,6 +263,7 @@ def rendered(synthetic_full, tmp_path_factory):
     return done
 
 
+@pytest.mark.render
 def test_report_renders_html_pdf_xlsx_without_code(rendered):
     vi = rendered["vi"]
     assert set(vi) == {"html", "pdf", "xlsx", "manifest"}
@@ -277,6 +278,7 @@ def test_report_renders_html_pdf_xlsx_without_code(rendered):
     assert "Khuyến nghị" in flat
 
 
+@pytest.mark.render
 def test_language_switch_changes_labels_and_numbers(rendered):
     vi = Path(rendered["vi"]["html"]).read_text(encoding="utf-8")
     en = Path(rendered["en"]["html"]).read_text(encoding="utf-8")
@@ -286,6 +288,7 @@ def test_language_switch_changes_labels_and_numbers(rendered):
     assert "34 provinces" in en  # the new map after July 2025
 
 
+@pytest.mark.render
 def test_rerun_with_the_same_data_gives_the_same_document(rendered, synthetic_full, tmp_path):
     from openpyxl import load_workbook
 

@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from analysis.synthetic import panel as synth
-from analysis.synthetic.dossiers import write_dossiers
-
 
 @pytest.fixture(scope="module")
-def dossiers(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dossiers")
-    data = synth.generate(seed=766)
-    synth.write(data, out)
-    return write_dossiers(out, 60_000, seed=766, data=data)
+def dossiers(synthetic_full):
+    """The session's 60,000 synthetic dossiers (seed 766), written once for every test file."""
+    return synthetic_full / "dossiers"
 
 
+@pytest.mark.render
 def test_scorecard_renders_with_reasons_and_provenance(dossiers, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "analysis.cli", "scorecard", "--unit", "Thái Nguyên",
@@ -40,6 +36,7 @@ def test_scorecard_renders_with_reasons_and_provenance(dossiers, tmp_path):
     assert "Thái Nguyên" in text and "Xếp hạng" in text
 
 
+@pytest.mark.render
 def test_unknown_unit_is_a_clear_error(dossiers, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "analysis.cli", "scorecard", "--unit", "Atlantis",

@@ -236,6 +236,7 @@ def _simulated(rng: np.random.Generator, effect: float) -> pd.DataFrame:
     return long_panel(y, [f"u{i:02d}" for i in range(n)])
 
 
+@pytest.mark.simulation
 @pytest.mark.slow
 def test_placebo_interval_coverage():
     """About 3–4 minutes: 200 fits, each with 100 placebo replications."""

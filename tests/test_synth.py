@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import time
 
 import holidays
 import numpy as np
@@ -42,8 +41,8 @@ PUBLISHED_2022_ONLINE = {  # calibration.md: Jan to early Nov 2022, baodanang.vn
 
 
 @pytest.fixture(scope="module")
-def data() -> synth.SynthData:
-    return synth.generate(766)
+def data(synthetic_data) -> synth.SynthData:
+    return synthetic_data  # synth.generate(766), once per session
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +89,6 @@ def test_write_is_byte_identical_and_complete(data, tmp_path):
     truth = pd.read_csv(first["ground_truth"], dtype={"province_code": str})
     assert len(truth) == len(data.truth)
     assert np.array_equal(truth["effect_pp"].to_numpy(), data.truth["effect_pp"].to_numpy())
-
-
-def test_generate_is_fast():
-    started = time.perf_counter()
-    synth.generate(1)
-    assert time.perf_counter() - started < 5
 
 
 # --- shape ---

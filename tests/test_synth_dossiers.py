@@ -47,8 +47,8 @@ MERGER = dt.date(2025, 7, 1)
 
 
 @pytest.fixture(scope="module")
-def data() -> synth.SynthData:
-    return synth.generate(seed=766)
+def data(synthetic_data) -> synth.SynthData:
+    return synthetic_data
 
 
 @pytest.fixture(scope="module")
