@@ -698,6 +698,7 @@ def test_a_yes_no_column_left_empty_throughout_is_not_a_column_of_noes(tmp_path)
     assert comps.loc["1.4", "status"] == "not_computed"
 
 
+@pytest.mark.render
 def test_the_report_command_renders_from_received_and_online_counts_only(tmp_path):
     lines = ["Tỉnh,Tháng,Tổng số hồ sơ,Hồ sơ trực tuyến"]
     for i in range(24):  # 01/2022 - 12/2023
