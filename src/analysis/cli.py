@@ -16,6 +16,16 @@ import typer
 from analysis import config
 from analysis.errors import WorkbenchError
 
+# Options several commands share, spelled once.
+Lang = Annotated[str, typer.Option(help="vi (default) or en.")]
+Formats = Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")]
+OutFolder = Annotated[Path | None, typer.Option(help="Output folder.")]
+PanelData = Annotated[Path | None, typer.Option(help="Panel file or folder (default: synthetic).")]
+PanelWithDossiers = Annotated[
+    Path | None,
+    typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
+]
+
 app = typer.Typer(
     help="Workbench for the Decision 766 index: synthetic data, effect estimates, policy briefs.",
     add_completion=False,
@@ -65,14 +75,10 @@ def brief(
         str, typer.Option(help="Province, any common spelling (default: the measure's own).")
     ] = "",
     outcome: Annotated[str, typer.Option(help="Rate to evaluate.")] = "online_rate",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf",
+    out: OutFolder = None,
+    data: PanelData = None,
     post_months: Annotated[int, typer.Option(help="Longest window after the measure.")] = 24,
 ) -> None:
     """Write the measure brief (HTML and PDF) for one province and one measure."""
@@ -163,7 +169,7 @@ def ingest(
     quarantine: Annotated[
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    out: OutFolder = None,
     keep_text: Annotated[
         bool,
         typer.Option(help="Keep dossiers' free text (procedure names), redacted; default: drop."),
@@ -257,16 +263,14 @@ def scorecard(
     unit: Annotated[str, typer.Option(help="Unit as the dossier records name it.")],
     period: Annotated[str, typer.Option(help="2024-06, 2024Q2, 2024H1 or 2024.")],
     by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    lang: Lang = "vi",
     dossiers: Annotated[
         Path | None, typer.Option(help="Dossier Parquet file or folder (default: synthetic).")
     ] = None,
     procedures: Annotated[Path | None, typer.Option(help="Procedure catalogue.")] = None,
     feedback: Annotated[Path | None, typer.Option(help="Feedback table.")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    fmt: Formats = "html,pdf",
+    out: OutFolder = None,
     portal: Annotated[
         Path | None,
         typer.Option(
@@ -327,14 +331,10 @@ def explore(
     start: Annotated[str, typer.Option(help="First month (YYYY-MM).")] = "2021-01",
     end: Annotated[str, typer.Option(help="Last month (YYYY-MM; default: the data's last).")] = "",
     freq: Annotated[str, typer.Option(help="Trends by month (M) or by quarter (Q).")] = "Q",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelData = None,
 ) -> None:
     """Write the exploration of one province: every indicator against the national and
     regional medians, by level, across the 2025 merger."""
@@ -368,15 +368,10 @@ def explore(
 def report(
     province: Annotated[str, typer.Option(help="Province, any common spelling.")],
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelWithDossiers = None,
 ) -> None:
     """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
     from analysis import i18n
@@ -401,19 +396,14 @@ def report(
 @app.command()
 def overview(
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    lang: Lang = "vi",
     outcome: Annotated[str, typer.Option(help="Rate ranked and mapped.")] = "online_rate",
     measure_kind: Annotated[
         str, typer.Option(help="Kind of measure whose effects are compared.")
     ] = "fee_cut",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
-    ] = None,
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelWithDossiers = None,
 ) -> None:
     """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
     from analysis import i18n, panel
@@ -461,14 +451,10 @@ def plan(
     ] = "its,did,synth,sdid",
     rollout: Annotated[str, typer.Option(help="all (at once) or staggered.")] = "all",
     units: Annotated[str, typer.Option(help="Staggered over districts or communes.")] = "districts",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelData = None,
 ) -> None:
     """Write the evaluation plan of a measure before it starts: the smallest effect each
     design could detect after 3–24 months, the months needed for 5 and 10 pp, the comparison

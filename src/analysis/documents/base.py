@@ -77,11 +77,11 @@ def meta(
     kind, title, subtitle : str
         The document's kind (above the title), title and subtitle.
     facts : list of (label, value)
-        The title block's facts.
+        The title block's facts; the day it was made is added last.
     synthetic : bool
         Synthetic data: the renderer adds the banner and the watermark.
     provenance : list of (label, value)
-        The footer's lines (the inputs read, then :func:`closing_provenance`).
+        The footer's lines: the inputs read; the software and the day are added last.
     data_files : dict
         File name -> SHA-256 of the data the kernel actually read.
 
@@ -95,15 +95,61 @@ def meta(
             "kind": kind,
             "title": title,
             "subtitle": subtitle,
-            "facts": facts,
+            "facts": [*facts, generated_on(lang)],
             "synthetic": synthetic,
             "banner": i18n.label("synthetic_banner", lang),
             "watermark": i18n.label("synthetic_watermark", lang),
             "provenance_title": i18n.label("provenance_title", lang),
-            "provenance": provenance,
+            "provenance": [*provenance, *closing_provenance(lang)],
             "data_files": data_files,
             "software": software(),
         }
+    )
+
+
+def index_meta(
+    lang: str, *, unit, when: str, source: str, files: dict, rules, subtitle: str, synthetic: bool
+) -> Meta:
+    """The title block of an index scorecard, from dossiers or from the portal's figures.
+
+    Parameters
+    ----------
+    lang : {"vi", "en"}
+    unit : (str, str)
+        The unit as the title names it and as the facts show it.
+    when : str
+        The period as a reader writes it (:func:`period_text`).
+    source : str
+        Where the figures come from (the provenance's first line).
+    files : dict
+        File name -> SHA-256 of what was read.
+    rules : (str, path-like)
+        The rules' version and file.
+    subtitle : str
+        The label of the subtitle.
+    synthetic : bool
+
+    Returns
+    -------
+    Meta
+    """
+    version, path = rules
+    provenance = [(i18n.label("data_source", lang), source)]
+    provenance += [(name, f"SHA-256 {digest}") for name, digest in files.items()]
+    provenance.append(("rules", f"{version} ({path})"))
+    return meta(
+        lang,
+        kind=i18n.label("report_kind_scorecard", lang),
+        title=i18n.label("scorecard_title", lang).format(unit=unit[0], period=when),
+        subtitle=i18n.label(subtitle, lang),
+        facts=[
+            (i18n.label("unit", lang), unit[1]),
+            (i18n.label("period", lang), when),
+            (i18n.label("rules", lang), version),
+        ],
+        synthetic=synthetic,
+        provenance=provenance,
+        data_files=files,
     )
 
 
@@ -135,3 +181,43 @@ def period_text(period: str, lang: str) -> str:
         return i18n.month(pd.Timestamp(year=year, month=first + 1, day=1), lang)
     key = "period_half" if p.kind == "half" else "period_year"
     return i18n.label(key, lang).format(h=first // 6 + 1, year=year)
+
+
+# The index documents' ranking rule, shared by the scorecard (both sources) and the quarterly
+# report: units with data only, and no rank among fewer than MIN_RANKED of them.
+OFFICIAL_TOTAL = 100  # every official index figure is out of 100
+MIN_RANKED = 5  # below this many units with data a rank says nothing ("1/1")
+RANKS_SHOWN = 5  # the top of the ranking a document shows (and the unit itself below it)
+
+
+def top_ranks(units, column: str, mine, lang: str):
+    """The top of a ranking by ``total`` and the unit ``mine`` when it stands lower.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        One row per unit with a ``total`` (missing: not ranked).
+    column : str
+        The column that identifies a unit; ``mine`` is the unit's value in it.
+    lang : {"vi", "en"}
+
+    Returns
+    -------
+    (shown, ranked) : (pandas.DataFrame, int), or Paragraph
+        The rows shown, with ``rank`` (ties share the better rank), and how many units were
+        ranked; the "too few to rank" paragraph when fewer than :data:`MIN_RANKED` have data.
+    """
+    import pandas as pd
+
+    from analysis.report.blocks import Paragraph
+
+    units = units[units["total"].notna()]
+    if len(units) < MIN_RANKED:
+        return Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED))
+    units = units.sort_values("total", ascending=False).reset_index(drop=True)
+    units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
+    at = units.index[units[column] == mine]
+    shown = units.head(RANKS_SHOWN)
+    if len(at) and at[0] >= RANKS_SHOWN:
+        shown = pd.concat([shown, units.iloc[[at[0]]]])
+    return shown, len(units)

@@ -232,7 +232,7 @@ def meta(brief: MeasureBrief) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang, w = brief.lang, brief.result.window
     src = brief.source
-    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
+    provenance = base.source_provenance(src, lang)
     facts = [
         (i18n.label("province", lang), brief.province.name),
         (i18n.label("quantity", lang), i18n.label(brief.outcome, lang)),
@@ -246,7 +246,6 @@ def meta(brief: MeasureBrief) -> Meta:
                 r.method_label.get(lang, r.method) for r in (brief.result, *brief.comparisons)
             ),
         ),
-        base.generated_on(lang),
     ]
     return base.meta(
         lang,

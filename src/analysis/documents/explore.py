@@ -605,7 +605,7 @@ def meta(x: Exploration) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang, src = x.lang, x.source
     period_end = x.end + pd.offsets.MonthEnd(0)
-    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
+    provenance = base.source_provenance(src, lang)
     regions = [x.province.region] + ([x.successor.region] if x.mode == "old_merged" else [])
     facts = [
         (i18n.label("province", lang), x.province.name),
@@ -616,7 +616,6 @@ def meta(x: Exploration) -> Meta:
         ),
         (_lbl("boundary", x), _boundary_fact(x)),
         (_lbl("frequency", x), _freq_word(x)),
-        base.generated_on(lang),
     ]
     return base.meta(
         lang,
@@ -761,13 +760,18 @@ def _dashed_then_solid(ax, xs: pd.Series, ys: pd.Series, pre, color: str, lw: fl
     ax.plot(xs[~pre], ys[~pre], color=color, linewidth=lw)
 
 
+def _small_multiples():
+    """Every rate of the panel, and a figure of two columns with one panel per rate."""
+    rates = list(panel.RATES)
+    nrows = -(-len(rates) // 2)
+    fig, axes = plt.subplots(nrows, 2, figsize=(7.2, 2.05 * nrows), dpi=100, sharex=True)
+    return rates, fig, axes
+
+
 def trends_chart(x: Exploration) -> Chart:
     """Small multiples: every rate of the province against the national and regional medians."""
     lang = x.lang
-    rates = list(panel.RATES)
-    ncols = 2
-    nrows = -(-len(rates) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.05 * nrows), dpi=100, sharex=True)
+    rates, fig, axes = _small_multiples()
     for i, (ax, rate) in enumerate(zip(axes.flat, rates, strict=False)):
         med = x.medians[x.medians["rate"] == rate]
         # A median never runs across a change of the provinces it is taken over (63 -> 34).
@@ -890,10 +894,7 @@ def latest_table(x: Exploration) -> Table:
 def levels_chart(x: Exploration) -> Chart:
     """Every rate of the province by administrative level (district ends with the merger)."""
     lang = x.lang
-    rates = list(panel.RATES)
-    ncols = 2
-    nrows = -(-len(rates) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.05 * nrows), dpi=100, sharex=True)
+    rates, fig, axes = _small_multiples()
     present = [lv for lv in LEVEL_ORDER if lv in set(x.levels["level"])]
     for i, (ax, rate) in enumerate(zip(axes.flat, rates, strict=False)):
         for level in present:

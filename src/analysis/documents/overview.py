@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -484,7 +483,6 @@ def title(ov: Overview) -> str:
 def meta(ov: Overview) -> Meta:
     """Title block and provenance for the template (shown as its own MIME type)."""
     lang = ov.lang
-    today = i18n.date(date.today(), lang)
     merger = i18n.date(pd.Timestamp(config.MERGER_DATE), lang)
     span = (
         f"{quarter_text(ov.quarter, lang, True)} ({i18n.date(ov.quarter.start_time, lang)} – "
@@ -498,7 +496,6 @@ def meta(ov: Overview) -> Meta:
         provenance.append(("seed", str(ov.source.manifest.get("seed", ""))))
     if ov.rules_version:
         provenance.append((i18n.label("rules", lang), ov.rules_version))
-    provenance += base.closing_provenance(lang)
     facts = [
         (i18n.label("period", lang), span),
         (i18n.label("quantity", lang), i18n.label(ov.outcome, lang)),
@@ -507,7 +504,6 @@ def meta(ov: Overview) -> Meta:
             i18n.label("overview_boundary", lang),
             i18n.label(f"overview_boundary_{ov.boundary}", lang).format(date=merger),
         ),
-        (i18n.label("generated_on", lang), today),
     ]
     return base.meta(
         lang,

@@ -649,7 +649,7 @@ def section(key: str, plan: EvaluationPlan) -> Section:
 def meta(plan: EvaluationPlan) -> Meta:
     """Title block and provenance for the template."""
     lang, src = plan.lang, plan.source
-    provenance = base.source_provenance(src, lang) + base.closing_provenance(lang)
+    provenance = base.source_provenance(src, lang)
     facts = [
         (i18n.label("province", lang), plan.province.name),
         (i18n.label("quantity", lang), i18n.label(plan.outcome, lang)),
@@ -658,7 +658,6 @@ def meta(plan: EvaluationPlan) -> Meta:
             f"{i18n.month(plan.history[0], lang)} – {i18n.month(plan.history[1], lang)}",
         ),
         (i18n.label("method", lang), "; ".join(_design_name(d, lang) for d in plan.designs)),
-        base.generated_on(lang),
     ]
     return base.meta(
         lang,

@@ -885,7 +885,6 @@ def meta(report: QuarterlyReport) -> Meta:
     provenance += [
         ("config", f"targets.yaml SHA-256 {sha256(TARGETS_FILE)}"),
         ("config", f"recommendations.yaml SHA-256 {sha256(RECOMMENDATIONS_FILE)}"),
-        *base.closing_provenance(lang),
     ]
     boundary = i18n.label(f"quarterly_boundary_{report.province.boundary}", lang)
     return base.meta(
@@ -901,7 +900,6 @@ def meta(report: QuarterlyReport) -> Meta:
                 f"{i18n.date(q.end_time, lang)})",
             ),
             (i18n.label("quarterly_map", lang), boundary),
-            base.generated_on(lang),
         ],
         synthetic=synthetic,
         provenance=provenance,

@@ -71,61 +71,29 @@ class Document:
         return self.place(fill)[1]
 
 
+# fmt: off
 _ALL = (
-    Document(
-        "explore",
-        unit="province",
-        period=None,
-        data={"data_path": ""},
-        folder="explore/{slug}",
-        stem="explore_{start}_{end}_{freq}_{lang}",
-        notebook="10_explore_province.ipynb",
-        empty={"end": "latest"},
-    ),
-    Document(
-        "brief",
-        unit="province",
-        period=None,
-        data={"data_path": ""},
-        folder="briefs/{slug}",
-        stem="{measure}_{outcome}_{lang}",
-        notebook="20_measure_brief.ipynb",
-    ),
-    Document(
-        "quarterly",
-        unit="province",
-        period="quarter",
-        data={"data_path": ""},
-        notebook="30_quarterly_report.ipynb",
-        config=("measures", "rules", "targets", "recommendations"),
-    ),
-    Document(
-        "scorecard",
-        unit="unit",
-        period="period",
-        data={"dossiers_path": "dossiers"},
-        notebook="31_index_scorecard.ipynb",
-        config=("rules",),
-    ),
-    Document(
-        "overview",
-        unit=None,
-        period="quarter",
-        data={"data_path": ""},
-        folder="{period}/" + NATIONAL,
-        notebook="40_national_overview.ipynb",
-        config=("measures", "rules"),
-    ),
-    Document(
-        "plan",
-        unit="province",
-        period=None,
-        data={"data_path": ""},
-        folder="plans/{slug}",
-        stem="plan_{outcome}_{start}_{lang}",
-        notebook="50_evaluation_plan.ipynb",
-    ),
+    # kind, the parameters naming the unit and the period, the data folders it receives; then
+    # where it goes (default "{period}/{slug}", "{kind}_{period}_{lang}"), what it reads, its notebook
+    Document("explore",   "province", None,      {"data_path": ""},
+             folder="explore/{slug}", stem="explore_{start}_{end}_{freq}_{lang}",
+             empty={"end": "latest"},                        notebook="10_explore_province.ipynb"),
+    Document("brief",     "province", None,      {"data_path": ""},
+             folder="briefs/{slug}", stem="{measure}_{outcome}_{lang}",
+                                                             notebook="20_measure_brief.ipynb"),
+    Document("quarterly", "province", "quarter", {"data_path": ""},
+             config=("measures", "rules", "targets", "recommendations"),
+                                                             notebook="30_quarterly_report.ipynb"),
+    Document("scorecard", "unit",     "period",  {"dossiers_path": "dossiers"},
+             config=("rules",),                              notebook="31_index_scorecard.ipynb"),
+    Document("overview",  None,       "quarter", {"data_path": ""},
+             folder="{period}/" + NATIONAL, config=("measures", "rules"),
+                                                             notebook="40_national_overview.ipynb"),
+    Document("plan",      "province", None,      {"data_path": ""},
+             folder="plans/{slug}", stem="plan_{outcome}_{start}_{lang}",
+                                                             notebook="50_evaluation_plan.ipynb"),
 )
+# fmt: on
 # notebook file name -> its document
 DOCUMENTS: dict[str, Document] = {d.notebook: d for d in _ALL}
 

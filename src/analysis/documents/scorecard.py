@@ -180,30 +180,15 @@ def meta(card: Scorecard) -> Meta:
     """Title block and provenance for the template."""
     if _portal(card):
         return _from_portal(card, "meta")
-    lang = card.lang
-    title = i18n.label("scorecard_title", lang).format(
-        unit=card.unit, period=period_text(card.period, lang)
-    )
-    provenance = [(i18n.label("data_source", lang), str(card.source))]
-    provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
-    provenance += [
-        ("rules", f"{card.peers.rules_version} ({card.peers.rules_path})"),
-        *base.closing_provenance(lang),
-    ]
-    return base.meta(
-        lang,
-        kind=i18n.label("report_kind_scorecard", lang),
-        title=title,
-        subtitle=i18n.label("scorecard_subtitle", lang),
-        facts=[
-            (i18n.label("unit", lang), card.unit),
-            (i18n.label("period", lang), period_text(card.period, lang)),
-            (i18n.label("rules", lang), card.peers.rules_version),
-            base.generated_on(lang),
-        ],
+    return base.index_meta(
+        card.lang,
+        unit=(card.unit, card.unit),
+        when=period_text(card.period, card.lang),
+        source=str(card.source),
+        files=card.files,
+        rules=(card.peers.rules_version, card.peers.rules_path),
+        subtitle="scorecard_subtitle",
         synthetic=card.synthetic,
-        provenance=provenance,
-        data_files=card.files,
     )
 
 
@@ -222,8 +207,7 @@ def groups_table(card: Scorecard) -> Table:
     return Table(frame, i18n.label("caption_groups", card.lang))
 
 
-OFFICIAL_TOTAL = 100  # every official index figure is out of 100
-MIN_RANKED = 5  # below this many units with data a rank says nothing ("1/1")
+OFFICIAL_TOTAL, MIN_RANKED = base.OFFICIAL_TOTAL, base.MIN_RANKED  # the index documents' own
 
 
 def official_maxima(rules=None) -> dict[str, float]:
@@ -280,16 +264,10 @@ def ranking(card: Scorecard) -> Table | Paragraph:
     if _portal(card):
         return _from_portal(card, "ranking")
     lang = card.lang
-    # Only units with data are ranked, and a rank among fewer than MIN_RANKED says nothing.
-    units = card.peers.units[card.peers.units["total"].notna()]
-    if len(units) < MIN_RANKED:
-        return Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED))
-    units = units.sort_values("total", ascending=False).reset_index(drop=True)
-    units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
-    mine = units.index[units["unit"] == card.unit]
-    shown = units.head(5)
-    if len(mine) and mine[0] >= 5:
-        shown = pd.concat([shown, units.iloc[[mine[0]]]])
+    ranks = base.top_ranks(card.peers.units, "unit", card.unit, lang)
+    if isinstance(ranks, Paragraph):
+        return ranks
+    shown, ranked = ranks
     frame = pd.DataFrame(
         {
             i18n.label("rank", lang): shown["rank"],
@@ -300,7 +278,7 @@ def ranking(card: Scorecard) -> Table | Paragraph:
             ],
         }
     )
-    note = i18n.label("ranking_note", lang).format(n=len(units))
+    note = i18n.label("ranking_note", lang).format(n=ranked)
     return Table(frame, i18n.label("caption_ranking", lang), note=note)
 
 

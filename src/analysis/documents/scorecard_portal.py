@@ -25,8 +25,7 @@ from analysis.index766 import counts, parse_period
 from analysis.report.blocks import Chart, Meta, Paragraph, Table
 
 WHAT_IF_TARGETS = (0.8, 1.0)
-OFFICIAL_TOTAL = 100
-MIN_RANKED = 5
+OFFICIAL_TOTAL = base.OFFICIAL_TOTAL
 FLAG = "⚠"
 
 
@@ -166,30 +165,15 @@ def _total(card: PortalCard) -> float:
 def meta(card: PortalCard) -> Meta:
     """Title block and provenance: the portal's figures, the tables read and the rules."""
     lang = card.lang
-    when = base.period_text(card.period.replace("-Q", "Q"), lang)
-    title = i18n.label("scorecard_title", lang).format(unit=card.unit, period=when)
-    provenance = [
-        (i18n.label("data_source", lang), f"{i18n.label('portal_source', lang)}: {card.source}")
-    ]
-    provenance += [(name, f"SHA-256 {digest}") for name, digest in card.files.items()]
-    provenance += [
-        ("rules", f"{card.scores.rules_version} ({card.scores.rules.path})"),
-        *base.closing_provenance(lang),
-    ]
-    return base.meta(
+    return base.index_meta(
         lang,
-        kind=i18n.label("report_kind_scorecard", lang),
-        title=title,
-        subtitle=i18n.label("portal_subtitle", lang),
-        facts=[
-            (i18n.label("unit", lang), f"{card.unit} ({card.portal_name})"),
-            (i18n.label("period", lang), when),
-            (i18n.label("rules", lang), card.scores.rules_version),
-            base.generated_on(lang),
-        ],
+        unit=(card.unit, f"{card.unit} ({card.portal_name})"),
+        when=base.period_text(card.period.replace("-Q", "Q"), lang),
+        source=f"{i18n.label('portal_source', lang)}: {card.source}",
+        files=card.files,
+        rules=(card.scores.rules_version, card.scores.rules.path),
+        subtitle="portal_subtitle",
         synthetic=False,
-        provenance=provenance,
-        data_files=card.files,
     )
 
 
@@ -264,15 +248,10 @@ def _flag_note(lang: str) -> str:
 def ranking(card: PortalCard) -> Table | Paragraph:
     """Where the unit's portal total stands among units of its level (total known only)."""
     lang = card.lang
-    units = card.peers[card.peers["total"].notna()]
-    if len(units) < MIN_RANKED:
-        return Paragraph(i18n.label("ranking_too_few", lang).format(n=len(units), min=MIN_RANKED))
-    units = units.sort_values("total", ascending=False).reset_index(drop=True)
-    units["rank"] = units["total"].rank(ascending=False, method="min").astype(int)
-    mine = units.index[units["unit_id"] == card.unit_id]
-    shown = units.head(5)
-    if len(mine) and mine[0] >= 5:
-        shown = pd.concat([shown, units.iloc[[mine[0]]]])
+    ranks = base.top_ranks(card.peers, "unit_id", card.unit_id, lang)
+    if isinstance(ranks, Paragraph):
+        return ranks
+    shown, ranked = ranks
     frame = pd.DataFrame(
         {
             i18n.label("rank", lang): shown["rank"],
@@ -285,7 +264,7 @@ def ranking(card: PortalCard) -> Table | Paragraph:
             ],
         }
     )
-    note = i18n.label("portal_ranking_note", lang).format(n=len(units))
+    note = i18n.label("portal_ranking_note", lang).format(n=ranked)
     return Table(frame, i18n.label("caption_ranking", lang), note=note)
 
 
