@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COVERAGE = (0.92, 0.98)
 FALSE_POSITIVE = 0.07
 MC = 2

@@ -61,7 +61,7 @@ import pytest
 from analysis.designs.cs import fit_cs, plot_event_study
 from analysis.errors import WorkbenchError
 
-DATA = Path(__file__).parent / "data" / "mpdta.csv"
+DATA = Path(__file__).parents[1] / "data" / "mpdta.csv"
 ROUNDED = 0.00005
 DYNAMIC_ATT = 0.0005
 DYNAMIC_SE = 0.002

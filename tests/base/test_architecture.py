@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "analysis"
 ARCHITECTURE = SRC.parent / "ARCHITECTURE.md"
 
@@ -57,7 +57,7 @@ def layer(module: str) -> str:
                 best is None or len(prefix) > len(best[1])
             ):
                 best = (name, prefix)
-    assert best is not None, f"{module} is in no layer of tests/test_architecture.py"
+    assert best is not None, f"{module} is in no layer of tests/base/test_architecture.py"
     return best[0]
 
 

@@ -28,7 +28,7 @@ from analysis.index766.rules import load_rules
 from analysis.ingest import IngestError, ingest, portal
 from analysis.ingest.reading import FileRejectedError
 
-DATA = Path(__file__).parent / "data" / "portal"
+DATA = Path(__file__).parents[1] / "data" / "portal"
 FILES = sorted(DATA.glob("*.json"))
 TODAY = "2026-12-01"
 TOL = 0.01 + 1e-9

@@ -115,7 +115,7 @@ def test_effect_bad_input_is_one_line(tmp_path):
 
 
 def test_ingest_strict_failure_exits_1_and_names_row_and_column(tmp_path):
-    corpus = Path(__file__).parent / "ingest_corpus"
+    corpus = Path(__file__).parents[1] / "ingest_corpus"
     result = run("ingest", str(corpus / "m05_negative_count.csv"), "--out", str(tmp_path / "out"))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -125,7 +125,7 @@ def test_ingest_strict_failure_exits_1_and_names_row_and_column(tmp_path):
 
 def test_ingest_template_round_trip_prints_counts(tmp_path):
     template = (
-        Path(__file__).parents[1] / "data" / "templates" / "mau_bang_thang_monthly_template.csv"
+        Path(__file__).parents[2] / "data" / "templates" / "mau_bang_thang_monthly_template.csv"
     )
     result = run("ingest", str(template), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
