@@ -48,7 +48,7 @@ def test_unknown_unit_is_a_clear_error(dossiers, tmp_path):
 
 
 def test_points_are_on_the_official_scale_with_what_was_not_computed():
-    from analysis.documents.scorecard import official_maxima, official_points
+    from analysis.documents.base import official_maxima, official_points
 
     # Official maxima of Decision 766 (shared/reference/index766.md): 18/20/12/10/18/22.
     assert official_maxima() == {

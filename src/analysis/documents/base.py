@@ -8,10 +8,14 @@ a panel's place and seed, and the wording of the small-number rule are written h
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import __version__, config, i18n
+from analysis.measures import Measure
 from analysis.report.blocks import Meta, Section
 
 
@@ -221,3 +225,74 @@ def top_ranks(units, column: str, mine, lang: str):
     if len(at) and at[0] >= RANKS_SHOWN:
         shown = pd.concat([shown, units.iloc[[at[0]]]])
     return shown, len(units)
+
+
+# --- what several documents say the same way ------------------------------------------
+
+
+def measure_name(measure: Measure, lang: str) -> str:
+    """A short description of the measure in ``lang`` (e.g. "giảm 50 % lệ phí …").
+
+    The measures file's ``name_vi``/``name_en`` win; otherwise it is told from the kind.
+    """
+    named = dict(measure.names)
+    if named.get(lang):
+        return named[lang]
+    if measure.kind == "fee_cut" and measure.intensity is not None:
+        if measure.intensity >= 1:
+            return i18n.label("measure_fee_free", lang)
+        pct = i18n.number(100 * measure.intensity, lang, 0) + ("\u00a0%" if lang == "vi" else "%")
+        return i18n.label("measure_fee_cut", lang).format(pct=pct)
+    kind = i18n.label(f"kind_{measure.kind}", lang)
+    return i18n.label("measure_other", lang).format(
+        kind=kind, document=measure.text("document", lang)
+    )
+
+
+def official_maxima(rules=None) -> dict[str, float]:
+    """Group id -> the group's official maximum (18/20/12/10/18/22), and ``total`` -> 100."""
+    from analysis.index766.rules import load_rules
+
+    groups = (rules or load_rules()).groups
+    return {**{g.id: float(g.points) for g in groups}, "total": float(OFFICIAL_TOTAL)}
+
+
+def official_points(points: float, computed_max: float, official_max: float, lang: str) -> str:
+    """Points on the official scale: ``4,2/18 (12 điểm chưa tính được)``, or "chưa tính".
+
+    A partial group or total is never shown out of what could be computed ("3,7/6"): the
+    reader compares with the official maximum, and is told how many points had no input.
+    """
+    if computed_max is None or not computed_max > 0 or points is None or math.isnan(points):
+        return i18n.label("points_not_computed", lang)
+    text = f"{i18n.number(points, lang)}/{i18n.number(official_max, lang, 0)}"
+    missing = official_max - computed_max
+    if missing > 0.05:
+        digits = 0 if abs(missing - round(missing)) < 0.05 else 1
+        text += " " + i18n.label("points_missing", lang).format(
+            n=i18n.number(missing, lang, digits)
+        )
+    return text
+
+
+def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) -> pd.DataFrame:
+    """An explanation's ``change`` as a reader's table: group, points on the official scale,
+    previous, change.
+
+    The scorecard and the quarterly report show the same table.
+    """
+    name = "name_vi" if lang == "vi" else "name_en"
+    official = official or official_maxima()
+    return pd.DataFrame(
+        {
+            i18n.label("group", lang): change[name],
+            i18n.label("points", lang): [
+                official_points(p, m, official.get(g, m), lang)
+                for g, p, m in zip(
+                    change["group"], change["points"], change["max_points"], strict=True
+                )
+            ],
+            i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
+            i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
+        }
+    )

@@ -16,6 +16,7 @@ from analysis import config, i18n, measures, panel
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
 from analysis.documents import base
+from analysis.documents.base import measure_name
 from analysis.evaluation.fit import POST_MONTHS, fit_comparisons, fit_measure, overlapping
 from analysis.measures import Measure
 from analysis.registry import Province
@@ -180,25 +181,6 @@ def _true_effect(source, measure, place, outcome, result) -> float | None:
 
 
 # --- words -------------------------------------------------------------------------------
-
-
-def measure_name(measure: Measure, lang: str) -> str:
-    """A short description of the measure in ``lang`` (e.g. "giảm 50 % lệ phí …").
-
-    The measures file's ``name_vi``/``name_en`` win; otherwise it is told from the kind.
-    """
-    named = dict(measure.names)
-    if named.get(lang):
-        return named[lang]
-    if measure.kind == "fee_cut" and measure.intensity is not None:
-        if measure.intensity >= 1:
-            return i18n.label("measure_fee_free", lang)
-        pct = i18n.number(100 * measure.intensity, lang, 0) + ("\u00a0%" if lang == "vi" else "%")
-        return i18n.label("measure_fee_cut", lang).format(pct=pct)
-    kind = i18n.label(f"kind_{measure.kind}", lang)
-    return i18n.label("measure_other", lang).format(
-        kind=kind, document=measure.text("document", lang)
-    )
 
 
 def title(brief: MeasureBrief) -> str:

@@ -32,8 +32,13 @@ import yaml
 
 from analysis import config, i18n, measures, panel, registry
 from analysis.documents import base
-from analysis.documents.brief import measure_name
-from analysis.documents.scorecard import MIN_RANKED, OFFICIAL_TOTAL, groups_frame, official_points
+from analysis.documents.base import (
+    MIN_RANKED,
+    OFFICIAL_TOTAL,
+    groups_frame,
+    measure_name,
+    official_points,
+)
 from analysis.errors import WorkbenchError
 from analysis.evaluation.fit import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256

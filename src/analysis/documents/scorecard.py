@@ -8,7 +8,6 @@ part; each returns a block of :mod:`analysis.report.blocks`. The numbers come fr
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from analysis import config, i18n
 from analysis.documents import base
-from analysis.documents.base import period_text
+from analysis.documents.base import groups_frame, official_points, period_text
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
@@ -208,55 +207,6 @@ def groups_table(card: Scorecard) -> Table:
 
 
 OFFICIAL_TOTAL, MIN_RANKED = base.OFFICIAL_TOTAL, base.MIN_RANKED  # the index documents' own
-
-
-def official_maxima(rules=None) -> dict[str, float]:
-    """Group id -> the group's official maximum (18/20/12/10/18/22), and ``total`` -> 100."""
-    from analysis.index766.rules import load_rules
-
-    groups = (rules or load_rules()).groups
-    return {**{g.id: float(g.points) for g in groups}, "total": float(OFFICIAL_TOTAL)}
-
-
-def official_points(points: float, computed_max: float, official_max: float, lang: str) -> str:
-    """Points on the official scale: ``4,2/18 (12 điểm chưa tính được)``, or "chưa tính".
-
-    A partial group or total is never shown out of what could be computed ("3,7/6"): the
-    reader compares with the official maximum, and is told how many points had no input.
-    """
-    if computed_max is None or not computed_max > 0 or points is None or math.isnan(points):
-        return i18n.label("points_not_computed", lang)
-    text = f"{i18n.number(points, lang)}/{i18n.number(official_max, lang, 0)}"
-    missing = official_max - computed_max
-    if missing > 0.05:
-        digits = 0 if abs(missing - round(missing)) < 0.05 else 1
-        text += " " + i18n.label("points_missing", lang).format(
-            n=i18n.number(missing, lang, digits)
-        )
-    return text
-
-
-def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) -> pd.DataFrame:
-    """An explanation's ``change`` as a reader's table: group, points on the official scale,
-    previous, change.
-
-    Shared with the quarterly report, which shows the same table for a quarter.
-    """
-    name = "name_vi" if lang == "vi" else "name_en"
-    official = official or official_maxima()
-    return pd.DataFrame(
-        {
-            i18n.label("group", lang): change[name],
-            i18n.label("points", lang): [
-                official_points(p, m, official.get(g, m), lang)
-                for g, p, m in zip(
-                    change["group"], change["points"], change["max_points"], strict=True
-                )
-            ],
-            i18n.label("previous_period", lang): [i18n.number(x, lang) for x in change["previous"]],
-            i18n.label("change", lang): [i18n.change(x, lang) for x in change["change"]],
-        }
-    )
 
 
 def ranking(card: Scorecard) -> Table | Paragraph:
