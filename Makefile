@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast test-sim lint format lab batch bench bench-big bench-batch bench-scale clean
+.PHONY: help install sysdeps data demo test test-fast test-render test-sim lint format lab batch bench bench-big bench-batch bench-scale bench-timings clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,8 +57,11 @@ format: $(STAMP) ## ruff: fix imports and format
 	$(BIN)/ruff check --fix src tests benchmarks notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks
 
-test-fast: $(STAMP) ## Tests without those marked slow or simulation
-	$(BIN)/pytest -q -m "not slow and not simulation"
+test-fast: $(STAMP) ## Tests without documents rendered, batches, simulations or slow runs (< 3 min)
+	$(BIN)/pytest -q -m "not slow and not simulation and not render and not batch"
+
+test-render: $(STAMP) ## Documents end to end: notebooks executed, HTML/PDF/XLSX rendered, batches
+	$(BIN)/pytest -q -m "(render or batch) and not slow and not simulation"
 
 test-sim: $(STAMP) ## Simulation tests: fresh panels against the designs' coverage (a few minutes)
 	$(BIN)/pytest -q -m simulation
@@ -78,6 +81,9 @@ bench: $(STAMP) ## Speed benchmarks, each a ratio against its baseline in one ru
 RUNS ?= runs/2025Q4.yaml
 batch: $(STAMP) ## Every document of a run list (RUNS=runs/2023Q3.yaml): resumable; index in reports/<period>/
 	$(BIN)/workbench batch $(RUNS)
+
+bench-timings: $(STAMP) ## Wall-clock promises once asserted in unit tests (a quiet machine)
+	$(BIN)/python benchmarks/check_timings.py
 
 bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the command lines one by one (~15 min)
 	$(BIN)/python benchmarks/bench_batch.py --maps 34,63 --sample 10

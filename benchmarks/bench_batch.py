@@ -200,7 +200,7 @@ def batch(quarter: str, workers: int, tmp: Path, overview: bool = False) -> dict
 # report's computation (quarterly.prepare) and in turning charts into SVG (Chart.from_figure).
 TIMERS_ON = """
 import time as _t
-import analysis.quarterly as _q
+import analysis.documents.quarterly as _q
 import analysis.report.blocks as _b
 if not hasattr(_b, "_bench"):
     _b._bench = {}

@@ -39,9 +39,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from analysis import panel, synth
+from analysis import panel
 from analysis.designs.cs import fit_cs
 from analysis.designs.did import fit_did
+from analysis.synthetic import panel as synth
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_MONTHS = ["2022-01-01", "2022-07-01", "2023-03-01", "2024-01-01"]

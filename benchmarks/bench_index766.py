@@ -1,6 +1,6 @@
 """The Decision 766 engine on a national year of dossiers, against a hand-written query and pandas.
 
-Synthetic dossiers for 2023 (:func:`analysis.synth_dossiers.write_dossiers`, 1 million rows per
+Synthetic dossiers for 2023 (:func:`analysis.synthetic.dossiers.write_dossiers`, 1 million rows per
 Parquet file) are written to a temporary folder, then, each in its own subprocess so that peak
 memory is the process's own (VmHWM from /proc/self/status), on 2 threads:
 
@@ -144,8 +144,8 @@ def _measure(script: str, **fill) -> dict:
 
 
 def generate(folder: Path, rows: int) -> Path:
-    """Synthetic 2023 dossiers (the other helper's generator; see analysis.synth_dossiers)."""
-    from analysis.synth_dossiers import write_dossiers
+    """Synthetic 2023 dossiers (the other helper's generator; see analysis.synthetic.dossiers)."""
+    from analysis.synthetic.dossiers import write_dossiers
 
     return write_dossiers(folder, rows, months=("2023-01", "2023-12"), row_group=FILE_ROWS)
 

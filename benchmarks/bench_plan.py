@@ -1,6 +1,6 @@
 """Time the evaluation plan of one province with four designs against brute force, side by side.
 
-Ours: :func:`analysis.plan.prepare` (one fit per placebo, the injected effect added exactly;
+Ours: :func:`analysis.documents.plan.prepare` (one fit per placebo, the injected effect added exactly;
 ITS and DiD vectorised over units). Baseline: the same placebos refitted by the designs'
 public functions for each injected size, as a simulation without the linearity shortcut
 would do; ten sizes per placebo (what a bisection for the 80 % point needs), far fewer than
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import plan
-from analysis.effects import canonical_frame
+from analysis.documents import plan
+from analysis.evaluation.effects import canonical_frame
 from analysis.sources import open_panel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The Decision 766 engine at national scale, against a hand-written query of the same counts.
 
 For each size (``--rows``, default 10 and 20 million) synthetic dossiers for one year
-(:func:`analysis.synth_dossiers.generate_dossiers`, streamed in chunks, never all in memory)
+(:func:`analysis.synthetic.dossiers.generate_dossiers`, streamed in chunks, never all in memory)
 are written as Parquet partitioned by month (``month=YYYY-MM/part-NNN.parquet``, at most
 ``FILE_ROWS`` rows a file), then timed, each task in its own subprocess so that peak memory is
 the process's own (VmHWM), on 2 threads with DuckDB capped at ``--memory``:
@@ -233,7 +233,7 @@ def generate(folder: Path, rows: int, year: int, progress: bool = True, data=Non
     from tqdm import tqdm
 
     from analysis.ingest.dossiers import DICTIONARY_COLUMNS, OUTPUT_SCHEMA
-    from analysis.synth_dossiers import CHUNK_ROWS, generate_dossiers
+    from analysis.synthetic.dossiers import CHUNK_ROWS, generate_dossiers
 
     out = folder / "dossiers"
     out.mkdir(parents=True)

@@ -5,7 +5,7 @@ Two panels, 63 units each:
 - ``random_63x72``: 63 units × 72 months (2020-01 to 2025-12), seeded: unit levels, three
   common random-walk factors with unit loadings, idiosyncratic noise (sd 0.5); unit 5 treated
   from 2022-07 with +3.
-- ``synthetic_63x66``: ``analysis.synth.generate(seed=766)``, levels summed, on the old boundary
+- ``synthetic_63x66``: ``analysis.synthetic.panel.generate(seed=766)``, levels summed, on the old boundary
   (63 provinces, 2020-01 to 2025-06: the old boundary ends there, so 66 months), outcome
   ``online_rate`` from its counts; Thái Nguyên treated from 2022-07 (its fee cut).
 
@@ -42,9 +42,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import panel, synth
+from analysis import panel
 from analysis.designs.sdid import fit_sdid
 from analysis.designs.synth_control import fit_synth
+from analysis.synthetic import panel as synth
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "synth_sdid.json"
@@ -262,7 +263,7 @@ def main() -> None:
         args.repeat,
     )
     result["synthetic_63x66"]["source"] = (
-        "analysis.synth.generate(seed=766), levels summed, old63, online_rate"
+        "analysis.synthetic.panel.generate(seed=766), levels summed, old63, online_rate"
     )
     result["synthetic_63x66"]["true_effect"] = truth
     result["synthetic_63x66"]["true_effect_note"] = (

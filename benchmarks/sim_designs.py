@@ -1,6 +1,6 @@
 """Do the designs' default intervals hold on realistic count data? A simulation study, before → after.
 
-The panels come from a generator written here, apart from ``analysis.synth`` (whose own
+The panels come from a generator written here, apart from ``analysis.synthetic.panel`` (whose own
 assumptions must not grade the designs):
 
 - 50 provinces × 60 months (2019-01 to 2023-12), the measure from 2022-01 (36 months before,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import synth
+from analysis.synthetic import panel as synth
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,25 +25,34 @@ def _private_secret(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def synthetic_dir(tmp_path_factory):
+def synthetic_data():
+    """The synthetic panel of seed 766 (``SynthData``), generated once per session.
+
+    Every fixture and test that wants the embedded panel takes this one; none may modify it
+    (take a ``.copy()`` of a frame first).
+    """
+    return synth.generate(seed=766)
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory, synthetic_data):
     """Folder holding panel.parquet, ground_truth.csv and manifest.json (seed 766)."""
     out = tmp_path_factory.mktemp("synthetic")
-    synth.write(synth.generate(seed=766), out)
+    synth.write(synthetic_data, out)
     return out
 
 
 @pytest.fixture(scope="session")
-def synthetic_full(tmp_path_factory):
+def synthetic_full(tmp_path_factory, synthetic_data):
     """Like ``synthetic_dir`` plus 60,000 synthetic dossiers in ``dossiers/`` (the demo layout).
 
     Reports that score the index read the dossiers from the panel's folder.
     """
-    from analysis.synth_dossiers import write_dossiers
+    from analysis.synthetic.dossiers import write_dossiers
 
     out = tmp_path_factory.mktemp("synthetic_full")
-    data = synth.generate(seed=766)
-    synth.write(data, out)
-    write_dossiers(out, 60_000, seed=766, data=data)
+    synth.write(synthetic_data, out)
+    write_dossiers(out, 60_000, seed=766, data=synthetic_data)
     return out
 
 

@@ -16,6 +16,16 @@ import typer
 from analysis import config
 from analysis.errors import WorkbenchError
 
+# Options several commands share, spelled once.
+Lang = Annotated[str, typer.Option(help="vi (default) or en.")]
+Formats = Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")]
+OutFolder = Annotated[Path | None, typer.Option(help="Output folder.")]
+PanelData = Annotated[Path | None, typer.Option(help="Panel file or folder (default: synthetic).")]
+PanelWithDossiers = Annotated[
+    Path | None,
+    typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
+]
+
 app = typer.Typer(
     help="Workbench for the Decision 766 index: synthetic data, effect estimates, policy briefs.",
     add_completion=False,
@@ -41,7 +51,7 @@ def synth(
     ] = 0,
 ) -> None:
     """Write the embedded synthetic panel and its ground truth (labelled synthetic)."""
-    from analysis import synth as synthetic
+    from analysis.synthetic import panel as synthetic
 
     t0 = time.perf_counter()
     data = synthetic.generate(seed=seed, end=end)
@@ -49,7 +59,7 @@ def synth(
     took = time.perf_counter() - t0
     _say(f"synthetic data (seed {seed}): {len(data.panel):,} rows in {took:.1f} s")
     if dossiers:
-        from analysis.synth_dossiers import write_dossiers
+        from analysis.synthetic.dossiers import write_dossiers
 
         t0 = time.perf_counter()
         paths["dossiers"] = write_dossiers(out, dossiers, seed=seed, data=data)
@@ -65,14 +75,10 @@ def brief(
         str, typer.Option(help="Province, any common spelling (default: the measure's own).")
     ] = "",
     outcome: Annotated[str, typer.Option(help="Rate to evaluate.")] = "online_rate",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf",
+    out: OutFolder = None,
+    data: PanelData = None,
     post_months: Annotated[int, typer.Option(help="Longest window after the measure.")] = 24,
 ) -> None:
     """Write the measure brief (HTML and PDF) for one province and one measure."""
@@ -86,7 +92,7 @@ def brief(
     the_measure, place = measures.target(measure, province or None)
     panel_path(data)
     _render(
-        "20_measure_brief.ipynb",
+        "brief",
         {
             "province": place.name,
             "measure": the_measure.measure_id,
@@ -95,8 +101,8 @@ def brief(
             "data_path": str(data or ""),
             "post_months": post_months,
         },
-        out or config.REPORTS_DIR / "briefs" / place.slug,
-        f"{the_measure.measure_id}_{outcome}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"brief: {place.name} × {the_measure.measure_id} ({outcome}, {lang})",
     )
@@ -131,7 +137,7 @@ def effect(
     """Estimate the effect of a measure on any panel (unit, period, outcome)."""
     import json
 
-    from analysis import effects
+    from analysis.evaluation import effects
 
     frame = effects.load_panel(panel_file)
     results = effects.estimate(
@@ -164,7 +170,7 @@ def ingest(
     quarantine: Annotated[
         bool, typer.Option(help="Write the valid rows; rejected rows go to a CSV beside them.")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    out: OutFolder = None,
     keep_text: Annotated[
         bool,
         typer.Option(help="Keep dossiers' free text (procedure names), redacted; default: drop."),
@@ -258,16 +264,14 @@ def scorecard(
     unit: Annotated[str, typer.Option(help="Unit as the dossier records name it.")],
     period: Annotated[str, typer.Option(help="2024-06, 2024Q2, 2024H1 or 2024.")],
     by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    lang: Lang = "vi",
     dossiers: Annotated[
         Path | None, typer.Option(help="Dossier Parquet file or folder (default: synthetic).")
     ] = None,
     procedures: Annotated[Path | None, typer.Option(help="Procedure catalogue.")] = None,
     feedback: Annotated[Path | None, typer.Option(help="Feedback table.")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    fmt: Formats = "html,pdf",
+    out: OutFolder = None,
     portal: Annotated[
         Path | None,
         typer.Option(
@@ -284,7 +288,7 @@ def scorecard(
     label = parse_period(period).label
     portal_path = _portal_folder(portal, dossiers, unit, period)
     _render(
-        "31_index_scorecard.ipynb",
+        "scorecard",
         {
             "unit": unit,
             "period": label,
@@ -295,8 +299,8 @@ def scorecard(
             "feedback": str(feedback or ""),
             "portal_path": str(portal_path or ""),
         },
-        out or config.REPORTS_DIR / label / _slug(unit),
-        f"scorecard_{label}_{lang}",
+        out,
+        {"slug": _slug(unit)},
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )
@@ -311,8 +315,8 @@ def _portal_folder(portal: Path | None, dossiers: Path | None, unit: str, period
         if dossiers is not None or not (DEFAULT_OUT / UNITS_FILE).is_file():
             return None
         portal = DEFAULT_OUT
+    from analysis.documents.scorecard_portal import portal_period
     from analysis.index766 import counts
-    from analysis.scorecard_portal import portal_period
 
     units, _ = counts.load(portal)
     label = portal_period(period)
@@ -328,14 +332,10 @@ def explore(
     start: Annotated[str, typer.Option(help="First month (YYYY-MM).")] = "2021-01",
     end: Annotated[str, typer.Option(help="Last month (YYYY-MM; default: the data's last).")] = "",
     freq: Annotated[str, typer.Option(help="Trends by month (M) or by quarter (Q).")] = "Q",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelData = None,
 ) -> None:
     """Write the exploration of one province: every indicator against the national and
     regional medians, by level, across the 2025 merger."""
@@ -349,7 +349,7 @@ def explore(
     place = registry.resolve(province)
     panel_path(data)
     _render(
-        "10_explore_province.ipynb",
+        "explore",
         {
             "province": place.name,
             "start": start,
@@ -358,8 +358,8 @@ def explore(
             "data_path": str(data or ""),
             "freq": freq,
         },
-        out or config.REPORTS_DIR / "explore" / place.slug,
-        f"explore_{start}_{end or 'latest'}_{freq}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"exploration: {place.name} ({start} – {end or 'latest'}, {freq}, {lang})",
     )
@@ -369,18 +369,14 @@ def explore(
 def report(
     province: Annotated[str, typer.Option(help="Province, any common spelling.")],
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelWithDossiers = None,
 ) -> None:
     """Write the quarterly evaluation report of one province (HTML, PDF, XLSX)."""
-    from analysis import i18n, quarterly
+    from analysis import i18n
+    from analysis.documents import quarterly
     from analysis.quarters import check_covered, parse_quarter
     from analysis.sources import month_span
 
@@ -389,10 +385,10 @@ def report(
     place = quarterly.resolve_province(province, q)
     check_covered(q, *month_span(data))
     _render(
-        "30_quarterly_report.ipynb",
+        "quarterly",
         {"province": place.name, "quarter": str(q), "lang": lang, "data_path": str(data or "")},
-        out or config.REPORTS_DIR / str(q) / place.slug,
-        f"quarterly_{q}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"quarterly report: {place.name} × {q} ({lang})",
     )
@@ -401,23 +397,18 @@ def report(
 @app.command()
 def overview(
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2023Q3.")],
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    lang: Lang = "vi",
     outcome: Annotated[str, typer.Option(help="Rate ranked and mapped.")] = "online_rate",
     measure_kind: Annotated[
         str, typer.Option(help="Kind of measure whose effects are compared.")
     ] = "fee_cut",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Panel file or folder, dossiers/ beside it (default: synthetic)."),
-    ] = None,
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelWithDossiers = None,
 ) -> None:
     """Write the national overview of a quarter: ranking, tile map, effects of one kind."""
     from analysis import i18n, panel
-    from analysis.overview import check_kind
+    from analysis.documents.overview import check_kind
     from analysis.quarters import boundary_of, check_covered, parse_quarter
     from analysis.sources import month_span
 
@@ -428,7 +419,7 @@ def overview(
     boundary_of(q)
     check_covered(q, *month_span(data))
     _render(
-        "40_national_overview.ipynb",
+        "overview",
         {
             "quarter": str(q),
             "lang": lang,
@@ -436,14 +427,19 @@ def overview(
             "outcome": outcome,
             "measure_kind": measure_kind,
         },
-        out or config.REPORTS_DIR / str(q) / "viet-nam",
-        f"overview_{q}_{lang}",
+        out,
+        {},
         fmt,
         f"national overview: {q} ({lang})",
     )
 
 
-PLAN_DESIGNS = ("its", "did", "synth", "sdid")  # analysis.plan.DESIGNS, without importing it
+PLAN_DESIGNS = (
+    "its",
+    "did",
+    "synth",
+    "sdid",
+)  # analysis.documents.plan.DESIGNS, without importing it
 
 
 @app.command()
@@ -456,14 +452,10 @@ def plan(
     ] = "its,did,synth,sdid",
     rollout: Annotated[str, typer.Option(help="all (at once) or staggered.")] = "all",
     units: Annotated[str, typer.Option(help="Staggered over districts or communes.")] = "districts",
-    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
-    fmt: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, pdf, xlsx, ipynb.")
-    ] = "html,pdf,xlsx",
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Panel file or folder (default: synthetic).")
-    ] = None,
+    lang: Lang = "vi",
+    fmt: Formats = "html,pdf,xlsx",
+    out: OutFolder = None,
+    data: PanelData = None,
 ) -> None:
     """Write the evaluation plan of a measure before it starts: the smallest effect each
     design could detect after 3–24 months, the months needed for 5 and 10 pp, the comparison
@@ -499,7 +491,7 @@ def plan(
             "each pretend start)",
         )
     _render(
-        "50_evaluation_plan.ipynb",
+        "plan",
         {
             "province": place.name,
             "outcome": outcome,
@@ -510,27 +502,27 @@ def plan(
             "lang": lang,
             "data_path": str(data or ""),
         },
-        out or config.REPORTS_DIR / "plans" / place.slug,
-        f"plan_{outcome}_{start}_{lang}",
+        out,
+        {"slug": place.slug},
         fmt,
         f"evaluation plan: {place.name} from {start} ({outcome}, {lang})",
     )
 
 
-# The configuration files each document reads: checked before a kernel starts (11-16 s), so
-# that a mistake in them is one line naming the file and the line, not a failed notebook.
-_CONFIG_OF = {
-    "20_measure_brief.ipynb": ("measures",),
-    "30_quarterly_report.ipynb": ("measures", "rules", "targets", "recommendations"),
-    "31_index_scorecard.ipynb": ("rules",),
-    "40_national_overview.ipynb": ("measures", "rules"),
-    "50_evaluation_plan.ipynb": ("measures",),
-}
-
-
 def _check_config(notebooks) -> None:
-    """Load (so validate) the configuration files the given notebooks read."""
-    needed = {c for nb in notebooks for c in _CONFIG_OF.get(Path(nb).name, ("measures",))}
+    """Load (so validate) the configuration files the given notebooks read.
+
+    Checked before a kernel starts (11-16 s), so that a mistake in them is one line naming the
+    file and the line, not a failed notebook; which files each document reads is in the
+    registry of documents (a notebook it does not know reads the measures).
+    """
+    from analysis.documents.registry import DOCUMENTS
+
+    needed = {
+        c
+        for nb in notebooks
+        for c in (DOCUMENTS[Path(nb).name].config if Path(nb).name in DOCUMENTS else ("measures",))
+    }
     if "measures" in needed:
         from analysis import measures
 
@@ -540,16 +532,27 @@ def _check_config(notebooks) -> None:
 
         load_rules()
     if needed & {"targets", "recommendations"}:
-        from analysis import quarterly
+        from analysis.documents import quarterly
 
         quarterly.load_targets()
         quarterly.load_recommendations()
 
 
-def _render(notebook: str, parameters: dict, out_dir: Path, stem: str, fmt: str, what: str):
-    """Run one document notebook, then list what was written (stdout) and how long it took."""
+def _render(kind: str, parameters: dict, out: Path | None, fill: dict, fmt: str, what: str):
+    """Run one document notebook, then list what was written (stdout) and how long it took.
+
+    The notebook, the folder (unless ``out`` is given) and the file name come from the registry
+    of documents, filled with the parameters and ``fill`` (``slug``, ``period``), so the batch
+    writes the same document to the same place.
+    """
+    from analysis.documents.registry import document
     from analysis.report.render import render
 
+    doc = document(kind)
+    fill = parameters | {"period": parameters.get(doc.period, "")} | fill
+    out_dir = out or doc.out_dir(config.REPORTS_DIR, **fill)
+    stem = doc.file_stem(**fill)
+    notebook = doc.notebook
     _check_config([notebook])
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     _say(f"{what} …")

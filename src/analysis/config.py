@@ -48,3 +48,7 @@ MERGER_DATE = "2025-07-01"
 
 # Below this many dossiers a rate is not shown (issue: small numbers).
 MIN_DENOMINATOR = 20
+# The shortest windows a measure's effect is estimated on, for every document and `workbench
+# effect`: an ITS needs a year before the measure and half a year after it to say anything.
+MIN_PRE_MONTHS = 12
+MIN_POST_MONTHS = 6

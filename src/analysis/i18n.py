@@ -83,21 +83,48 @@ def percent(share: float | None, lang: str = "vi", digits: int = 1) -> str:
     return f"{value}\u00a0%" if lang == "vi" else f"{value}%"
 
 
+def enough(denominator, minimum: int | None = None):
+    """The small-number rule: may a rate on ``denominator`` dossiers be shown?
+
+    The one home of the rule (a rate on fewer than ``config.MIN_DENOMINATOR`` dossiers, 20,
+    swings between 0 % and 100 % on one case and shows "—"); every document asks it here.
+
+    Parameters
+    ----------
+    denominator : number or pandas.Series
+        Dossiers under the rate; missing (None, NaN, NA) is never enough.
+    minimum : int, optional
+        Another floor (default ``config.MIN_DENOMINATOR``).
+
+    Returns
+    -------
+    bool or pandas.Series of bool
+        Element-wise for a Series (missing -> False).
+    """
+    from analysis.config import MIN_DENOMINATOR
+
+    floor = MIN_DENOMINATOR if minimum is None else minimum
+    if hasattr(denominator, "fillna"):
+        return (denominator >= floor).fillna(False).astype(bool)
+    try:
+        den = float(denominator)
+    except (TypeError, ValueError):
+        return False
+    return not math.isnan(den) and den >= floor
+
+
 def share_of(numerator, denominator, lang: str = "vi", minimum: int | None = None) -> str:
     """A rate from its counts, or "—" when the denominator is below ``minimum`` dossiers.
 
     A rate on a handful of dossiers swings between 0 % and 100 % on one case: it is not shown
     (default minimum: ``config.MIN_DENOMINATOR``, 20); the caller adds the note saying so.
     """
-    from analysis.config import MIN_DENOMINATOR
-
-    floor = MIN_DENOMINATOR if minimum is None else minimum
     try:
         den = float(denominator)
         num = float(numerator)
     except (TypeError, ValueError):
         return MISSING
-    if math.isnan(den) or math.isnan(num) or den < floor or den <= 0:
+    if math.isnan(num) or not enough(den, minimum) or den <= 0:
         return MISSING
     return percent(num / den, lang)
 

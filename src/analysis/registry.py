@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.text import fold as text_fold
 
 BOUNDARIES = ("old63", "new34")
 PROVINCES_FILE = config.PACKAGE_DATA / "provinces.csv"
@@ -86,8 +87,7 @@ class Province:
 
 def _fold(text: str) -> str:
     """Lowercase ASCII: drop every diacritic (so tone-mark placement no longer matters), đ -> d."""
-    text = unicodedata.normalize("NFC", str(text)).casefold().replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text_fold(text)
 
 
 def normalise(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 from analysis import __version__, i18n
@@ -64,8 +65,6 @@ def render_index(
     seconds : float
         Time the batch has taken so far.
     """
-    from analysis.batch.runner import stamp
-
     esc = html.escape
     counts = {s: sum(r.status == s for r in rows) for s in ORDER}
     title = i18n.label("batch_index_title", lang).format(period=period)
@@ -131,6 +130,11 @@ def render_index(
         + "\n".join(body)
         + "\n</tbody>\n</table>\n</body>\n</html>\n"
     )
+
+
+def stamp() -> str:
+    """Local date and time as the index shows them (dd/mm/yyyy HH:MM)."""
+    return datetime.now().strftime("%d/%m/%Y %H:%M")
 
 
 def write_index(rows: list, period_dir: Path, runlist, seconds: float, reports: Path) -> Path:

@@ -26,6 +26,7 @@ from typing import NoReturn
 import yaml
 
 from analysis import config
+from analysis.documents.registry import DOCUMENTS, NATIONAL, Document
 from analysis.errors import WorkbenchError
 from analysis.files import read_text
 from analysis.report.render import FORMATS, check_formats
@@ -36,64 +37,10 @@ DEFAULT_FORMATS = ("html", "pdf")
 ALL = "all"
 
 
-@dataclass(frozen=True)
-class Kind:
-    """How the batch names and places one notebook's documents.
-
-    Attributes
-    ----------
-    name : str
-        Document kind, the first part of the file name (``quarterly``, ``scorecard``, ``brief``).
-    unit : str or None
-        The parameter naming the province (or unit), if any.
-    period : str or None
-        The parameter naming the period, if any.
-    data : dict
-        Parameter -> sub-folder of the run list's ``data`` folder it receives.
-    folder : str
-        Output folder under the reports root (``{period}``, ``{slug}`` and parameters filled in).
-    stem : str
-        File name without extension, filled in the same way.
-    """
-
-    name: str
-    unit: str | None
-    period: str | None
-    data: dict
-    folder: str = "{period}/{slug}"
-    stem: str = "{kind}_{period}_{lang}"
-
-
-# The documents of notebooks/ and where each goes (the same places as the single-document
-# commands, so `workbench report` and a batch write the same files).
-KINDS = {
-    "20_measure_brief.ipynb": Kind(
-        "brief",
-        unit="province",
-        period=None,
-        data={"data_path": ""},
-        folder="briefs/{slug}",
-        stem="{measure}_{outcome}_{lang}",
-    ),
-    "30_quarterly_report.ipynb": Kind(
-        "quarterly", unit="province", period="quarter", data={"data_path": ""}
-    ),
-    "31_index_scorecard.ipynb": Kind(
-        "scorecard", unit="unit", period="period", data={"dossiers_path": "dossiers"}
-    ),
-    "40_national_overview.ipynb": Kind(
-        "overview", unit=None, period="quarter", data={"data_path": ""}, folder="{period}/viet-nam"
-    ),
-    "50_evaluation_plan.ipynb": Kind(
-        "plan",
-        unit="province",
-        period=None,
-        data={"data_path": ""},
-        folder="plans/{slug}",
-        stem="plan_{outcome}_{start}_{lang}",
-    ),
-}
-NATIONAL = "viet-nam"  # the folder of documents about the whole country
+# The documents of notebooks/ and where each goes: the registry of documents, which the
+# single-document commands read too, so `workbench report` and a batch write the same files.
+Kind = Document
+KINDS = DOCUMENTS
 
 
 @dataclass(frozen=True)
@@ -636,8 +583,8 @@ def _run(params, kind, declared, notebook, formats, output, problem, number, rep
             where = reports / fill_output(output, fill)
             out_dir, stem = where.parent, where.name
         else:
-            out_dir = reports / kind.folder.format(**fill)
-            stem = kind.stem.format(**fill)
+            folder, stem = kind.place(fill)
+            out_dir = reports / folder
     except (KeyError, IndexError, ValueError) as err:
         problem(f"cannot fill the output name: {err}", entry=number, key="output")
     if not inside(out_dir / stem, reports):

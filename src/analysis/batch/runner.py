@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from analysis import __version__, config
@@ -448,8 +447,3 @@ def summary(result: BatchResult) -> str:
         + f" in {result.seconds:.1f} s — {result.index}"
     )
     return "\n".join(lines)
-
-
-def stamp() -> str:
-    """Local date and time as the index shows them (dd/mm/yyyy HH:MM)."""
-    return datetime.now().strftime("%d/%m/%Y %H:%M")

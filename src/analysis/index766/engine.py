@@ -1412,3 +1412,7 @@ __all__ = [
     "score",
     "scope_sql",
 ]
+
+
+# Public names of the helpers index766.explain shares (the same functions, not copies).
+sql_literal, unit_keys, run_components = _lit, _unit_keys, _run

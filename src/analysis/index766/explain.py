@@ -27,13 +27,13 @@ from analysis.index766.engine import (
     Inputs,
     Period,
     ScoreResult,
-    _lit,
-    _run,
-    _unit_keys,
     condition_sql,
     parse_period,
+    run_components,
     scope_sql,
+    sql_literal,
     unit_filter_sql,
+    unit_keys,
 )
 from analysis.index766.rules import (
     TOTAL_POINTS,
@@ -307,10 +307,10 @@ def _dossier_culprits(inp: Inputs, c: Component, period: Period, by: str, unit_f
             " THEN date_diff('day', due_date, finished_date)"
             " ELSE date_diff('day', due_date, _end) END AS days_late",
         ]
-    _, level_filter = _unit_keys(by)
+    _, level_filter = unit_keys(by)
     casts = ", ".join(f"CAST({d} AS DATE) AS {d}" for d in DOSSIER_DATES)
     inner = (
-        f"SELECT * REPLACE ({casts}), {_lit(period.start)} AS _start, {_lit(period.end)} AS _end"
+        f"SELECT * REPLACE ({casts}), {sql_literal(period.start)} AS _start, {sql_literal(period.end)} AS _end"
         f" FROM dossiers_src WHERE {level_filter} AND {unit_filter}"
     )
     sql = (
@@ -395,7 +395,7 @@ def explain(
         raise WorkbenchError("the previous period is the period itself")
     unit_filter = unit_filter_sql(by, unit, province)
     with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
-        units, components, notes = _run(inp, rules, periods, by, unit_filter)
+        units, components, notes = run_components(inp, rules, periods, by, unit_filter)
     result = ScoreResult(
         rules_version=rules.version,
         period=current.label,

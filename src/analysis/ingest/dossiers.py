@@ -60,7 +60,9 @@ from analysis.errors import WorkbenchError
 from analysis.files import atomic_path, sha256
 from analysis.ingest import personal
 from analysis.ingest.problems import SHOWN, IngestError, Problem, ProblemReport
+from analysis.ingest.reading import level_words
 from analysis.ingest.values import fold as _values_fold
+from analysis.text import fold as text_fold
 
 # --- schema ------------------------------------------------------------------------------------
 
@@ -190,12 +192,9 @@ LEVELS = ("province", "district", "commune")
 CHANNELS = ("direct", "online", "postal")  # channel codes 1, 2, 3 of the portal
 RATINGS = ("satisfied", "neutral", "not_satisfied")
 
-# Category words, folded (personal.fold). Channel codes 1/2/3 are the portal's.
-LEVEL_WORDS = {
-    "province": ("province", "provincial", "tinh", "captinh"),
-    "district": ("district", "huyen", "caphuyen", "quan", "quanhuyen"),
-    "commune": ("commune", "ward", "xa", "capxa", "phuong", "phuongxa", "xaphuong", "thitran"),
-}
+# Category words, folded (personal.fold). Channel codes 1/2/3 are the portal's. The level words
+# are data/ingest_headers.yaml's `levels`, the one list the monthly tables read too.
+LEVEL_WORDS = level_words()
 CHANNEL_WORDS = {
     "direct": ("1", "direct", "counter", "inperson", "offline", "tructiep", "noptructiep"),
     "online": ("2", "online", "tructuyen", "noptructuyen", "dvctt", "quamang"),
@@ -259,7 +258,7 @@ def _alias_index() -> dict[str, str]:
             key = personal.fold(alias)
             if index.setdefault(key, f.name) != f.name:
                 raise ValueError(f"header {alias!r} given to {index[key]} and {f.name}")
-            if key in personal._PERSONAL_KEYS:
+            if key in personal.PERSONAL_KEYS:
                 raise ValueError(f"header {alias!r} is both {f.name} and personal data")
     return index
 
@@ -711,8 +710,7 @@ def parse_date(text: str) -> dt.date | None:
 
 def _plain(text: str) -> str:
     """Lowercase ASCII with punctuation kept (for numbers: "50.000 đ" -> "50.000 d")."""
-    text = unicodedata.normalize("NFC", text).casefold().replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text_fold(text)
 
 
 def parse_whole(text: str, grouped: bool) -> int | None:
@@ -2010,7 +2008,7 @@ def ingest_dossiers(
         given.append("level")  # from the agency's name: filled, not absent
     digest = sha256(src)
     salt = personal.load_salt(salt_file)
-    ipad, opad = personal._pads(salt)
+    ipad, opad = personal.hmac_pads(salt)
     ctx = _Context(
         values=_Values(),
         today=np.datetime64(today, "D"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from analysis.ingest.problems import Problem
+from analysis.ingest.problems import FileRejectedError, Problem
 
 # Deeper JSON than this is refused before parsing: the portal's responses nest 4–5 levels.
 MAX_JSON_DEPTH = 64
@@ -23,8 +23,6 @@ _UTF8_SEQ = re.compile(
 
 
 def _reject(file: str, kind: str, message: str, hint: str, row=None, column=None, value=""):
-    from analysis.ingest.reading import FileRejectedError  # reading imports this module
-
     return FileRejectedError([Problem(file, row, column, value, kind, message, hint)])
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from analysis import config
 from analysis.errors import WorkbenchError
+from analysis.text import fold as text_fold
 
 REDACTED = "<redacted>"
 
@@ -209,12 +210,10 @@ def fold(text: object) -> str:
     >>> fold("Số CCCD/CMND")
     'socccdcmnd'
     """
-    text = unicodedata.normalize("NFC", str(text)).casefold().replace("đ", "d")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "", text)
+    return re.sub(r"[^a-z0-9]+", "", text_fold(text))
 
 
-_PERSONAL_KEYS: dict[str, str] = {
+PERSONAL_KEYS: dict[str, str] = {
     fold(alias): kind for kind, aliases in PERSONAL_HEADERS.items() for alias in aliases
 }
 
@@ -241,8 +240,8 @@ def personal_kind(header: str) -> str | None:
     True
     """
     key = fold(header)
-    if key in _PERSONAL_KEYS:
-        return _PERSONAL_KEYS[key]
+    if key in PERSONAL_KEYS:
+        return PERSONAL_KEYS[key]
     for kind, fragments in _PERSONAL_FRAGMENTS.items():
         if any(f in key for f in fragments):
             return kind
@@ -430,8 +429,19 @@ def dossier_key(dossier_id: object, salt: bytes) -> str:
     return DOSSIER_KEY_PREFIX + digest[:KEY_HEX_DIGITS].translate(KEY_ALPHABET)
 
 
-def _pads(salt: bytes) -> tuple[bytes, bytes]:
-    """HMAC's inner and outer keys (RFC 2104), so DuckDB can compute it with two sha256 calls."""
+def hmac_pads(salt: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer keys (RFC 2104), so DuckDB can compute it with two sha256 calls.
+
+    Parameters
+    ----------
+    salt : bytes
+        The per-user secret.
+
+    Returns
+    -------
+    (ipad, opad) : bytes
+        64 bytes each, the key XOR 0x36 and XOR 0x5C.
+    """
     key = hashlib.sha256(salt).digest() if len(salt) > 64 else salt
     key = key.ljust(64, b"\0")
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
@@ -454,7 +464,7 @@ def applicant_key_sql(expr: str, salt: bytes) -> tuple[str, list[bytes]]:
         The inner and outer HMAC keys, to bind to the placeholders in order. They stay in the
         query's memory: nothing derived from the salt but the key itself is ever stored.
     """
-    ipad, opad = _pads(salt)
+    ipad, opad = hmac_pads(salt)
     norm = f"upper(regexp_replace({expr}, '[^0-9A-Za-z]', '', 'g'))"  # as normalise_id
     sql = (
         f"CASE WHEN {norm} <> '' THEN translate(left(sha256(?::BLOB || unhex(sha256(?::BLOB "

@@ -115,3 +115,11 @@ class IngestError(WorkbenchError):
         )
         self.report = report
         self.file_level = file_level
+
+
+class FileRejectedError(Exception):
+    """A whole file cannot be read; ``problems`` say why (file-level, or the first bad cells)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems

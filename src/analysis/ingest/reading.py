@@ -28,7 +28,7 @@ import yaml
 
 from analysis import config
 from analysis.ingest import guards
-from analysis.ingest.problems import Problem
+from analysis.ingest.problems import FileRejectedError, Problem
 from analysis.ingest.values import Percent, fold, is_blank, shown
 
 HEADERS_FILE = config.PACKAGE_DATA / "ingest_headers.yaml"
@@ -52,14 +52,6 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Excel (.xls), Word (.d
 _UTF8_SEQ = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
-
-
-class FileRejectedError(Exception):
-    """A whole file cannot be read; ``problems`` say why (file-level, or the first bad cells)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass
@@ -1196,6 +1188,21 @@ def _level_keys() -> dict[str, str]:
         header_key(spelling): level
         for level, spellings_ in _spec()["levels"].items()
         for spelling in spellings_
+    }
+
+
+def level_words() -> dict[str, tuple[str, ...]]:
+    """Level -> its spellings in ``data/ingest_headers.yaml``, folded to letters and digits.
+
+    Returns
+    -------
+    dict
+        ``{"province": ("captinh", "tinh", ...), "district": ..., "commune": ...}``, the one
+        list of level spellings (monthly tables and dossier records read it alike).
+    """
+    return {
+        level: tuple(dict.fromkeys(header_key(s) for s in spellings_))
+        for level, spellings_ in _spec()["levels"].items()
     }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pandas as pd
 
 from analysis import config, registry
 from analysis.errors import WorkbenchError
+from analysis.text import fold as text_fold
 
 VI = "vi"  # 1.234,5
 EN = "en"  # 1,234.5
@@ -84,9 +84,7 @@ class Period:
 
 def fold(text: object) -> str:
     """Lowercase ASCII of a cell: NFC, diacritics dropped, đ -> d, runs of space collapsed."""
-    text = unicodedata.normalize("NFC", str(text)).casefold().replace("đ", "d")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(text.split())
+    return " ".join(text_fold(text).split())
 
 
 def is_blank(value: object) -> bool:

@@ -1,0 +1,361 @@
+"""The index scorecard: one unit's Decision 766 score for a period, explained.
+
+``notebooks/31_index_scorecard.ipynb`` calls :func:`prepare` once and then one function per
+part; each returns a block of :mod:`analysis.report.blocks`. The numbers come from
+:mod:`analysis.index766` (scores, explanation, what-if); the words from :mod:`analysis.i18n`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis import config, i18n
+from analysis.documents import base
+from analysis.documents.base import groups_frame, official_points, period_text
+from analysis.errors import WorkbenchError
+from analysis.files import sha256
+from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
+from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table
+
+DEFAULT_DOSSIERS = config.SYNTH_DIR / "dossiers"
+TREND_MONTHS = 12  # months of group points shown in the trend chart
+CULPRITS_SHOWN = 25  # dossiers listed for the component that lost the most points
+WHAT_IF_TARGETS = (0.8, 1.0)
+# What an agency needs to find a dossier and see why it cost points (the PDF page is narrow).
+CULPRIT_COLUMNS = (
+    "dossier_id",
+    "procedure_name",
+    "agency",
+    "unit",
+    "received_date",
+    "due_date",
+    "finished_date",
+    "supplement_requests",
+    "failed",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Scorecard:
+    """Everything a scorecard shows, computed once.
+
+    Attributes
+    ----------
+    unit, by, period, lang : str
+    peers : ScoreResult
+        Every unit of the same kind in the period (the ranking).
+    explanation : Explanation
+        The unit's points lost, change on the previous period and the dossiers behind them.
+    trend : DataFrame
+        Unit scores month by month over the ``TREND_MONTHS`` months up to the period's end.
+    source : Path
+        The dossier records read; ``synthetic`` says whether they are synthetic.
+    """
+
+    unit: str
+    by: str
+    period: str
+    lang: str
+    peers: ScoreResult
+    explanation: Explanation
+    trend: pd.DataFrame
+    source: Path
+    synthetic: bool
+    files: dict
+
+
+def prepare(
+    unit: str,
+    period: str,
+    by: str = "province",
+    lang: str = "vi",
+    dossiers_path: str | None = None,
+    procedures: str | None = None,
+    feedback: str | None = None,
+    portal_path: str | None = None,
+) -> Scorecard:
+    """Score the period for every peer, explain the unit, and score the months before.
+
+    Parameters
+    ----------
+    unit : str
+        The unit as the dossier records name it (a province, a commune, an agency).
+    period : str
+        ``2024-06``, ``2024Q2``, ``2024H1`` or ``2024``.
+    by : {"province", "district", "commune", "agency"}
+    lang : {"vi", "en"}
+    dossiers_path : str, optional
+        Dossier Parquet file or folder; default the synthetic dossiers
+        (``workbench synth --dossiers N``).
+    procedures, feedback : str, optional
+        Procedure catalogue and feedback table; without them their components are
+        "not computed" and totals are partial.
+    portal_path : str, optional
+        A folder of the portal's imported API responses (``workbench ingest``): the card is
+        then made from the portal's points and counts (:mod:`analysis.documents.scorecard_portal`),
+        and every block below shows those.
+    """
+    i18n.check_lang(lang)
+    if portal_path:
+        from analysis.documents import scorecard_portal
+
+        return scorecard_portal.prepare(unit, period, lang, portal_path)
+    source = Path(dossiers_path) if dossiers_path else DEFAULT_DOSSIERS
+    if not source.exists():
+        raise WorkbenchError(
+            f"dossier records not found: {source}",
+            hint="run `workbench synth --dossiers 300000` or import records with `workbench ingest`",
+        )
+    extra = {"procedures": procedures or None, "feedback": feedback or None}
+    peers = score(source, period=period, by=by, **extra)
+    explanation = explain(source, unit, period, by=by, **extra)
+    trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
+    manifest = source.parent / "dossiers_manifest.json"
+    synthetic = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get(
+        "synthetic", False
+    )
+    files = (
+        {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
+        if source.is_dir()
+        else {source.name: sha256(source)}
+    )
+    return Scorecard(unit, by, period, lang, peers, explanation, trend, source, synthetic, files)
+
+
+def _trend(source: Path, last: pd.Period, by: str, extra: dict) -> pd.DataFrame:
+    """Unit scores month by month over the ``TREND_MONTHS`` months ending with ``last``.
+
+    One scoring pass per calendar year touched (the engine splits a year into months in one
+    pass over the data), then the months outside the window are dropped.
+    """
+    first = last - (TREND_MONTHS - 1)
+    units = pd.concat(
+        [
+            score(source, period=str(year), by=by, every="month", **extra).units
+            for year in range(first.year, last.year + 1)
+        ],
+        ignore_index=True,
+    )
+    months = pd.PeriodIndex(units["period"], freq="M")
+    return units[(months >= first) & (months <= last)].reset_index(drop=True)
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+
+def _row(card: Scorecard) -> pd.Series:
+    units = card.peers.units
+    mine = units[units["unit"] == card.unit]
+    if mine.empty:
+        raise WorkbenchError(
+            f"{card.unit!r} has no dossiers in {card.period}",
+            hint=f"units in the data: {', '.join(units['unit'].head(8))} …",
+        )
+    return mine.iloc[0]
+
+
+def _portal(card) -> bool:
+    return type(card).__name__ == "PortalCard"
+
+
+def _from_portal(card, name: str):
+    """The same block made from the portal's figures (:mod:`analysis.documents.scorecard_portal`)."""
+    from analysis.documents import scorecard_portal
+
+    return getattr(scorecard_portal, name)(card)
+
+
+def section(key: str, card: Scorecard) -> Section:
+    """A numbered section heading from the translation table."""
+    return base.section(f"section_{key}", card.lang)
+
+
+def meta(card: Scorecard) -> Meta:
+    """Title block and provenance for the template."""
+    if _portal(card):
+        return _from_portal(card, "meta")
+    return base.index_meta(
+        card.lang,
+        unit=(card.unit, card.unit),
+        when=period_text(card.period, card.lang),
+        source=str(card.source),
+        files=card.files,
+        rules=(card.peers.rules_version, card.peers.rules_path),
+        subtitle="scorecard_subtitle",
+        synthetic=card.synthetic,
+    )
+
+
+def headline(card: Scorecard) -> Paragraph:
+    """The notice's sentence: total, change, lowest group, reasons."""
+    if _portal(card):
+        return _from_portal(card, "headline")
+    return Paragraph(card.explanation.text.get(card.lang, ""), kind="finding")
+
+
+def groups_table(card: Scorecard) -> Table:
+    """Points by group against the maximum and the previous period."""
+    if _portal(card):
+        return _from_portal(card, "groups_table")
+    frame = groups_frame(card.explanation.change, card.lang)
+    return Table(frame, i18n.label("caption_groups", card.lang))
+
+
+OFFICIAL_TOTAL, MIN_RANKED = base.OFFICIAL_TOTAL, base.MIN_RANKED  # the index documents' own
+
+
+def ranking(card: Scorecard) -> Table | Paragraph:
+    """Where the unit stands among its peers (rank of the total, partial totals marked)."""
+    if _portal(card):
+        return _from_portal(card, "ranking")
+    lang = card.lang
+    ranks = base.top_ranks(card.peers.units, "unit", card.unit, lang)
+    if isinstance(ranks, Paragraph):
+        return ranks
+    shown, ranked = ranks
+    frame = pd.DataFrame(
+        {
+            i18n.label("rank", lang): shown["rank"],
+            i18n.label("unit", lang): [f"{u} ◀" if u == card.unit else u for u in shown["unit"]],
+            i18n.label("points", lang): [
+                official_points(t, m, OFFICIAL_TOTAL, lang)
+                for t, m in zip(shown["total"], shown["max_total"], strict=True)
+            ],
+        }
+    )
+    note = i18n.label("ranking_note", lang).format(n=ranked)
+    return Table(frame, i18n.label("caption_ranking", lang), note=note)
+
+
+def trend_chart(card: Scorecard) -> Chart:
+    """Group points of the unit month by month."""
+    if _portal(card):
+        return _from_portal(card, "trend_chart")
+    lang = card.lang
+    rules = card.peers.rules
+    units = card.trend[card.trend["unit"] == card.unit].copy()
+    units["month"] = pd.PeriodIndex(units["period"], freq="M").to_timestamp()
+    fig, ax = plt.subplots(figsize=(7.2, 3.2), dpi=100)
+    for g in rules.groups:
+        if g.id in units:
+            ax.plot(
+                units["month"],
+                units[g.id],
+                marker="o",
+                markersize=2.5,
+                linewidth=1.4,
+                label=g.name_vi if lang == "vi" else g.name_en,
+            )
+    ax.set_ylabel(i18n.label("points", lang), fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.12))
+    fig.tight_layout()
+    return Chart.from_figure(fig, i18n.label("caption_trend", lang))
+
+
+def lost_table(card: Scorecard) -> Table:
+    """Components by points lost, with their rate and status (uncertain rules marked)."""
+    if _portal(card):
+        return _from_portal(card, "lost_table")
+    lang, lost = card.lang, card.explanation.lost
+    name = "name_vi" if lang == "vi" else "name_en"
+    shown = lost[lost["max_points"] > 0]
+    frame = pd.DataFrame(
+        {
+            i18n.label("component", lang): [
+                f"{c} {n}{' *' if u else ''}"
+                for c, n, u in zip(shown["component"], shown[name], shown["uncertain"], strict=True)
+            ],
+            i18n.label("rate", lang): [
+                i18n.share_of(n, d, lang)
+                for n, d in zip(shown["numerator"], shown["denominator"], strict=True)
+            ],
+            i18n.label("points", lang): [
+                official_points(p, m if pd.notna(p) else 0.0, m, lang)
+                for p, m in zip(shown["points"], shown["max_points"], strict=True)
+            ],
+            i18n.label("status", lang): [i18n.label(f"status_{s}", lang) for s in shown["status"]],
+        }
+    )
+    note = i18n.label("uncertain_note", lang) + " " + base.small_numbers_note(lang)
+    return Table(frame, i18n.label("caption_lost", lang), note=note)
+
+
+def _culprit_cell(column: str, value, lang: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return i18n.MISSING
+    if column.endswith("_date"):
+        return i18n.date(value, lang)
+    if column == "failed":
+        # The rules' condition names, in words where the table has them.
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        return (
+            ", ".join(
+                word
+                if (word := i18n.label(f"culprit_failed_{part}", lang))
+                != (f"culprit_failed_{part}")
+                else part
+                for part in parts
+            )
+            or i18n.MISSING
+        )
+    return str(value)
+
+
+def culprits(card: Scorecard) -> tuple:
+    """The dossiers behind the dossier component that lost the most points (for the agency)."""
+    if _portal(card):
+        return _from_portal(card, "culprits")
+    lang, lost = card.lang, card.explanation.lost
+    dossier_rows = lost[(lost["lost"] > 0) & lost["component"].isin(_dossier_components(card))]
+    if dossier_rows.empty:
+        return ()
+    top = dossier_rows.iloc[0]
+    rows = card.explanation.culprits(top["component"]).head(CULPRITS_SHOWN)
+    rows = rows[[c for c in CULPRIT_COLUMNS if c in rows.columns]]
+    # Readers' headers and dates (dd/mm/yyyy), never the records' column names or timestamps.
+    rows = pd.DataFrame(
+        {
+            i18n.label(f"culprit_{c}", lang): [_culprit_cell(c, v, lang) for v in rows[c]]
+            for c in rows.columns
+        }
+    )
+    name = top["name_vi"] if lang == "vi" else top["name_en"]
+    caption = i18n.label("caption_culprits", lang).format(component=f"{top['component']} {name}")
+    return (Table(rows, caption),)
+
+
+def _dossier_components(card: Scorecard) -> set[str]:
+    return {c.id for c in card.peers.rules.components if c.table == "dossiers"}
+
+
+def what_ifs(card: Scorecard) -> Table:
+    """Points each losing component would add at 80 % and 100 %."""
+    if _portal(card):
+        return _from_portal(card, "what_ifs")
+    lang, lost = card.lang, card.explanation.lost
+    name = "name_vi" if lang == "vi" else "name_en"
+    rows = []
+    for r in lost[(lost["lost"] > 0) & lost["rate"].notna()].itertuples(index=False):
+        added = [
+            what_if(card.peers, card.unit, r.component, t) if t > r.rate else 0.0
+            for t in WHAT_IF_TARGETS
+        ]
+        rows.append(
+            (f"{r.component} {getattr(r, name)}", i18n.share_of(r.numerator, r.denominator, lang))
+            + tuple(i18n.change(a, lang) for a in added)
+        )
+    columns = [i18n.label("component", lang), i18n.label("rate", lang)] + [
+        i18n.label("if_rate", lang).format(rate=i18n.percent(t, lang, 0)) for t in WHAT_IF_TARGETS
+    ]
+    return Table(
+        pd.DataFrame(rows, columns=columns),
+        i18n.label("caption_what_if", lang),
+        note=base.small_numbers_note(lang),
+    )

@@ -1,0 +1,66 @@
+"""The index scorecard end to end: synthetic dossiers -> papermill -> HTML/PDF."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+
+@pytest.fixture(scope="module")
+def dossiers(synthetic_full):
+    """The session's 60,000 synthetic dossiers (seed 766), written once for every test file."""
+    return synthetic_full / "dossiers"
+
+
+@pytest.mark.render
+def test_scorecard_renders_with_reasons_and_provenance(dossiers, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "scorecard", "--unit", "Thái Nguyên",
+         "--period", "2024Q2", "--dossiers", str(dossiers), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    paths = dict(line.split("\t") for line in result.stdout.splitlines())
+    html = Path(paths["html"]).read_text(encoding="utf-8")
+    assert "<script" not in html.lower() and "sc.prepare" not in html
+    assert "Thái Nguyên: điểm Bộ chỉ số phục vụ người dân, doanh nghiệp, Quý 2/2024" in html
+    assert "2024Q2" not in html.split("<footer")[0]  # no quarter code in the body
+    assert "Dữ liệu mô phỏng" in html  # synthetic dossiers are labelled
+    # The shipped rules without a procedure catalogue or feedback: a partial total, said so.
+    assert "chưa tính được" in html
+    text = " ".join(p.extract_text() for p in PdfReader(paths["pdf"]).pages)
+    assert "Thái Nguyên" in text and "Xếp hạng" in text
+
+
+@pytest.mark.render
+def test_unknown_unit_is_a_clear_error(dossiers, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "scorecard", "--unit", "Atlantis",
+         "--period", "2024Q2", "--dossiers", str(dossiers), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Atlantis" in result.stderr
+
+
+def test_points_are_on_the_official_scale_with_what_was_not_computed():
+    from analysis.documents.base import official_maxima, official_points
+
+    # Official maxima of Decision 766 (shared/reference/index766.md): 18/20/12/10/18/22.
+    assert official_maxima() == {
+        "publicity": 18.0,
+        "timeliness": 20.0,
+        "online_service": 12.0,
+        "online_payment": 10.0,
+        "satisfaction": 18.0,
+        "digitisation": 22.0,
+        "total": 100.0,
+    }
+    assert official_points(3.7, 6.0, 12.0, "vi") == "3,7/12 (6 điểm chưa tính được)"
+    assert official_points(40.3, 56.0, 100.0, "vi") == "40,3/100 (44 điểm chưa tính được)"
+    assert official_points(18.5, 20.0, 20.0, "en") == "18.5/20"
+    assert official_points(float("nan"), 0.0, 10.0, "vi") == "chưa tính"
