@@ -18,11 +18,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.synthetic import panel as synth
-from analysis.synthetic import dossiers as sd
 from analysis.errors import WorkbenchError
 from analysis.index766 import score
 from analysis.index766.engine import checked_by_writer
+from analysis.synthetic import dossiers as sd
+from analysis.synthetic import panel as synth
 
 ROOT = Path(__file__).resolve().parents[2]
 
