@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.designs.did import fit_did
 from analysis.designs.sampling import (
@@ -110,7 +111,10 @@ def test_did_adds_the_small_treated_units_sampling_variance():
     assert 1.0 < excess < 3.0
     assert d["sampling_var_added"] == pytest.approx(excess, rel=1e-10)
     assert fit.se == pytest.approx(math.sqrt(d["se_without_sampling"] ** 2 + excess), rel=1e-10)
-    assert fit.ci_high - fit.estimate == pytest.approx(1.959964 * fit.se, rel=1e-5)
+    # The placebo spread is estimated from the placebos: t on their number less one.
+    assert d["inference"] == "placebo" and d["df"] == d["n_placebos"] - 1
+    t975 = stats.t.ppf(0.975, d["n_placebos"] - 1)
+    assert fit.ci_high - fit.estimate == pytest.approx(t975 * fit.se, rel=1e-5)
     assert "sampling variance" in fit.assumptions["en"]
     assert "phương sai lấy mẫu" in fit.assumptions["vi"]
 

@@ -520,15 +520,16 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
             return ""
         return " " + i18n.label("points_missing", lang).format(n=_pts(missing, lang))
 
-    parts = [
-        i18n.label("idx_score", lang).format(
-            unit=e["unit"],
-            period=period_text(e["period"], lang),
-            total=_pts(e["total"], lang),
-            max=_pts(TOTAL_POINTS, lang),
-        )
-        + unscored(e["max_total"], TOTAL_POINTS)
-    ]
+    where = {"unit": e["unit"], "period": period_text(e["period"], lang)}
+    if not e["max_total"] > 0:  # nothing had its input: no score, never "0/100"
+        parts = [i18n.label("idx_score_none", lang).format(**where)]
+    else:
+        parts = [
+            i18n.label("idx_score", lang).format(
+                **where, total=_pts(e["total"], lang), max=_pts(TOTAL_POINTS, lang)
+            )
+            + unscored(e["max_total"], TOTAL_POINTS)
+        ]
     change: pd.DataFrame = e["change"]
     if e["previous"] is not None:
         prev_text = period_text(e["previous"], lang)
@@ -581,7 +582,7 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
                 )
             )
         clauses.append(i18n.label("idx_reasons", lang).format(items="; ".join(items)))
-    else:
+    elif e["max_total"] > 0:  # "no points lost" only of what could be scored
         clauses.append(i18n.label("idx_no_loss", lang))
     open_ = lost[lost["lost"].isna() & (lost["max_points"] > 0)]
     if len(open_):
