@@ -446,10 +446,11 @@ def load(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
         No portal data there (with the command that imports it).
     """
     from analysis.ingest import portal
+    from analysis.ingest.scores import load_table
 
     folder = Path(folder)
-    units = portal.load_table(folder / portal.UNITS_FILE, portal.UNIT_COLUMNS)
-    comps = portal.load_table(folder / portal.COMPONENTS_FILE, portal.COMPONENT_COLUMNS)
+    units = load_table(folder / portal.UNITS_FILE, portal.UNIT_COLUMNS, "portal")
+    comps = load_table(folder / portal.COMPONENTS_FILE, portal.COMPONENT_COLUMNS, "portal")
     if units is None or comps is None:
         raise WorkbenchError(
             f"no imported portal data in {folder}",

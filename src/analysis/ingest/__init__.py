@@ -405,7 +405,7 @@ def ingest(
     if responses:
         new_units, new_components = portal.frames(responses)
         units_file, components_file = out / portal.UNITS_FILE, out / portal.COMPONENTS_FILE
-        old_units = portal.load_table(units_file, portal.UNIT_COLUMNS)
+        old_units = scores.load_table(units_file, portal.UNIT_COLUMNS, "portal")
         notes.extend(portal.replaced(old_units, new_units))
         portal_units = portal.merge_tables(
             old_units,
@@ -414,7 +414,7 @@ def ingest(
             portal.UNIT_COLUMNS,
         )
         portal_components = portal.merge_tables(
-            portal.load_table(components_file, portal.COMPONENT_COLUMNS),
+            scores.load_table(components_file, portal.COMPONENT_COLUMNS, "portal"),
             new_components,
             portal.COMPONENT_KEY,
             portal.COMPONENT_COLUMNS,

@@ -64,8 +64,13 @@ def check_single_encoding(raw: bytes, file: str) -> None:
         )
 
 
-def _depth_ok(text: str) -> int:
-    """The deepest nesting of brackets outside strings (a cheap scan before parsing)."""
+def scan_brackets(text: str, stop_above: int | None = None) -> tuple[int, int, bool]:
+    """Brackets outside JSON strings, a cheap scan before parsing.
+
+    Returns the deepest nesting (the scan stops once it passes ``stop_above``), the depth
+    left open at the end and whether the text ends inside a string: the last two say a
+    download was cut short.
+    """
     depth = deepest = 0
     in_string = escaped = False
     for ch in text:
@@ -81,11 +86,11 @@ def _depth_ok(text: str) -> int:
         elif ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                return deepest
+            if stop_above is not None and deepest > stop_above:
+                break
         elif ch in "]}":
             depth -= 1
-    return deepest
+    return deepest, depth, in_string
 
 
 def json_loads(text: str, file: str):
@@ -98,7 +103,7 @@ def json_loads(text: str, file: str):
         ``MAX_JSON_DEPTH`` (``bad_json``). ``json.JSONDecodeError`` passes through for the
         caller's own message (line and column).
     """
-    if _depth_ok(text) > MAX_JSON_DEPTH:
+    if scan_brackets(text, MAX_JSON_DEPTH)[0] > MAX_JSON_DEPTH:
         raise _reject(
             file,
             "bad_json",

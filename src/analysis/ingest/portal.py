@@ -371,7 +371,8 @@ def _load_json(path: Path, file: str):
     try:
         return guards.json_loads(text, file)
     except json.JSONDecodeError as exc:
-        at_end = exc.pos >= len(text.rstrip()) or _unclosed(text)
+        _, open_depth, in_string = guards.scan_brackets(text)
+        at_end = exc.pos >= len(text.rstrip()) or in_string or open_depth > 0
         raise _rejected(
             file,
             "truncated_file" if at_end else "bad_json",
@@ -383,26 +384,6 @@ def _load_json(path: Path, file: str):
             + f" (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "download the response from the portal again",
         ) from None
-
-
-def _unclosed(text: str) -> bool:
-    """Whether the text ends inside a string or with brackets left open: a download cut short."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return in_string or depth > 0
 
 
 def _rejected(file, kind, message, hint, column=None, value="") -> FileRejectedError:
@@ -1086,31 +1067,6 @@ def merge_scores(old: pd.DataFrame | None, units: pd.DataFrame) -> pd.DataFrame:
         merged[c] = merged[c].astype(str)
     merged["unit_id"] = merged["unit_id"].astype("object").where(merged["unit_id"].notna(), None)
     return merged
-
-
-def load_table(path: Path, columns: list[str]) -> pd.DataFrame | None:
-    """A portal table written by an earlier import, or None.
-
-    Raises
-    ------
-    WorkbenchError
-        The file is not such a table.
-    """
-    if not path.is_file():
-        return None
-    try:
-        frame = pd.read_parquet(path, engine="pyarrow")
-    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-        raise WorkbenchError(
-            f"cannot read {path} as Parquet: {exc}", hint="move the file away and import again"
-        ) from exc
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise WorkbenchError(
-            f"{path}: not a portal table (missing {', '.join(missing)})",
-            hint="move the file away and import again",
-        )
-    return frame[columns]
 
 
 def summary(responses: list[Response]) -> list[Problem]:

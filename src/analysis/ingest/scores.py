@@ -590,13 +590,13 @@ def merge(old: pd.DataFrame | None, parts: list[ScoreRows]) -> tuple[pd.DataFram
     return merged, replaced
 
 
-def load_existing(path: Path) -> pd.DataFrame | None:
-    """Scores written by an earlier import, or None when there are none.
+def load_table(path: Path, columns: list[str], what: str = "scores") -> pd.DataFrame | None:
+    """A table written by an earlier import (``what``: scores, portal), or None.
 
     Raises
     ------
     WorkbenchError
-        When the file is not a scores table.
+        When the file is not such a table.
     """
     if not path.is_file():
         return None
@@ -606,10 +606,15 @@ def load_existing(path: Path) -> pd.DataFrame | None:
         raise WorkbenchError(
             f"cannot read {path} as Parquet: {exc}", hint="move the file away and import again"
         ) from exc
-    missing = [c for c in OUTPUT_COLUMNS if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WorkbenchError(
-            f"{path}: not a scores table (missing {', '.join(missing)})",
+            f"{path}: not a {what} table (missing {', '.join(missing)})",
             hint="move the file away and import again",
         )
-    return frame[OUTPUT_COLUMNS]
+    return frame[columns]
+
+
+def load_existing(path: Path) -> pd.DataFrame | None:
+    """Scores written by an earlier import, or None when there are none."""
+    return load_table(path, OUTPUT_COLUMNS)
