@@ -803,6 +803,34 @@ def _average_effect(
     return contrast(fit, average_effect_weights(design), level)
 
 
+def _pseudo_effect(
+    model: str,
+    data: _Series,
+    n: int,
+    start: pd.Timestamp,
+    breaks: Sequence[pd.Timestamp],
+    seasonality: str,
+    hac_lags: int | None,
+    cov_type: str,
+    level: float,
+) -> tuple[Contrast | None, str]:
+    """:func:`_average_effect` on the first ``n`` months, falling back to simpler seasonality
+    (a short window may not carry month dummies); ``(None, "")`` when none can be fitted."""
+    ladder = {"tet+month": ["tet+month", "tet", "none"], "tet": ["tet", "none"]}.get(
+        seasonality, ["none"]
+    )
+    for season in ladder:
+        try:
+            effect = _average_effect(
+                model, data, n, start, breaks, season, hac_lags, cov_type, level
+            )
+        except WorkbenchError:  # a binomial segment at 0 % or 100 % throughout
+            effect = None
+        if effect is not None:
+            return effect, season
+    return None, ""
+
+
 def _placebo(
     data: _Series,
     breaks: Sequence[pd.Timestamp],
@@ -818,25 +846,16 @@ def _placebo(
     if data.n_pre >= 2 * PLACEBO_OFFSET:
         offsets.append(data.n_pre - PLACEBO_OFFSET)
     offsets.append(data.n_pre // 2)
-    # Fall back to simpler seasonality if the short pre-period cannot carry month dummies.
-    ladder = {"tet+month": ["tet+month", "tet", "none"], "tet": ["tet", "none"]}.get(
-        seasonality, ["none"]
-    )
     for position in offsets:
         if position < PLACEBO_MIN_PRE or data.n_pre - position < MIN_POST:
             continue
         fake = months[position]
         if fake in breaks:  # a known break cannot double as the placebo start
             continue
-        for season in ladder:
-            try:
-                effect = _average_effect(
-                    model, data, data.n_pre, fake, breaks, season, hac_lags, cov_type, level
-                )
-            except WorkbenchError:  # a binomial placebo segment at 0 % or 100 % throughout
-                effect = None
-            if effect is None:
-                continue
+        effect, season = _pseudo_effect(
+            model, data, data.n_pre, fake, breaks, seasonality, hac_lags, cov_type, level
+        )
+        if effect is not None:
             return {
                 "placebo_start": fake,
                 "placebo_estimate": effect.estimate,
@@ -1031,25 +1050,17 @@ def _forecast_error(
     level: float,
 ) -> float:
     """Root mean square of ``model``'s mean 12-month forecast error (pp) over the origins."""
-    ladder = {"tet+month": ["tet+month", "tet", "none"], "tet": ["tet", "none"]}.get(
-        seasonality, ["none"]
-    )
     errors = []
     for back in FORECAST_ORIGINS:
         end = data.n_pre - back
         origin = end - FORECAST_HORIZON
         if origin < FORECAST_MIN_FIT or data.months[origin] in breaks:
             continue
-        for season in ladder:
-            try:
-                effect = _average_effect(
-                    model, data, end, data.months[origin], breaks, season, hac_lags, cov_type, level
-                )
-            except WorkbenchError:  # a segment at 0 % or 100 % throughout
-                effect = None
-            if effect is not None:
-                errors.append(effect.estimate)
-                break
+        effect, _ = _pseudo_effect(
+            model, data, end, data.months[origin], breaks, seasonality, hac_lags, cov_type, level
+        )
+        if effect is not None:
+            errors.append(effect.estimate)
     return float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan
 
 
