@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import __version__, config, i18n
+from analysis.index766.explain import unscored_note
 from analysis.measures import Measure
 from analysis.report.blocks import Meta, Section
 
@@ -266,13 +267,7 @@ def official_points(points: float, computed_max: float, official_max: float, lan
     if computed_max is None or not computed_max > 0 or points is None or math.isnan(points):
         return i18n.label("points_not_computed", lang)
     text = f"{i18n.number(points, lang)}/{i18n.number(official_max, lang, 0)}"
-    missing = official_max - computed_max
-    if missing > 0.05:
-        digits = 0 if abs(missing - round(missing)) < 0.05 else 1
-        text += " " + i18n.label("points_missing", lang).format(
-            n=i18n.number(missing, lang, digits)
-        )
-    return text
+    return text + unscored_note(computed_max, official_max, lang)
 
 
 def groups_frame(change: pd.DataFrame, lang: str, official: dict | None = None) -> pd.DataFrame:

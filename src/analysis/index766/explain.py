@@ -132,6 +132,19 @@ def period_text(period: str | Period, lang: str = "vi") -> str:
     return i18n.label("idx_period_year", lang).format(year=year)
 
 
+def unscored_note(computed_max: float, official_max: float, lang: str) -> str:
+    """`` (12 điểm chưa tính được)`` when part of the official maximum had no input, else "".
+
+    The one rule for partial scores: a group or total is shown out of its official maximum,
+    never out of what could be computed, with the points that had no input named.
+    """
+    missing = official_max - computed_max
+    if not missing > 0.05:
+        return ""
+    digits = 0 if abs(missing - round(missing)) < 0.05 else 1
+    return " " + i18n.label("points_missing", lang).format(n=i18n.number(missing, lang, digits))
+
+
 def _pts(x: float, lang: str) -> str:
     """Points as a notice prints them: ``0``, ``18``, ``72,6``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -514,12 +527,6 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
     # out of 56 and disagrees with every table of the document.
     official = {g.id: float(g.points) for g in rules.groups}
 
-    def unscored(computed: float, full: float) -> str:
-        missing = full - computed
-        if not missing > 0.05:
-            return ""
-        return " " + i18n.label("points_missing", lang).format(n=_pts(missing, lang))
-
     where = {"unit": e["unit"], "period": period_text(e["period"], lang)}
     if not e["max_total"] > 0:  # nothing had its input: no score, never "0/100"
         parts = [i18n.label("idx_score_none", lang).format(**where)]
@@ -528,7 +535,7 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
             i18n.label("idx_score", lang).format(
                 **where, total=_pts(e["total"], lang), max=_pts(TOTAL_POINTS, lang)
             )
-            + unscored(e["max_total"], TOTAL_POINTS)
+            + unscored_note(e["max_total"], TOTAL_POINTS, lang)
         ]
     change: pd.DataFrame = e["change"]
     if e["previous"] is not None:
@@ -564,7 +571,7 @@ def _sentence(e: dict, rules: Rules, lang: str) -> str:
                 points=_pts(g["points"], lang),
                 max=_pts(official.get(g["group"], g["max_points"]), lang),
             )
-            + unscored(g["max_points"], official.get(g["group"], g["max_points"]))
+            + unscored_note(g["max_points"], official.get(g["group"], g["max_points"]), lang)
         )
     lost: pd.DataFrame = e["lost"]
     losing = lost[(lost["status"] == OK) & (lost["lost"] > 0.005)].head(REASONS_SHOWN)
