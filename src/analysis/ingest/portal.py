@@ -44,7 +44,7 @@ import yaml
 
 from analysis import config, registry
 from analysis.errors import WorkbenchError
-from analysis.ingest import guards, reading, values
+from analysis.ingest import guards, reading, scores, values
 from analysis.ingest.problems import Problem
 from analysis.ingest.reading import FileRejectedError
 from analysis.ingest.scores import FIRST_PERIOD, GROUPS, OUTPUT_COLUMNS, TOTAL
@@ -1059,14 +1059,7 @@ def merge_scores(old: pd.DataFrame | None, units: pd.DataFrame) -> pd.DataFrame:
         merged = pd.concat([old.loc[keep, OUTPUT_COLUMNS], new], ignore_index=True)
     else:
         merged = new
-    merged = merged.sort_values(["period", "boundary", "province_code", "level", "unit"])
-    merged = merged.reset_index(drop=True)
-    for c in (*GROUPS, TOTAL):
-        merged[c] = merged[c].astype("float64")
-    for c in ("unit", "boundary", "province_code", "level", "period"):
-        merged[c] = merged[c].astype(str)
-    merged["unit_id"] = merged["unit_id"].astype("object").where(merged["unit_id"].notna(), None)
-    return merged
+    return scores.tidy(merged)
 
 
 def summary(responses: list[Response]) -> list[Problem]:

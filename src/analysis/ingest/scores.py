@@ -580,6 +580,11 @@ def merge(old: pd.DataFrame | None, parts: list[ScoreRows]) -> tuple[pd.DataFram
                 )
         kept = old_idx.loc[old_idx.index.difference(new_idx.index)].reset_index()
         merged = pd.concat([kept[OUTPUT_COLUMNS], new[OUTPUT_COLUMNS]], ignore_index=True)
+    return tidy(merged), replaced
+
+
+def tidy(merged: pd.DataFrame) -> pd.DataFrame:
+    """The scores table in its stored order and types (the flat layout's and the portal's)."""
     merged = merged.sort_values(["period", "boundary", "province_code", "level", "unit"])
     merged = merged.reset_index(drop=True)
     for c in (*GROUPS, TOTAL):
@@ -587,7 +592,7 @@ def merge(old: pd.DataFrame | None, parts: list[ScoreRows]) -> tuple[pd.DataFram
     for c in ("unit", "boundary", "province_code", "level", "period"):
         merged[c] = merged[c].astype(str)
     merged["unit_id"] = merged["unit_id"].astype("object").where(merged["unit_id"].notna(), None)
-    return merged, replaced
+    return merged
 
 
 def load_table(path: Path, columns: list[str], what: str = "scores") -> pd.DataFrame | None:
