@@ -205,6 +205,59 @@ def ingest(
     WorkbenchError
         Bad arguments or settings (exit code 2).
     """
+    _check_options(kind, level, province)
+    files = _as_paths(paths)
+    if not files:
+        raise WorkbenchError("no file to import", hint="give one or more CSV, XLSX or JSON files")
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
+    day = _today(today)
+    notes = ProblemReport()
+    previous = manifest.load(out)
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        problems = [
+            Problem(str(p), None, None, "", "file_not_found", "no such file", "") for p in missing
+        ]
+        raise IngestError(ProblemReport(problems), file_level=True)
+    jobs, skipped = _jobs(files, kind, out, previous, notes)
+    # 1. Read and check every monthly and scores file; nothing is written yet.
+    _read_tables(jobs, portal_columns, day, notes, province, period, level, sheet, hidden_rows)
+    _check_rows(jobs, quarantine, notes)
+    # 2. Merge with what is there and check the result, still without writing.
+    merged = _merge(jobs, out, notes)
+    # 3. Dossier records stream to their own outputs and raise on their own in strict mode;
+    #    they run after every other file has passed, so a bad table stops them too.
+    given = {k: v for k, v in (("province", province), ("level", level)) if v}
+    for job in jobs:
+        if job.kind == "dossiers":
+            from analysis.ingest.dossiers import ingest_dossiers  # the dossier importer
+
+            job.result = ingest_dossiers(
+                job.path, out, quarantine, notes, keep_text=keep_text, **given
+            )
+            # Which columns were dropped or hashed first, so that rejected rows cannot hide it.
+            note = Problem(job.name, None, None, "", "personal_data", job.result.personal_summary())
+            notes.problems.insert(0, note)
+            notes.extend(dossier_summary(job.name, job.result))
+    # 4. Write: data first, the manifest last (a complete manifest means complete files).
+    outputs = _write_tables(out, merged, notes)
+    entries, read, accepted, rejected = _manifest_entries(jobs, out, quarantine, merged, outputs)
+    _note_derived(merged.month_parts, notes)
+    if entries:
+        outputs["manifest"] = manifest.write(out, entries, list(outputs.values()))
+    return IngestResult(
+        files=tuple(str(p) for p in files),
+        read=read,
+        accepted=accepted,
+        rejected=rejected,
+        outputs=outputs,
+        report=notes,
+        skipped=tuple(skipped),
+    )
+
+
+def _check_options(kind: str | None, level: str | None, province: str | None) -> None:
+    """Bad arguments stop the import before any file is opened (exit code 2)."""
     if kind is not None and kind not in KINDS:
         raise WorkbenchError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
     if level is not None and level not in panel.LEVELS:
@@ -218,27 +271,12 @@ def ingest(
             raise WorkbenchError(
                 f"unknown province {province!r}", hint="give the province's name, e.g. 'Bắc Ninh'"
             )
-    files = _as_paths(paths)
-    if not files:
-        raise WorkbenchError("no file to import", hint="give one or more CSV, XLSX or JSON files")
-    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
-    day = _today(today)
-    notes = ProblemReport()
-    errors = ProblemReport()
-    previous = manifest.load(out)
 
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        raise IngestError(
-            ProblemReport(
-                [
-                    Problem(str(p), None, None, "", "file_not_found", "no such file", "")
-                    for p in missing
-                ]
-            ),
-            file_level=True,
-        )
 
+def _jobs(
+    files: list[Path], kind: str | None, out: Path, previous: object, notes: ProblemReport
+) -> tuple[list[_Job], list[str]]:
+    """One job per file to import: repeats within the call and files already imported noted."""
     jobs: list[_Job] = []
     skipped: list[str] = []
     seen: dict[str, str] = {}
@@ -275,8 +313,26 @@ def ingest(
         jobs.append(_Job(path, name, job_kind, digest))
     if unknown:
         raise IngestError(ProblemReport(unknown), file_level=True)
+    return jobs, skipped
 
-    # 1. Read and check every monthly and scores file; nothing is written yet.
+
+def _read_tables(
+    jobs: list[_Job],
+    portal_columns: str | os.PathLike | None,
+    day: pd.Timestamp,
+    notes: ProblemReport,
+    province: str | None,
+    period: str | None,
+    level: str | None,
+    sheet: str | None,
+    hidden_rows: bool,
+) -> None:
+    """Read every monthly table, scores table and portal response into its job's parts.
+
+    A file that cannot be read stops the import with every such file's problems; a portal
+    unit with a problem does too, in either mode (a unit is the whole of its row in every
+    table the response feeds).
+    """
     settings = None
     if any(job.kind == "scores" for job in jobs):
         settings = scores.load_settings(portal_columns)
@@ -286,27 +342,7 @@ def ingest(
             continue
         try:
             if job.kind == "monthly":
-                tables = monthly.read(job.path, job.name, sheet, hidden_rows=hidden_rows)
-                dated = [t for t in tables if monthly.month_known(t, period)]
-                if dated and len(dated) < len(tables):
-                    # Month sheets beside a summary sheet ("Tổng hợp", "Lũy kế"): the summary
-                    # repeats their figures over no one month.
-                    for t in tables:
-                        if t not in dated:
-                            notes.add(
-                                Problem(
-                                    t.file,
-                                    t.header_row,
-                                    None,
-                                    "",
-                                    "summary_sheet",
-                                    "a sheet without a month beside sheets that have one: not "
-                                    "imported (a summary of the months)",
-                                    "give --sheet NAME --period YYYY-MM to import it alone",
-                                )
-                            )
-                    tables = dated
-                for table in tables:
+                for table in _month_tables(job, sheet, hidden_rows, period, notes):
                     job.tables.append(table.detail)
                     job.parts.append(
                         monthly.parse(table, day, province=province, period=period, level=level)
@@ -326,14 +362,44 @@ def ingest(
             file_errors.extend(exc.problems)
     if file_errors:
         raise IngestError(ProblemReport(file_errors), file_level=True)
-    # Portal responses: a unit with a problem stops the import in either mode (a unit is the
-    # whole of its row in every table the response feeds).
     responses = [j.response for j in jobs if j.response is not None]
     portal_errors = [p for r in responses for p in r.problems] + portal.check_duplicates(responses)
     if portal_errors:
         raise IngestError(ProblemReport(portal_errors), file_level=True)
     notes.extend(portal.summary(responses))
 
+
+def _month_tables(
+    job: _Job, sheet: str | None, hidden_rows: bool, period: str | None, notes: ProblemReport
+) -> list:
+    """A monthly file's tables, without a summary sheet beside month sheets."""
+    tables = monthly.read(job.path, job.name, sheet, hidden_rows=hidden_rows)
+    dated = [t for t in tables if monthly.month_known(t, period)]
+    if not dated or len(dated) == len(tables):
+        return tables
+    # Month sheets beside a summary sheet ("Tổng hợp", "Lũy kế"): the summary repeats their
+    # figures over no one month.
+    for t in tables:
+        if t not in dated:
+            notes.add(
+                Problem(
+                    t.file,
+                    t.header_row,
+                    None,
+                    "",
+                    "summary_sheet",
+                    "a sheet without a month beside sheets that have one: not "
+                    "imported (a summary of the months)",
+                    "give --sheet NAME --period YYYY-MM to import it alone",
+                )
+            )
+    return dated
+
+
+def _check_rows(jobs: list[_Job], quarantine: bool, notes: ProblemReport) -> None:
+    """Rows against each other and against the file: strict stops at any problem; quarantine
+    keeps rows back, never a whole file."""
+    errors = ProblemReport()
     month_parts = [p for j in jobs if j.kind == "monthly" for p in j.parts]
     score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
     monthly.check_duplicates(month_parts)
@@ -360,100 +426,111 @@ def ingest(
                 )
     if errors and not quarantine:
         raise IngestError(errors)
-    if errors:  # quarantine: the rejected rows' problems travel with the result
-        notes.extend(errors.problems)
-        if any(p.kind == "empty_file" for p in errors.problems):
-            raise IngestError(
-                ProblemReport([p for p in errors.problems if p.kind == "empty_file"]),
-                file_level=True,
-            )
-        # A file all of whose rows were rejected would be dropped whole while the import looks
-        # successful: quarantine keeps rows back, not files.
-        for job in jobs:
-            if job.parts and not sum(p.read - len(p.rejected) for p in job.parts):
-                errors.add(
-                    Problem(
-                        job.name,
-                        None,
-                        None,
-                        "",
-                        "no_row_kept",
-                        "every row of this file was rejected: importing it would drop it whole",
-                        "fix the rows listed above and import again",
-                    )
+    if not errors:
+        return
+    # quarantine: the rejected rows' problems travel with the result
+    notes.extend(errors.problems)
+    if any(p.kind == "empty_file" for p in errors.problems):
+        raise IngestError(
+            ProblemReport([p for p in errors.problems if p.kind == "empty_file"]),
+            file_level=True,
+        )
+    # A file all of whose rows were rejected would be dropped whole while the import looks
+    # successful: quarantine keeps rows back, not files.
+    for job in jobs:
+        if job.parts and not sum(p.read - len(p.rejected) for p in job.parts):
+            errors.add(
+                Problem(
+                    job.name,
+                    None,
+                    None,
+                    "",
+                    "no_row_kept",
+                    "every row of this file was rejected: importing it would drop it whole",
+                    "fix the rows listed above and import again",
                 )
-                raise IngestError(errors, kept_none=True)
+            )
+            raise IngestError(errors, kept_none=True)
 
-    # 2. Merge with what is there and check the result, still without writing.
+
+@dataclass
+class _Merged:
+    """The tables as they will be written: what is there merged with what was read."""
+
+    month_parts: list
+    panel: pd.DataFrame | None = None
+    replaced_months: list | None = None
+    absent: list | None = None
+    scores: pd.DataFrame | None = None
+    replaced_scores: list | None = None
+    portal_units: pd.DataFrame | None = None
+    portal_components: pd.DataFrame | None = None
+
+
+def _merge(jobs: list[_Job], out: Path, notes: ProblemReport) -> _Merged:
+    """Merge what was read with what the folder holds; nothing is written."""
+    merged = _Merged([p for j in jobs if j.kind == "monthly" for p in j.parts])
+    score_parts = [p for j in jobs if j.kind == "scores" for p in j.parts]
     panel_file = out / config.PANEL_FILE
     scores_file = out / SCORES_FILE
-    merged_panel = replaced_months = absent = None
-    if month_parts:
+    if merged.month_parts:
         old = panel.load(panel_file) if panel_file.is_file() else None
         try:
-            merged_panel, replaced_months, absent = monthly.merge(old, month_parts)
+            merged.panel, merged.replaced_months, merged.absent = monthly.merge(
+                old, merged.month_parts
+            )
         except WorkbenchError as exc:
             raise IngestError(
                 ProblemReport([monthly.validation_problem(exc)]), file_level=True
             ) from None
-    merged_scores = replaced_scores = None
     if score_parts:
-        merged_scores, replaced_scores = scores.merge(
+        merged.scores, merged.replaced_scores = scores.merge(
             scores.load_existing(scores_file), score_parts
         )
-    portal_units = portal_components = None
+    responses = [j.response for j in jobs if j.response is not None]
     if responses:
         new_units, new_components = portal.frames(responses)
         units_file, components_file = out / portal.UNITS_FILE, out / portal.COMPONENTS_FILE
         old_units = scores.load_table(units_file, portal.UNIT_COLUMNS, "portal")
         notes.extend(portal.replaced(old_units, new_units))
-        portal_units = portal.merge_tables(
+        merged.portal_units = portal.merge_tables(
             old_units,
             new_units,
             portal.UNIT_KEY,
             portal.UNIT_COLUMNS,
         )
-        portal_components = portal.merge_tables(
+        merged.portal_components = portal.merge_tables(
             scores.load_table(components_file, portal.COMPONENT_COLUMNS, "portal"),
             new_components,
             portal.COMPONENT_KEY,
             portal.COMPONENT_COLUMNS,
         )
-        base = merged_scores if merged_scores is not None else scores.load_existing(scores_file)
-        merged_scores = portal.merge_scores(base, portal_units)
+        base = merged.scores if merged.scores is not None else scores.load_existing(scores_file)
+        merged.scores = portal.merge_scores(base, merged.portal_units)
+    return merged
 
-    # 3. Dossier records stream to their own outputs and raise on their own in strict mode;
-    #    they run after every other file has passed, so a bad table stops them too.
-    for job in jobs:
-        if job.kind == "dossiers":
-            from analysis.ingest.dossiers import ingest_dossiers  # the dossier importer
 
-            given = {k: v for k, v in (("province", province), ("level", level)) if v}
-            job.result = ingest_dossiers(
-                job.path, out, quarantine, notes, keep_text=keep_text, **given
-            )
-            # Which columns were dropped or hashed first, so that rejected rows cannot hide it.
-            note = Problem(job.name, None, None, "", "personal_data", job.result.personal_summary())
-            notes.problems.insert(0, note)
-            notes.extend(dossier_summary(job.name, job.result))
-
-    # 4. Write: data first, the manifest last (a complete manifest means complete files).
+def _write_tables(out: Path, merged: _Merged, notes: ProblemReport) -> dict[str, Path]:
+    """Write the merged panel, portal and scores tables; note every figure replaced."""
     outputs: dict[str, Path] = {}
-    if merged_panel is not None:
-        outputs["panel"] = panel.save(merged_panel, panel_file)
-    if portal_units is not None:
+    if merged.panel is not None:
+        outputs["panel"] = panel.save(merged.panel, out / config.PANEL_FILE)
+    if merged.portal_units is not None:
         for what, frame, name in (
-            ("portal units", portal_units, portal.UNITS_FILE),
-            ("portal components", portal_components, portal.COMPONENTS_FILE),
+            ("portal units", merged.portal_units, portal.UNITS_FILE),
+            ("portal components", merged.portal_components, portal.COMPONENTS_FILE),
         ):
             with atomic_path(out / name) as tmp:
                 frame.to_parquet(tmp, engine="pyarrow", index=False)
             outputs[what] = out / name
-    if merged_scores is not None:
-        with atomic_path(scores_file) as tmp:
-            merged_scores.to_parquet(tmp, engine="pyarrow", index=False)
-        outputs["scores"] = scores_file
-    for replaced, kind_name in ((replaced_months, "monthly"), (replaced_scores, "scores")):
+    if merged.scores is not None:
+        with atomic_path(out / SCORES_FILE) as tmp:
+            merged.scores.to_parquet(tmp, engine="pyarrow", index=False)
+        outputs["scores"] = out / SCORES_FILE
+    for replaced, kind_name in (
+        (merged.replaced_months, "monthly"),
+        (merged.replaced_scores, "scores"),
+    ):
         for entry in replaced or []:
             notes.add(
                 Problem(
@@ -469,6 +546,13 @@ def ingest(
                     ),
                 )
             )
+    return outputs
+
+
+def _manifest_entries(
+    jobs: list[_Job], out: Path, quarantine: bool, merged: _Merged, outputs: dict[str, Path]
+) -> tuple[list[dict], int, int, int]:
+    """One manifest entry per job (quarantine files written on the way) and the row totals."""
     rejected_names: set[str] = set()
     entries = []
     total_read = total_accepted = total_rejected = 0
@@ -506,11 +590,8 @@ def ingest(
                     if c not in {x for p in job.parts for x in p.provided}
                 ]
             files_of_job = {p.file for p in job.parts}
-            entry["replaced"] = [
-                e
-                for e in (replaced_months if job.kind == "monthly" else replaced_scores) or []
-                if e["file"] in files_of_job
-            ]
+            replaced = merged.replaced_months if job.kind == "monthly" else merged.replaced_scores
+            entry["replaced"] = [e for e in replaced or [] if e["file"] in files_of_job]
             if rejected:
                 target = _rejected_path(out, job.path, rejected_names)
                 _write_rejected(target, rejected)
@@ -521,6 +602,15 @@ def ingest(
         total_accepted += got["accepted"]
         total_rejected += got["rejected"]
         entries.append(entry)
+    if merged.absent:
+        for entry in entries:
+            if entry["kind"] == "monthly":
+                entry.setdefault("panel_columns_not_reported", merged.absent)
+    return entries, total_read, total_accepted, total_rejected
+
+
+def _note_derived(month_parts: list, notes: ProblemReport) -> None:
+    """A count derived from a rate is named, with its row, in the notes."""
     for part in month_parts:
         for d in part.derived:
             notes.add(
@@ -534,21 +624,6 @@ def ingest(
                     "manifest as derived)",
                 )
             )
-    if absent:
-        for entry in entries:
-            if entry["kind"] == "monthly":
-                entry.setdefault("panel_columns_not_reported", absent)
-    if entries:
-        outputs["manifest"] = manifest.write(out, entries, list(outputs.values()))
-    return IngestResult(
-        files=tuple(str(p) for p in files),
-        read=total_read,
-        accepted=total_accepted,
-        rejected=total_rejected,
-        outputs=outputs,
-        report=notes,
-        skipped=tuple(skipped),
-    )
 
 
 def dossier_components(absent: Iterable[str]) -> tuple[list[str], dict[str, str]]:
