@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -423,6 +423,41 @@ def _month_range(start, end) -> pd.DatetimeIndex:
     return pd.date_range(first, last, freq="MS", unit="ns")
 
 
+@dataclass(frozen=True)
+class _Map:
+    """The span and the two boundaries: which old province sits in which new one."""
+
+    months: pd.DatetimeIndex
+    is_old: np.ndarray  # month on the old63 boundary (before the merger)
+    years: np.ndarray  # decimal years, mid-month
+    old: list
+    new: list
+    old_index: dict[str, int]
+    new_index: dict[str, int]
+    member: np.ndarray  # old province -> its new province's row
+    merge: np.ndarray | None = None  # (n_new, n_old) dossier weights at the merger
+
+    def to_new(self, x: np.ndarray) -> np.ndarray:
+        """Old-province rows as dossier-weighted means on the new provinces."""
+        return self.merge @ x
+
+
+@dataclass(frozen=True)
+class _Provinces:
+    """Province parameters: sizes fixed, independent of the span (draws of ``rng_par``)."""
+
+    vol_2024: np.ndarray
+    growth: np.ndarray
+    old_shares: np.ndarray  # (n_old, 3) level shares of dossiers
+    new_shares: np.ndarray  # (n_new, 2)
+    carry: np.ndarray
+    fee_share: np.ndarray
+    result_share: np.ndarray
+    rating_share: np.ndarray
+    full_share: np.ndarray
+    adoption_offset: np.ndarray  # months after the earliest adoption month, per new province
+
+
 def generate(
     seed: int = 766,
     start: str = "2020-01",
@@ -457,30 +492,78 @@ def generate(
         For an unreadable span or an invalid effects/measures file.
     """
     months = _month_range(start, end)
-    merger = pd.Timestamp(config.MERGER_DATE)
-    old_months, new_months = months[months < merger], months[months >= merger]
-    is_old = np.asarray(months < merger)
-    n_t = len(months)
-    years = _years(months)
-
     measure_table = measures.load(measures_file)
     spec_effects = load_effects(effects_file, known=measure_table)
-
-    old = registry.provinces("old63")
-    new = registry.provinces("new34")
-    old_index = {p.name: i for i, p in enumerate(old)}
-    new_index = {p.name: i for i, p in enumerate(new)}
+    old, new = registry.provinces("old63"), registry.provinces("new34")
     new_pos = {p.code: i for i, p in enumerate(new)}
-    member = np.array([new_pos[p.new_code] for p in old])  # old province -> new province row
-    n_old, n_new = len(old), len(new)
-
+    where = _Map(
+        months=months,
+        is_old=np.asarray(months < pd.Timestamp(config.MERGER_DATE)),
+        years=_years(months),
+        old=old,
+        new=new,
+        old_index={p.name: i for i, p in enumerate(old)},
+        new_index={p.name: i for i, p in enumerate(new)},
+        member=np.array([new_pos[p.new_code] for p in old]),
+    )
+    # Four streams, so that a stage's draws never shift another's.
     seeds = np.random.SeedSequence(seed).spawn(4)
     rng_par, rng_noise, rng_vol, rng_bin = (np.random.default_rng(s) for s in seeds)
 
-    # Largest effect an old province can receive per outcome (headroom under the cap).
     # Computed even when effects=False, so that both panels share every draw.
+    max_effect = _max_effects(where, spec_effects, measure_table)
+    prov = _draw_provinces(rng_par, where)
+    cf_old, noise_sd, phi = _counterfactuals(rng_par, where, prov, max_effect)
+    # Dossier weights of the old provinces inside their new province (at the merger).
+    weight = prov.vol_2024 * (1 + prov.growth) ** (2025.5 - 2024.5)
+    totals = np.bincount(where.member, weights=weight, minlength=len(new))
+    merge = np.zeros((len(new), len(old)))
+    merge[where.member, np.arange(len(old))] = weight / totals[where.member]
+    where = replace(where, merge=merge)
+
+    eff_old, eff_new, truth_parts, adoption_dates = _effects(
+        where, spec_effects, measure_table, prov.adoption_offset, effects
+    )
+    expected_old, expected_new, mean_old, mean_new, clipped = _level_rates(
+        rng_noise, where, prov, cf_old, noise_sd, phi, eff_old, eff_new
+    )
+    expected_total = _expected_totals(where, prov, mean_old, mean_new)
+    received_old, received_new = _volumes(rng_vol, where, prov)
+    frames = _count_frames(
+        rng_bin, where, prov, (received_old, expected_old), (received_new, expected_new)
+    )
+    # validate() checks the invariants and gives the canonical types (month datetime64[ns]).
+    table = panel.validate(pd.concat(frames, ignore_index=True), source="synthetic panel")
+    params = {
+        "seed": int(seed),
+        "start": f"{months[0]:%Y-%m}",
+        "end": f"{months[-1]:%Y-%m}",
+        "effects": bool(effects),
+        "version": VERSION,
+        "national_zero_fee_adoption": adoption_dates,
+        "clipped_cells_with_effect": {o: n for o, n in clipped.items() if n},
+        "measures_without_effect": sorted(
+            mid for mid in measure_table if not (spec_effects.get(mid) or {}).get("effects")
+        ),
+        "inputs": {
+            "measures": {"path": _shown(measures_file), "sha256": sha256(measures_file)},
+            "effects": {"path": _shown(effects_file), "sha256": sha256(effects_file)},
+        },
+    }
+    return SynthData(
+        panel=table[KEY_COLUMNS + COUNT_COLUMNS],
+        truth=_truth_table(truth_parts),
+        params=params,
+        expected=expected_total,
+    )
+
+
+def _max_effects(where: _Map, spec_effects: dict, measure_table: dict) -> dict[str, np.ndarray]:
+    """Largest effect an old province can receive per outcome (headroom under the cap)."""
+    merger = pd.Timestamp(config.MERGER_DATE)
+    n_old, n_new = len(where.old), len(where.new)
     max_effect = {o: np.zeros(n_old) for o in OUTCOMES}
-    alone = np.bincount(member, minlength=n_new)[member] == 1
+    alone = np.bincount(where.member, minlength=n_new)[where.member] == 1
     for mid, entry in spec_effects.items():
         m = measure_table[mid]
         for eff in entry["effects"]:
@@ -489,29 +572,49 @@ def generate(
                 # A merged province's rate is an average, below its highest member; only an
                 # old province that is a new province on its own meets the effect at full height.
                 max_effect[eff.outcome][alone] += size
-            elif m.start < merger and m.province_old in old_index:
-                max_effect[eff.outcome][old_index[m.province_old]] += size
-            elif m.province_new in new_index:
-                max_effect[eff.outcome][member == new_index[m.province_new]] += size
+            elif m.start < merger and m.province_old in where.old_index:
+                max_effect[eff.outcome][where.old_index[m.province_old]] += size
+            elif m.province_new in where.new_index:
+                max_effect[eff.outcome][where.member == where.new_index[m.province_new]] += size
+    return max_effect
 
-    # --- province parameters (fixed sizes, independent of the span) ---
+
+def _draw_provinces(rng_par: np.random.Generator, where: _Map) -> _Provinces:
+    """Volumes, level shares and the shares of the count columns, per province."""
+    n_old, n_new = len(where.old), len(where.new)
     vol_2024 = np.exp(rng_par.normal(np.log(VOLUME_MEDIAN), VOLUME_SIGMA, n_old))
     vol_2024 = np.clip(vol_2024, *VOLUME_RANGE)
     for name, value in VOLUME_ANCHORS.items():
-        vol_2024[old_index[name]] = value
+        vol_2024[where.old_index[name]] = value
     growth = rng_par.uniform(0.0, 0.04, n_old)
     old_shares = rng_par.dirichlet(np.array(OLD_SHARES) * 200, n_old)
     new_share_p = rng_par.beta(NEW_SHARES[0] * 200, NEW_SHARES[1] * 200, n_new)
-    new_shares = np.column_stack([new_share_p, 1 - new_share_p])
     carry = rng_par.uniform(0.03, 0.08, n_old)
     fee_share = rng_par.uniform(0.33, 0.57, n_old)
     result_share = rng_par.uniform(0.73, 0.87, n_old)
     rating_share = rng_par.uniform(0.13, 0.37, n_old)
     full_share = rng_par.uniform(*FULL_SHARE_RANGE, n_old)
     for name, value in FULL_SHARE_FIXED.items():
-        full_share[old_index[name]] = value
-    adoption_offset = rng_par.integers(0, 4, n_new)  # months after the earliest adoption month
+        full_share[where.old_index[name]] = value
+    return _Provinces(
+        vol_2024=vol_2024,
+        growth=growth,
+        old_shares=old_shares,
+        new_shares=np.column_stack([new_share_p, 1 - new_share_p]),
+        carry=carry,
+        fee_share=fee_share,
+        result_share=result_share,
+        rating_share=rating_share,
+        full_share=full_share,
+        adoption_offset=rng_par.integers(0, 4, n_new),
+    )
 
+
+def _counterfactuals(
+    rng_par: np.random.Generator, where: _Map, prov: _Provinces, max_effect: dict
+) -> tuple[dict, dict, dict]:
+    """Province-total counterfactual paths (pp, old63 rows), their noise sd and AR(1) φ."""
+    n_old = len(where.old)
     cf_old: dict[str, np.ndarray] = {}  # outcome -> (n_old, n_t) province-total cf in pp
     noise_sd: dict[str, np.ndarray] = {}
     phi: dict[str, np.ndarray] = {}
@@ -530,7 +633,7 @@ def generate(
         target = np.minimum(target, ceiling - spec.ceiling_knee)
         for (anchor_outcome, name), (year, value) in ANCHORS.items():
             if anchor_outcome == outcome:
-                target[old_index[name]], ref[old_index[name]] = value, year
+                target[where.old_index[name]], ref[where.old_index[name]] = value, year
         lo_edge = spec.floor + spec.floor_knee  # the linear range of the soft clip
         hi_edge = ceiling - spec.ceiling_knee
         if np.any((target > hi_edge) | (target < lo_edge)):
@@ -558,7 +661,7 @@ def generate(
             )
 
         # Guard: the soft clip must never engage on the old boundary's span.
-        for t, on_old_span in ((OLD_SPAN_YEARS, True), (years, False)):
+        for t, on_old_span in ((OLD_SPAN_YEARS, True), (where.years, False)):
             line = intercept[:, None] + slope[:, None] * (t[None, :] - mid_ref[:, None])
             soft = _soft_clip(
                 line, floor[:, None], spec.floor_knee, ceiling[:, None], spec.ceiling_knee
@@ -566,21 +669,19 @@ def generate(
             if on_old_span and np.abs(soft - line).max() > 1e-9:
                 raise ValueError(f"{outcome}: the soft clip engages on the old-boundary span")
         cf_old[outcome] = soft
-    cf_old["fully_online_rate"] = full_share[:, None] * cf_old["online_rate"]
+    cf_old["fully_online_rate"] = prov.full_share[:, None] * cf_old["online_rate"]
     noise_sd["fully_online_rate"] = np.full(n_old, FULL_NOISE)
     phi["fully_online_rate"] = rng_par.uniform(*AR_PHI, n_old)
+    return cf_old, noise_sd, phi
 
-    # Dossier weights of the old provinces inside their new province (at the merger).
-    weight = vol_2024 * (1 + growth) ** (2025.5 - 2024.5)
-    totals = np.bincount(member, weights=weight, minlength=n_new)
-    w_old = weight / totals[member]
-    merge = np.zeros((n_new, n_old))
-    merge[member, np.arange(n_old)] = w_old
 
-    def to_new(x: np.ndarray) -> np.ndarray:
-        return merge @ x
-
-    # --- effects ---
+def _effects(
+    where: _Map, spec_effects: dict, measure_table: dict, adoption_offset: np.ndarray, effects: bool
+) -> tuple[dict, dict, list[pd.DataFrame], dict[str, str]]:
+    """The injected effects in pp on both boundaries, their truth rows and adoption dates."""
+    months, is_old, old, new = where.months, where.is_old, where.old, where.new
+    merger = pd.Timestamp(config.MERGER_DATE)
+    n_old, n_new, n_t = len(old), len(new), len(months)
     eff_old = {o: np.zeros((n_old, n_t)) for o in OUTCOMES}
     eff_new = {o: np.zeros((n_new, n_t)) for o in OUTCOMES}
     truth_parts: list[pd.DataFrame] = []
@@ -617,8 +718,8 @@ def generate(
             starts = [(first + int(adoption_offset[i] % span)).to_timestamp() for i in range(n_new)]
             for pin in adoption["pinned_by"]:
                 pinned = measure_table.get(pin)
-                if pinned is not None and pinned.province_new in new_index:
-                    starts[new_index[pinned.province_new]] = pinned.start
+                if pinned is not None and pinned.province_new in where.new_index:
+                    starts[where.new_index[pinned.province_new]] = pinned.start
             adoption_dates = {p.name: f"{s:%Y-%m-%d}" for p, s in zip(new, starts, strict=True)}
             for eff in entry["effects"]:
                 values = np.stack(
@@ -635,36 +736,48 @@ def generate(
             share = eff.effect_pp * _in_force(m.start, m.end, months, eff.ramp_months)
             if not effects:
                 continue
-            if m.start < merger and m.province_old in old_index:
-                i = old_index[m.province_old]
+            if m.start < merger and m.province_old in where.old_index:
+                i = where.old_index[m.province_old]
                 values = np.zeros((n_old, n_t))
                 values[i] = share
                 eff_old[eff.outcome][i, is_old] += share[is_old]
                 record(mid, "old63", old, [i], eff.outcome, values, is_old)
-                carried = to_new(values)  # scaled by the old province's dossier share
+                carried = where.to_new(values)  # scaled by the old province's dossier share
                 carried[:, is_old] = 0
                 eff_new[eff.outcome] += carried
-                record(mid, "new34", new, [member[i]], eff.outcome, carried, ~is_old)
-            elif m.province_new in new_index:
-                j = new_index[m.province_new]
+                record(mid, "new34", new, [where.member[i]], eff.outcome, carried, ~is_old)
+            elif m.province_new in where.new_index:
+                j = where.new_index[m.province_new]
                 values = np.zeros((n_new, n_t))
                 values[j] = share
                 values[:, is_old] = 0
                 eff_new[eff.outcome] += values
                 record(mid, "new34", new, [j], eff.outcome, values, ~is_old)
+    return eff_old, eff_new, truth_parts, adoption_dates
 
-    # --- expected rates per level (pp) ---
-    def level_coefficients(shares: np.ndarray, district: bool) -> np.ndarray:
-        """Gap multipliers per level that sum to zero when weighted by the level shares."""
-        if district:
-            commune = -(shares[:, 0] + DISTRICT_GAP * shares[:, 1]) / shares[:, 2]
-            return np.column_stack(
-                [np.ones(len(shares)), np.full(len(shares), DISTRICT_GAP), commune]
-            )
-        return np.column_stack([np.ones(len(shares)), -shares[:, 0] / shares[:, 1]])
 
-    coef_old = level_coefficients(old_shares, district=True)
-    coef_new = level_coefficients(new_shares, district=False)
+def _level_coefficients(shares: np.ndarray, district: bool) -> np.ndarray:
+    """Gap multipliers per level that sum to zero when weighted by the level shares."""
+    if district:
+        commune = -(shares[:, 0] + DISTRICT_GAP * shares[:, 1]) / shares[:, 2]
+        return np.column_stack([np.ones(len(shares)), np.full(len(shares), DISTRICT_GAP), commune])
+    return np.column_stack([np.ones(len(shares)), -shares[:, 0] / shares[:, 1]])
+
+
+def _level_rates(
+    rng_noise: np.random.Generator,
+    where: _Map,
+    prov: _Provinces,
+    cf_old: dict,
+    noise_sd: dict,
+    phi: dict,
+    eff_old: dict,
+    eff_new: dict,
+) -> tuple[dict, dict, dict, dict, dict[str, int]]:
+    """Expected rates per level (shares, with and without the month and level noise)."""
+    n_old, n_new, n_t = len(where.old), len(where.new), len(where.months)
+    coef_old = _level_coefficients(prov.old_shares, district=True)
+    coef_new = _level_coefficients(prov.new_shares, district=False)
     expected_old, expected_new = {}, {}
     # The same without the month and level noise: the expected rates of the levels.
     mean_old, mean_new = {}, {}
@@ -674,21 +787,21 @@ def generate(
         sd, ph = noise_sd[outcome], phi[outcome]
         common_old = _ar1(rng_noise, sd, ph, n_t)
         # The new provinces' noise continues the dossier-weighted noise of their old ones.
-        last_old = int(is_old.sum()) - 1
+        last_old = int(where.is_old.sum()) - 1
         common_new = np.zeros((n_new, n_t))
         if last_old + 1 < n_t:
             common_new[:, last_old + 1 :] = _ar1(
                 rng_noise,
-                to_new(sd[:, None])[:, 0],
-                to_new(ph[:, None])[:, 0],
+                where.to_new(sd[:, None])[:, 0],
+                where.to_new(ph[:, None])[:, 0],
                 n_t - last_old - 1,
-                previous=to_new(common_old[:, last_old : last_old + 1])[:, 0]
+                previous=where.to_new(common_old[:, last_old : last_old + 1])[:, 0]
                 if last_old >= 0
                 else None,
             )
         level_old = LEVEL_NOISE * rng_noise.standard_normal((n_old, 3, n_t))
         level_new = LEVEL_NOISE * rng_noise.standard_normal((n_new, 2, n_t))
-        cf_n = to_new(cf_old[outcome])
+        cf_n = where.to_new(cf_old[outcome])
         parts = (
             (cf_old[outcome], coef_old, common_old, level_old, eff_old[outcome], expected_old,
              mean_old),
@@ -715,13 +828,17 @@ def generate(
         store["fully_online_rate"] = np.minimum(
             store["fully_online_rate"], 0.98 * store["online_rate"]
         )
+    return expected_old, expected_new, mean_old, mean_new, clipped
 
-    # Province-total expected rates (pp): the level rates weighted by the expected level shares
-    # (every denominator's expectation is proportional to them), before noise and sampling.
+
+def _expected_totals(where: _Map, prov: _Provinces, mean_old: dict, mean_new: dict) -> pd.DataFrame:
+    """Province-total expected rates (pp): the level rates weighted by the expected level
+    shares (every denominator's expectation is proportional to them), before noise and
+    sampling."""
     expected_parts = []
     for boundary, provinces, shares, store, mask in (
-        ("old63", old, old_shares, mean_old, is_old),
-        ("new34", new, new_shares, mean_new, ~is_old),
+        ("old63", where.old, prov.old_shares, mean_old, where.is_old),
+        ("new34", where.new, prov.new_shares, mean_new, ~where.is_old),
     ):
         if not mask.any():
             continue
@@ -735,44 +852,63 @@ def generate(
                         "province_code": np.repeat([p.code for p in provinces], n_s),
                         "province": np.repeat([p.name for p in provinces], n_s),
                         "outcome": outcome,
-                        "month": np.tile(months[mask].to_numpy(), len(provinces)),
+                        "month": np.tile(where.months[mask].to_numpy(), len(provinces)),
                         "expected_pp": total.reshape(-1),
                     }
                 )
             )
-    expected_total = pd.concat(expected_parts, ignore_index=True)
+    return pd.concat(expected_parts, ignore_index=True)
 
-    # --- volumes ---
+
+def _volumes(
+    rng_vol: np.random.Generator, where: _Map, prov: _Provinces
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dossiers received per province, level and month on both boundaries."""
+    n_old, n_new, n_t = len(where.old), len(where.new), len(where.months)
+    months = where.months
     season = SEASON[months.month.to_numpy() - 1]
     tet = 1 - TET_DROP_PER_DAY * tet_days(months).to_numpy(dtype=float)
-    base = vol_2024[:, None] * (1 + growth[:, None]) ** (years[None, :] - 2024.5)
+    base = prov.vol_2024[:, None] * (1 + prov.growth[:, None]) ** (where.years[None, :] - 2024.5)
     base = base * (season * tet)[None, :]  # (n_old, n_t), all levels
     received_old = np.rint(
         base[:, None, :]
-        * old_shares[:, :, None]
+        * prov.old_shares[:, :, None]
         * np.exp(VOLUME_NOISE * rng_vol.standard_normal((n_old, 3, n_t)))
     ).astype(np.int64)
     base_new = np.zeros((n_new, n_t))
-    np.add.at(base_new, member, base)
+    np.add.at(base_new, where.member, base)
     received_new = np.rint(
         base_new[:, None, :]
-        * new_shares[:, :, None]
+        * prov.new_shares[:, :, None]
         * np.exp(VOLUME_NOISE * rng_vol.standard_normal((n_new, 2, n_t)))
     ).astype(np.int64)
+    return received_old, received_new
+
+
+def _count_frames(
+    rng_bin: np.random.Generator,
+    where: _Map,
+    prov: _Provinces,
+    old_side: tuple[np.ndarray, dict],
+    new_side: tuple[np.ndarray, dict],
+) -> list[pd.DataFrame]:
+    """The count columns drawn from the volumes and the expected rates, one frame a boundary."""
 
     # Per-province shares for the new boundary: dossier-weighted means of the old ones.
     def share_new(x: np.ndarray) -> np.ndarray:
-        return to_new(x[:, None])[:, 0]
+        return where.to_new(x[:, None])[:, 0]
 
     def draw(n: np.ndarray, p: np.ndarray) -> np.ndarray:
         return rng_bin.binomial(n, np.clip(p, 0, 1))
 
     frames = []
+    old_months, new_months = where.months[where.is_old], where.months[~where.is_old]
     segments = (
-        ("old63", old, OLD_LEVELS, old_months, is_old, received_old, expected_old,
-         carry, fee_share, result_share, rating_share),
-        ("new34", new, NEW_LEVELS, new_months, ~is_old, received_new, expected_new,
-         share_new(carry), share_new(fee_share), share_new(result_share), share_new(rating_share)),
+        ("old63", where.old, OLD_LEVELS, old_months, where.is_old, *old_side,
+         prov.carry, prov.fee_share, prov.result_share, prov.rating_share),
+        ("new34", where.new, NEW_LEVELS, new_months, ~where.is_old, *new_side,
+         share_new(prov.carry), share_new(prov.fee_share), share_new(prov.result_share),
+         share_new(prov.rating_share)),
     )  # fmt: skip
     for (boundary, provinces, levels, seg_months, mask, received, expected,
          c_share, f_share, r_share, v_share) in segments:  # fmt: skip
@@ -819,43 +955,22 @@ def generate(
         for column in COUNT_COLUMNS:
             frame[column] = counts[column].reshape(size).astype(np.int64)
         frames.append(frame)
+    return frames
 
-    # validate() checks the invariants and gives the canonical types (month datetime64[ns]).
-    table = panel.validate(pd.concat(frames, ignore_index=True), source="synthetic panel")
-    if truth_parts:
-        truth = pd.concat(truth_parts, ignore_index=True)
-        order = truth["boundary"].map({"old63": 0, "new34": 1})
-        truth = truth.assign(_order=order).sort_values(
-            ["measure_id", "outcome", "_order", "province_code", "month"]
-        )
-        truth = truth.reset_index(drop=True)[TRUTH_COLUMNS]
-    else:
+
+def _truth_table(truth_parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The injected effects, one row per measure, outcome, province and month (sorted)."""
+    if not truth_parts:
         truth = pd.DataFrame({c: pd.Series(dtype=object) for c in TRUTH_COLUMNS})
         truth["month"] = pd.Series(dtype="datetime64[ns]")
         truth["effect_pp"] = pd.Series(dtype=float)
-
-    params = {
-        "seed": int(seed),
-        "start": f"{months[0]:%Y-%m}",
-        "end": f"{months[-1]:%Y-%m}",
-        "effects": bool(effects),
-        "version": VERSION,
-        "national_zero_fee_adoption": adoption_dates,
-        "clipped_cells_with_effect": {o: n for o, n in clipped.items() if n},
-        "measures_without_effect": sorted(
-            mid for mid in measure_table if not (spec_effects.get(mid) or {}).get("effects")
-        ),
-        "inputs": {
-            "measures": {"path": _shown(measures_file), "sha256": sha256(measures_file)},
-            "effects": {"path": _shown(effects_file), "sha256": sha256(effects_file)},
-        },
-    }
-    return SynthData(
-        panel=table[KEY_COLUMNS + COUNT_COLUMNS],
-        truth=truth,
-        params=params,
-        expected=expected_total,
+        return truth
+    truth = pd.concat(truth_parts, ignore_index=True)
+    order = truth["boundary"].map({"old63": 0, "new34": 1})
+    truth = truth.assign(_order=order).sort_values(
+        ["measure_id", "outcome", "_order", "province_code", "month"]
     )
+    return truth.reset_index(drop=True)[TRUTH_COLUMNS]
 
 
 # --- ground-truth helper ---
