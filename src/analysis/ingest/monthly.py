@@ -536,6 +536,38 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
         column = table.label(name) if name in table.fields else name
         problems.append(_problem(table, number, column, value, b))
 
+    month = _row_month(table, row, today, fixed, expect, bad)
+    level = _row_level(table, row, month, fixed, expect, bad)
+    province = _row_province(table, row, month, fixed, expect, bad)
+    counts = _row_counts(table, row, conv, bad)
+    given_rates = _row_rates(table, row, conv, shares, bad)
+    derived = _derive_counts(table, row, number, counts, given_rates, notes)
+    problems.extend(_subset_problems(table, number, counts))
+    if problems or month is None or province is None or level is None:
+        return None, []
+    record = {
+        "boundary": province.boundary,
+        "province_code": province.code,
+        "province": province.name,
+        "level": level,
+        "month": month,
+        **counts,
+        "_file": table.file,
+        "_row": number,
+    }
+    for entry in derived:
+        entry.update(
+            row=number,
+            province=province.name,
+            level=level,
+            month=f"{month:%Y-%m}",
+            value=counts[entry["column"]],
+        )
+    return record, derived
+
+
+def _row_month(table, row, today, fixed, expect, bad) -> pd.Timestamp | None:
+    """The row's month (its cells, or the table's), checked against --period and the window."""
     month_cell = table.get(row, "month")
     if "month" in fixed:
         month, b = fixed["month"], None
@@ -552,12 +584,16 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             month = None
     if b is not None:
         bad("month", month_cell, b)
-    else:
-        b = values.month_window(month, FIRST_MONTH, today)
-        if b is not None:
-            bad("month", month_cell, b)
-            month = None
+        return month
+    b = values.month_window(month, FIRST_MONTH, today)
+    if b is not None:
+        bad("month", month_cell, b)
+        return None
+    return month
 
+
+def _row_level(table, row, month, fixed, expect, bad) -> str | None:
+    """The row's level, checked against --level and the abolition of districts."""
     level_cell = fixed["level"] if "level" in fixed else table.get(row, "level")
     level = level_cell if "level" in fixed else reading.parse_level(level_cell)
     if level is not None and "level" in expect and level != expect["level"]:
@@ -566,8 +602,8 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             level_cell,
             values.Bad("option_mismatch", f"the row's level is not --level {expect['level']}", ""),
         )
-        level = None
-    elif level is None:
+        return None
+    if level is None:
         what = "the level is empty" if values.is_blank(level_cell) else "unknown level"
         kind = "missing_value" if values.is_blank(level_cell) else "unknown_level"
         bad("level", level_cell, values.Bad(kind, what, f"use {reading.level_spellings()}"))
@@ -582,7 +618,11 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
                 'from 07/2025 use "Cấp tỉnh" or "Cấp xã"',
             ),
         )
+    return level
 
+
+def _row_province(table, row, month, fixed, expect, bad):
+    """The row's province on the month's map, checked against --province and its code."""
     province_cell = fixed["province"] if "province" in fixed else table.get(row, "province")
     province, b = values.resolve_province(province_cell, month)
     if b is None and "province" in expect:
@@ -611,7 +651,11 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
                         "check the code and the name together (codes changed on 01/07/2025)",
                     ),
                 )
+    return province
 
+
+def _row_counts(table, row, conv, bad) -> dict[str, int]:
+    """The row's count cells; an empty one is a problem (absent columns are simply not read)."""
     counts: dict[str, int] = {}
     for name in panel.COUNT_COLUMNS:
         if name not in table.fields:
@@ -624,15 +668,18 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             bad(name, cell, b)
         else:
             counts[name] = value
+    return counts
 
-    derived: list[dict] = []
+
+def _row_rates(table, row, conv, shares, bad) -> dict[str, float]:
+    """The row's rate cells in percent (shares written as 0-1 scaled), each within 0-100 %."""
     given_rates: dict[str, float] = {}
     for rate in panel.RATES:
         if rate not in table.fields:
             continue
         cell = table.get(row, rate)
         value, b = values.parse_percent(cell, conv[rate])
-        num, den = panel.RATES[rate]
+        num, _ = panel.RATES[rate]
         if b is None and value is None:
             if num in table.fields:
                 continue  # the count is there; an empty rate beside it is harmless
@@ -650,7 +697,13 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             bad(rate, cell, b)
             continue
         given_rates[rate] = value
+    return given_rates
 
+
+def _derive_counts(table, row, number, counts, given_rates, notes) -> list[dict]:
+    """Numerators derived from a rate and its denominator's count (``counts`` completed);
+    a rate that disagrees with both counts is noted, the counts kept."""
+    derived: list[dict] = []
     for rate, value in given_rates.items():
         num, den = panel.RATES[rate]
         if den not in counts:
@@ -673,7 +726,12 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             continue
         counts[num] = math.floor(value / 100 * total + 0.5)
         derived.append({"column": num, "rate": rate})
+    return derived
 
+
+def _subset_problems(table, number, counts) -> list[Problem]:
+    """A part larger than its whole (online dossiers above dossiers received, ...)."""
+    out = []
     for num, den in panel.SUBSET_CHECKS:
         if num in counts and den in counts and counts[num] > counts[den]:
             label = (
@@ -683,7 +741,7 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
             )
             den_label = table.fields.get(den)
             den_label = table.headers[den_label] if den_label is not None else den
-            problems.append(
+            out.append(
                 Problem(
                     table.file,
                     number,
@@ -694,28 +752,7 @@ def _parse_row(table, row, number, today, conv, shares, problems, notes, fixed=N
                     "check both figures in the source report",
                 )
             )
-
-    if problems or month is None or province is None or level is None:
-        return None, []
-    record = {
-        "boundary": province.boundary,
-        "province_code": province.code,
-        "province": province.name,
-        "level": level,
-        "month": month,
-        **counts,
-        "_file": table.file,
-        "_row": number,
-    }
-    for entry in derived:
-        entry.update(
-            row=number,
-            province=province.name,
-            level=level,
-            month=f"{month:%Y-%m}",
-            value=counts[entry["column"]],
-        )
-    return record, derived
+    return out
 
 
 # --- across tables ------------------------------------------------------------------------------
