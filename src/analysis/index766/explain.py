@@ -398,14 +398,8 @@ def explain(
     Explanation
     """
     rules = load_rules(rules)
-    current = parse_period(period)
-    if not compare:
-        prev = None
-    else:
-        prev = current.previous() if previous is None else parse_period(previous)
+    current, prev = _periods(period, previous, compare)
     periods = [current] if prev is None else [prev, current]
-    if prev is not None and prev.label == current.label:
-        raise WorkbenchError("the previous period is the period itself")
     unit_filter = unit_filter_sql(by, unit, province)
     with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
         units, components, notes = run_components(inp, rules, periods, by, unit_filter)
@@ -426,34 +420,78 @@ def explain(
     now = now.iloc[0]
     before = rows[rows["period"] == prev.label] if prev is not None else rows.iloc[0:0]
     before = before.iloc[0] if len(before) else None
+    change = _change_table(now, before, rules)
+    expl_args = dict(
+        unit=str(now["unit"]),
+        province=str(now["province"]),
+        level=str(now["level"]),
+        by=by,
+        period=current.label,
+        previous=prev.label if prev is not None else None,
+        total=float(now["total"]),
+        max_total=float(now["max_total"]),
+        previous_total=None if before is None else float(before["total"]),
+        previous_max=None if before is None else float(before["max_total"]),
+        lost=_lost_table(components, now, current.label, rules),
+        change=change,
+        lowest_group=_lowest_group(change),
+        result=result,
+    )
+    text = {lang: _sentence(expl_args, rules, lang) for lang in ("vi", "en")}
+    context = {
+        "dossiers": dossiers,
+        "procedures": procedures,
+        "feedback": feedback,
+        "rules": rules,
+        "filter": unit_filter_sql(by, str(now["unit"]), str(now["province"])),
+        "memory_limit": memory_limit,
+        "threads": threads,
+    }
+    return Explanation(**expl_args, text=text, _context=context)
 
+
+def _periods(period: str, previous: str | None, compare: bool):
+    """The period explained and the one it is compared with (None: no comparison)."""
+    current = parse_period(period)
+    if not compare:
+        return current, None
+    prev = current.previous() if previous is None else parse_period(previous)
+    if prev.label == current.label:
+        raise WorkbenchError("the previous period is the period itself")
+    return current, prev
+
+
+def _lost_table(components: pd.DataFrame, now: pd.Series, label: str, rules: Rules) -> pd.DataFrame:
+    """The unit's components in the period, the most points lost first (not computed last)."""
     comps = components[
         (components["unit"] == now["unit"])
         & (components["province"] == now["province"])
-        & (components["period"] == current.label)
+        & (components["period"] == label)
     ].copy()
     meta = {c.id: c for c in rules.components}
     comps["name_vi"] = comps["component"].map(lambda i: meta[i].name_vi)
     comps["name_en"] = comps["component"].map(lambda i: meta[i].name_en)
     comps["lost"] = (comps["max_points"] - comps["points"]).where(comps["status"].isin(COUNTED))
     lost = comps.sort_values("lost", ascending=False, kind="stable", na_position="last")
-    lost = lost[
-        [
-            "component",
-            "group",
-            "name_vi",
-            "name_en",
-            "numerator",
-            "denominator",
-            "rate",
-            "points",
-            "max_points",
-            "lost",
-            "status",
-            "uncertain",
-        ]
-    ].reset_index(drop=True)
+    columns = [
+        "component",
+        "group",
+        "name_vi",
+        "name_en",
+        "numerator",
+        "denominator",
+        "rate",
+        "points",
+        "max_points",
+        "lost",
+        "status",
+        "uncertain",
+    ]
+    return lost[columns].reset_index(drop=True)
 
+
+def _change_table(now: pd.Series, before: pd.Series | None, rules: Rules) -> pd.DataFrame:
+    """Points per group and in total, now and in the previous period, and the change."""
     change_rows = []
     for g in rules.groups:
         pts = now[g.id]
@@ -481,43 +519,18 @@ def explain(
             "change": now["total"] - old_total,
         }
     )
-    change = pd.DataFrame(change_rows)
+    return pd.DataFrame(change_rows)
 
+
+def _lowest_group(change: pd.DataFrame) -> str | None:
+    """The group with the lowest share of its points (ties: the most points lost)."""
     groups = change[change["group"] != "total"].copy()
     groups = groups[(groups["max_points"] > 0) & groups["points"].notna()]
-    lowest = None
-    if len(groups):
-        groups["share"] = groups["points"] / groups["max_points"]
-        groups["lost"] = groups["max_points"] - groups["points"]
-        lowest = groups.sort_values(["share", "lost"], ascending=[True, False]).iloc[0]["group"]
-
-    expl_args = dict(
-        unit=str(now["unit"]),
-        province=str(now["province"]),
-        level=str(now["level"]),
-        by=by,
-        period=current.label,
-        previous=prev.label if prev is not None else None,
-        total=float(now["total"]),
-        max_total=float(now["max_total"]),
-        previous_total=None if before is None else float(before["total"]),
-        previous_max=None if before is None else float(before["max_total"]),
-        lost=lost,
-        change=change,
-        lowest_group=lowest,
-        result=result,
-    )
-    text = {lang: _sentence(expl_args, rules, lang) for lang in ("vi", "en")}
-    context = {
-        "dossiers": dossiers,
-        "procedures": procedures,
-        "feedback": feedback,
-        "rules": rules,
-        "filter": unit_filter_sql(by, str(now["unit"]), str(now["province"])),
-        "memory_limit": memory_limit,
-        "threads": threads,
-    }
-    return Explanation(**expl_args, text=text, _context=context)
+    if not len(groups):
+        return None
+    groups["share"] = groups["points"] / groups["max_points"]
+    groups["lost"] = groups["max_points"] - groups["points"]
+    return groups.sort_values(["share", "lost"], ascending=[True, False]).iloc[0]["group"]
 
 
 def _sentence(e: dict, rules: Rules, lang: str) -> str:
