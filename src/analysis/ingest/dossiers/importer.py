@@ -108,33 +108,13 @@ def ingest_dossiers(
     target = out / f"{src.stem}.parquet"
     rejected_target = out / f"rejected_{src.stem}.csv"
 
-    if province is not None:
-        # Kept as typed: each dossier's received date picks the map it is resolved on.
-        try:
-            registry.resolve(province, boundary="old63")
-        except WorkbenchError:
-            registry.resolve(province, boundary="new34")  # unknown on both: this error
-    if level is not None and level not in LEVELS:
-        raise WorkbenchError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
+    _check_given(province, level)
     given = [f for f, v in (("province", province), ("level", level)) if v is not None]
     layout = read_layout(src, name, report, given)
     if "level" not in layout.fields and level is None:
         given.append("level")  # from the agency's name: filled, not absent
     digest = sha256(src)
-    salt = personal.load_salt(salt_file)
-    ipad, opad = personal.hmac_pads(salt)
-    ctx = Context(
-        values=Values(),
-        today=np.datetime64(today, "D"),
-        merger=np.datetime64(config.MERGER_DATE, "D"),
-        ipad=ipad,
-        opad=opad,
-        salt=salt,
-        keep_text=keep_text,
-        province=province,
-        level=level,
-        columns=frozenset(layout.fields),
-    )
+    ctx = _context(layout, today, salt_file, keep_text, province, level)
     bad_shape: list[tuple[int, int]] = []
     counted = {"blank": 0, "read": 0}
     metadata = {
@@ -205,58 +185,13 @@ def ingest_dossiers(
                     hashed_ids=ctx.hashed_ids,
                     duplicate_of=Path(same).name,
                 )
-            counts, rejected = problem_counts(con)
-            rejected += len(bad_shape)
-            totals = Counter()
-            for key, n in counts.items():
-                totals[next(c.kind for c in CHECKS if c.key == key)] += n
-            if bad_shape:
-                totals["bad_row_shape"] = len(bad_shape)
-            examples = example_rows(con, counts)
-            # Every row rejected: raised below with the problems, before anything is written.
-            keep_none = quarantine and rejected == read
-            capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
-            if quarantine and rejected and not keep_none:
-                rej = con.execute("SELECT row, m FROM bad ORDER BY row").fetchnumpy()
-                rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
-                raw = raw_rows(src, name, layout, report, rows)
-                write_rejected(rejected_target, layout, rows, masks, raw, bad_shape, capture)
-            elif examples:
-                wanted = np.array(sorted(examples), dtype=np.int64)
-                for block_rows, text in raw_rows(src, name, layout, report, wanted):
-                    for i, row in enumerate(block_rows):
-                        capture[int(row)] = {f: text[f][i] for f in text}
-            problems = problems_found(layout, name, examples, capture, today)
-            problems += _shape_problems(name, layout, bad_shape)
-            problems.sort(key=lambda p: p.row or 0)
-            report.extend(problems)
-            if totals and (keep_none or not quarantine):
-                omitted = totals - Counter(p.kind for p in problems)
-                raise IngestError(
-                    CountedReport(problems=list(report.problems), omitted=omitted),
-                    kept_none=keep_none,
-                )
-            # A yes/no column with every cell empty is a column the system did not fill, not
-            # "no" for every dossier: stored as null and absent like a missing column.
-            unfilled = [
-                f
-                for f in BOOLEAN_FIELDS
-                if f in layout.fields and counted.get(f"filled:{f}", 0) == 0 and read
-            ]
+            totals, rejected = _row_problems(
+                con, src, name, layout, report, quarantine, read, bad_shape, rejected_target, today
+            )
+            unfilled = _unfilled(layout, counted, read, report, name)
             if unfilled:
                 absent = json.loads(metadata["absent_columns"]) + unfilled
                 metadata = {**metadata, "absent_columns": json.dumps(absent)}
-                report.add(
-                    make_problem(
-                        name,
-                        "empty_column",
-                        "every cell of "
-                        + ", ".join(repr(header_text(layout, f)) for f in unfilled)
-                        + " is empty: read as not reported (null), not as 'no' for every dossier",
-                        "fill the column, or drop it; its index components are not computed",
-                        row=layout.header_row,
-                    )
-                )
             write_parquet(con, typed, target, metadata, nulls=unfilled)
         finally:
             con.close()
@@ -290,6 +225,104 @@ def ingest_dossiers(
             **({"level": "agency"} if "level" not in layout.fields and level is None else {}),
         },
     )
+
+
+def _check_given(province: str | None, level: str | None) -> None:
+    """--province and --level checked before the file is read."""
+    if province is not None:
+        # Kept as typed: each dossier's received date picks the map it is resolved on.
+        try:
+            registry.resolve(province, boundary="old63")
+        except WorkbenchError:
+            registry.resolve(province, boundary="new34")  # unknown on both: this error
+    if level is not None and level not in LEVELS:
+        raise WorkbenchError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
+
+
+def _context(layout, today, salt_file, keep_text, province, level) -> Context:
+    """What typing a block needs: the memoised values, dates, the HMAC pads of the salt."""
+    salt = personal.load_salt(salt_file)
+    ipad, opad = personal.hmac_pads(salt)
+    return Context(
+        values=Values(),
+        today=np.datetime64(today, "D"),
+        merger=np.datetime64(config.MERGER_DATE, "D"),
+        ipad=ipad,
+        opad=opad,
+        salt=salt,
+        keep_text=keep_text,
+        province=province,
+        level=level,
+        columns=frozenset(layout.fields),
+    )
+
+
+def _row_problems(
+    con, src, name, layout, report, quarantine, read, bad_shape, rejected_target, today
+) -> tuple[Counter, int]:
+    """Count the rows' problems by kind, show the first ones (redacted), write the rejected
+    rows in quarantine; raise in strict mode, or when no row is kept.
+
+    Returns the problem totals by kind and the number of rows rejected.
+    """
+    counts, rejected = problem_counts(con)
+    rejected += len(bad_shape)
+    totals = Counter()
+    for key, n in counts.items():
+        totals[next(c.kind for c in CHECKS if c.key == key)] += n
+    if bad_shape:
+        totals["bad_row_shape"] = len(bad_shape)
+    examples = example_rows(con, counts)
+    # Every row rejected: raised below with the problems, before anything is written.
+    keep_none = quarantine and rejected == read
+    capture: dict[int, dict[str, str]] = dict.fromkeys(examples, {})
+    if quarantine and rejected and not keep_none:
+        rej = con.execute("SELECT row, m FROM bad ORDER BY row").fetchnumpy()
+        rows, masks = rej["row"].astype(np.int64), rej["m"].astype(np.int64)
+        raw = raw_rows(src, name, layout, report, rows)
+        write_rejected(rejected_target, layout, rows, masks, raw, bad_shape, capture)
+    elif examples:
+        wanted = np.array(sorted(examples), dtype=np.int64)
+        for block_rows, text in raw_rows(src, name, layout, report, wanted):
+            for i, row in enumerate(block_rows):
+                capture[int(row)] = {f: text[f][i] for f in text}
+    problems = problems_found(layout, name, examples, capture, today)
+    problems += _shape_problems(name, layout, bad_shape)
+    problems.sort(key=lambda p: p.row or 0)
+    report.extend(problems)
+    if totals and (keep_none or not quarantine):
+        omitted = totals - Counter(p.kind for p in problems)
+        raise IngestError(
+            CountedReport(problems=list(report.problems), omitted=omitted),
+            kept_none=keep_none,
+        )
+    return totals, rejected
+
+
+def _unfilled(layout, counted: dict, read: int, report: ProblemReport, name: str) -> list[str]:
+    """Yes/no columns with every cell empty, noted in the report.
+
+    Such a column is one the system did not fill, not "no" for every dossier: stored as null
+    and absent like a missing column (its index components are not computed).
+    """
+    unfilled = [
+        f
+        for f in BOOLEAN_FIELDS
+        if f in layout.fields and counted.get(f"filled:{f}", 0) == 0 and read
+    ]
+    if unfilled:
+        report.add(
+            make_problem(
+                name,
+                "empty_column",
+                "every cell of "
+                + ", ".join(repr(header_text(layout, f)) for f in unfilled)
+                + " is empty: read as not reported (null), not as 'no' for every dossier",
+                "fill the column, or drop it; its index components are not computed",
+                row=layout.header_row,
+            )
+        )
+    return unfilled
 
 
 def _shape_problems(name: str, layout: Layout, bad_shape: list[tuple[int, int]]) -> list[Problem]:
