@@ -88,24 +88,6 @@ COMPONENT_COLUMNS = [
 ]
 UNIT_KEY = ["unit_id", "period", "endpoint"]
 COMPONENT_KEY = ["unit_id", "period", "endpoint", "code"]
-# Fields of a tree unit that are not counts (identity, the unit's points, the portal's ratio).
-_TREE_META = {
-    "departmentId",
-    "departmentName",
-    "departmentCode",
-    "departmentType",
-    "departmentLevel",
-    "agencyLevel",
-    "level",
-    "stt",
-    "ratio",
-    "score",
-    "maxScore",
-    "totalScore",
-    "totalMaxScore",
-    "scoreDelta",
-    "averageScore",
-}
 _START = re.compile(rb'^\s*\{\s*"code"\s*:')
 # Fields of a unit that hold text; every other field holds a number or null.
 _TEXT = {
@@ -116,6 +98,17 @@ _TEXT = {
     "departmentLevel",
     "agencyLevel",
     "level",
+}
+# Fields of a tree unit that are not counts (identity, the unit's points, the portal's ratio).
+_TREE_META = _TEXT | {
+    "stt",
+    "ratio",
+    "score",
+    "maxScore",
+    "totalScore",
+    "totalMaxScore",
+    "scoreDelta",
+    "averageScore",
 }
 _METRIC_TEXT = {"code", "name", "dataQualityStatus", "dataQualityMessage"}
 
