@@ -31,9 +31,14 @@ interval, only diagnostics (and they cost most of the time). "after" is the code
 "before" reruns the earlier behaviour from the same panels:
 
 - its: ``model="ols"`` (a straight line in pp; before ``model="auto"`` chose binomial)
-- did, sdid: the standard error without the treated unit's own sampling variance
+- did: a t interval on the standard error, ``estimate ± t(df) · se`` (with one treated province
+  ``se`` is the placebos' standard deviation with the sampling variance added, df = placebos − 1;
+  after, their order statistics, designs/placebo.py)
+- sdid: the standard error without the treated unit's own sampling variance
   (``se_without_sampling``, designs/sampling.py)
-- synth: the constant-effect inversion only (``ci_constant_effect_low/high``; empty = no interval)
+- synth: the average-effect interval with the placebo gaps scaled by the plain ratio of
+  pre-period RMSPEs (after, each placebo is first put at the treated unit's binomial noise);
+  the JSON also keeps the constant-effect inversion alone (``inversion``: empty = no interval)
 - cs: ``min_cohort=1`` (before, a cohort of one unit was accepted)
 
 Reported per case, design and version: bias, RMSE, coverage of the 95 % interval, the rate at
@@ -61,6 +66,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import expit
 
 from analysis.calendar import tet_days
@@ -228,16 +234,33 @@ def run_did(panel: Panel, case: Case) -> dict[str, Interval]:
         r = fit_did(panel.frame, cohort="first_treat", **kw)
     else:
         r = fit_did(panel.frame, treated=panel.treated[0], start=START, **kw)
-    return {"after": (r.estimate, r.ci_low, r.ci_high), "before": _without_sampling(r)}
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, r.diagnostics["df"])) * r.se
+    return {
+        "after": (r.estimate, r.ci_low, r.ci_high),
+        "before": (r.estimate, r.estimate - half, r.estimate + half),
+    }
 
 
 def run_synth(panel: Panel, case: Case) -> dict[str, Interval]:
-    from analysis.designs.synth_control import fit_synth
+    from analysis.designs.synth_control import average_effect_interval, fit_synth
 
     r = fit_synth(panel.frame, treated=panel.treated[0], start=START, **_panel_kwargs(panel))
+    pl = r.tables["placebos"]
+    pl = pl[~pl["treated"]]
+    before = average_effect_interval(
+        r.estimate,
+        r.diagnostics["pre_rmspe"],
+        pl["mean_gap"].to_numpy(),
+        pl["pre_rmspe"].to_numpy(),
+        LEVEL,
+        1e-12,
+    )
     d = r.diagnostics
-    before = (r.estimate, d["ci_constant_effect_low"], d["ci_constant_effect_high"])
-    return {"after": (r.estimate, r.ci_low, r.ci_high), "before": before}
+    return {
+        "after": (r.estimate, r.ci_low, r.ci_high),
+        "before": (r.estimate, *before),
+        "inversion": (r.estimate, d["ci_constant_effect_low"], d["ci_constant_effect_high"]),
+    }
 
 
 def run_sdid(panel: Panel, case: Case) -> dict[str, Interval]:
@@ -273,6 +296,12 @@ RUNNERS: dict[str, Callable[[Panel, Case], dict]] = {
     "sdid": run_sdid,
     "cs": run_cs,
 }
+
+
+def versions(design: str) -> tuple[str, ...]:
+    """The intervals kept per run: before and after, and synth's constant-effect inversion
+    alone (``ci_constant_effect_low/high``; empty = no interval), in the JSON only."""
+    return ("before", "after", "inversion") if design == "synth" else ("before", "after")
 
 
 def applies(design: str, case: Case) -> bool:
@@ -340,7 +369,7 @@ def simulate(
         case = CASES[name]
         rng = np.random.default_rng(streams[name])
         runs = [d for d in designs if applies(d, case)]
-        values: dict = {(d, v): [] for d in runs for v in ("before", "after")}
+        values: dict = {(d, v): [] for d in runs for v in versions(d)}
         truths = []
         seconds[name] = dict.fromkeys(runs, 0.0)
         for rep in range(reps):
@@ -351,16 +380,16 @@ def simulate(
                 try:
                     got = RUNNERS[d](panel, case)
                 except WorkbenchError as exc:  # the design refuses the case
-                    got = {"before": exc.message, "after": exc.message}
+                    got = dict.fromkeys(versions(d), exc.message)
                 seconds[name][d] += time.perf_counter() - t0
-                for v in ("before", "after"):
+                for v in versions(d):
                     values[(d, v)].append(got[v])
             if progress:
                 print(f"\r{name}: {rep + 1}/{reps}", end="", file=sys.stderr, flush=True)
         if progress:
             print(file=sys.stderr)
         results[name] = {
-            d: {v: summarise(values[(d, v)], truths) for v in ("before", "after")} for d in runs
+            d: {v: summarise(values[(d, v)], truths) for v in versions(d)} for d in runs
         }
         results[name]["_truth"] = float(np.mean(truths))
     return {"results": results, "seconds": seconds}
