@@ -50,6 +50,13 @@ the RMSE (delta method), √(c(1 − c)/R) for a proportion.
         [--cases large_null,small_null] [--designs its,did] [--out benchmarks/results]
 
 Writes ``sim_designs.json`` (every number) and ``sim_designs.md`` (the table) under ``--out``.
+The cases can run as separate processes and be put into one table afterwards (each case has its
+own random stream, so the numbers are the same as in one run):
+
+    for c in large_null large_8pp ramp small_null staggered; do
+        nice -n 15 .venv/bin/python benchmarks/sim_designs.py --reps 200 --cases $c --out /tmp/sim/$c &
+    done; wait
+    .venv/bin/python benchmarks/sim_designs.py --merge /tmp/sim/*/sim_designs.json
 """
 
 from __future__ import annotations
@@ -439,6 +446,29 @@ def table(out: dict) -> str:
     return "\n".join(lines)
 
 
+def merge(paths: Sequence[Path]) -> dict:
+    """One study from the ``sim_designs.json`` of runs side by side (say one case each, as
+    separate processes): a case draws from its own stream, so its numbers are those of a
+    single run. The runs must share ``reps`` and ``seed`` and not repeat a case."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    if len({(r["reps"], r["seed"]) for r in runs}) != 1:
+        raise SystemExit("--merge: the runs differ in --reps or --seed")
+    names = [c for r in runs for c in r["results"]]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--merge: a case appears twice ({', '.join(names)})")
+    found = {c: r for r in runs for c in r["results"]}
+    order = [c for c in CASES if c in found]
+    return {
+        "results": {c: found[c]["results"][c] for c in order},
+        "seconds": {c: found[c]["seconds"][c] for c in order},
+        "reps": runs[0]["reps"],
+        "seed": runs[0]["seed"],
+        "seconds_total": max(r["seconds_total"] for r in runs),
+        "python": runs[0]["python"],
+        "command": [r["command"] for r in runs],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=40)
@@ -446,27 +476,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    args = parser.parse_args(argv)
-    cases = [c for c in args.cases.split(",") if c]
-    designs = [d for d in args.designs.split(",") if d]
-    unknown = [c for c in cases if c not in CASES] + [d for d in designs if d not in DESIGNS]
-    if unknown or args.reps < 2:
-        parser.error(f"unknown case/design {unknown} or --reps < 2")
-    t0 = time.perf_counter()
-    out = simulate(cases, designs, args.reps, args.seed)
-    out.update(
-        reps=args.reps,
-        seed=args.seed,
-        seconds_total=time.perf_counter() - t0,
-        python=platform.python_version(),
-        command=" ".join(["benchmarks/sim_designs.py", *(argv or sys.argv[1:])]),
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="write the table of these sim_designs.json (runs side by side) instead of simulating",
     )
+    args = parser.parse_args(argv)
+    if args.merge:
+        out = merge(args.merge)
+    else:
+        cases = [c for c in args.cases.split(",") if c]
+        designs = [d for d in args.designs.split(",") if d]
+        unknown = [c for c in cases if c not in CASES] + [d for d in designs if d not in DESIGNS]
+        if unknown or args.reps < 2:
+            parser.error(f"unknown case/design {unknown} or --reps < 2")
+        t0 = time.perf_counter()
+        out = simulate(cases, designs, args.reps, args.seed)
+        out.update(
+            reps=args.reps,
+            seed=args.seed,
+            seconds_total=time.perf_counter() - t0,
+            python=platform.python_version(),
+            command=" ".join(["benchmarks/sim_designs.py", *(argv or sys.argv[1:])]),
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "sim_designs.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     text = table(out)
+    runs = (
+        ""
+        if isinstance(out["command"], str)
+        else f" (the longest of {len(out['command'])} runs side by side)"
+    )
     (args.out / "sim_designs.md").write_text(
-        f"# Designs on simulated count panels: before → after\n\n{args.reps} replications per "
-        f"case, seed {args.seed}, {out['seconds_total']:.0f} s.\n\n{text}\n"
+        f"# Designs on simulated count panels: before → after\n\n{out['reps']} replications per "
+        f"case, seed {out['seed']}, {out['seconds_total']:.0f} s{runs}.\n\n{text}\n"
     )
     print(text)
     return 0

@@ -33,7 +33,11 @@ With fewer than ``FEW_TREATED`` treated units adopting together and a rate from 
 treated units' own binomial sampling variance of their post-minus-pre mean, less that of as many
 comparison units, is added to the variance when positive (a small treated province whose noise
 the comparison units' spread does not hold: :mod:`analysis.designs.sampling`);
-``se_without_sampling`` keeps the placebo or clustered number.
+``se_without_sampling`` keeps the placebo or clustered number. With one to four treated units
+the interval comes from placebo estimates (the measure moved to comparison units): their order
+statistics when there are enough (39 at 95 %; :mod:`analysis.designs.placebo`), each stretched
+by ``se / se_without_sampling`` so that the added sampling variance widens it too, else t on
+their standard deviation.
 """
 
 from __future__ import annotations
@@ -493,8 +497,10 @@ def fit_did(
         standard error and a t interval on G − 1 degrees of freedom — except with fewer than
         ``FEW_TREATED`` treated units adopting together and at least ``MIN_PLACEBOS`` placebo
         runs, where the standard error is the spread of :func:`placebo_estimates` and the
-        interval t on (placebos − 1) degrees of freedom (``diagnostics["inference"]`` says
-        which; ``cluster_se`` is kept). ``by_period`` has every
+        interval their order statistics when there are enough of them (39 at 95 %, with the
+        rank p-value: :mod:`analysis.designs.placebo`), else t on (placebos − 1) degrees of
+        freedom (``diagnostics["inference"]`` and ``ci_method`` say which; ``cluster_se`` is
+        kept). ``by_period`` has every
         period (in the panel's own time type) with, averaged over the treated units,
         ``observed``, ``counterfactual`` (their unit + time effects, i.e. fitted values
         without b·D), ``gap`` = observed − counterfactual (before the start this is the

@@ -43,7 +43,12 @@ made up here (``se`` is NaN). Instead:
 - The interval of the average post-period effect (:func:`average_effect_interval`) needs no
   constant effect: the placebos' mean post-period gaps, each scaled by the ratio of the treated
   unit's pre-period RMSPE to the placebo's, stand for the treated unit's error, and their order
-  statistics bound it. A 95 % interval needs at least 39 placebos. By default
+  statistics bound it (:mod:`analysis.designs.placebo`). With a rate from counts each placebo is
+  first put at the treated unit's binomial noise (its pre-period MSPE raised by the difference
+  of mean sampling variances, when the treated unit is the noisier): a 300-dossier province's
+  RMSPE is mostly month-to-month noise that its mean gap averages away, and the plain ratio made
+  its interval twice too wide (coverage 1.00 → 0.95 on 100 simulated panels). A 95 % interval
+  needs at least 39 placebos. By default
   (``interval="auto"``) it is the interval printed whenever there are that many placebos, since
   the estimate is the average gap (on 300 simulated effects ramping up over 6 months it covered
   0.96 where the inversion covered 0.84, 19 of its intervals empty, or 0.89 with this as the
