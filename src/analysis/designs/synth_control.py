@@ -48,11 +48,11 @@ made up here (``se`` is NaN). Instead:
   of mean sampling variances, when the treated unit is the noisier): a 300-dossier province's
   RMSPE is mostly month-to-month noise that its mean gap averages away, and the plain ratio made
   its interval twice too wide (coverage 1.00 → 0.93, width 16.6 → 8.4 pp on 200 simulated
-  panels). A 95 % interval needs at least 39 placebos. By default (``interval="auto"``) it is
-  the interval printed whenever there are that many placebos, since the estimate is the average gap (on 300 simulated effects ramping up over 6 months it covered
-  0.96 where the inversion covered 0.84, 19 of its intervals empty, or 0.89 with this as the
-  fallback; on constant effects both 0.95–0.96: benchmarks/sim_designs.py); with fewer
-  placebos the inversion is printed.
+  panels). A 95 % interval needs at least 39 placebos. By default (``interval="auto"``) it is the
+  interval printed whenever there are that many placebos, since the estimate is the average gap
+  (on 300 simulated effects ramping up over 6 months it covered 0.96 where the inversion covered
+  0.84, 19 of its intervals empty, or 0.89 with this as the fallback; on constant effects both
+  0.95–0.96: benchmarks/sim_designs.py); with fewer placebos the inversion is printed.
   ``interval="constant"`` prints the inversion and falls back to the average effect only when
   the inversion is empty. An empty set is never printed: with too few placebos for either the
   interval is NaN and ``ci_none_reason`` says why. ``ci_method`` names the interval given;
