@@ -31,9 +31,14 @@ interval, only diagnostics (and they cost most of the time). "after" is the code
 "before" reruns the earlier behaviour from the same panels:
 
 - its: ``model="ols"`` (a straight line in pp; before ``model="auto"`` chose binomial)
-- did, sdid: the standard error without the treated unit's own sampling variance
+- did: a t interval on the standard error, ``estimate ± t(df) · se`` (with one treated province
+  ``se`` is the placebos' standard deviation with the sampling variance added, df = placebos − 1;
+  after, their order statistics, designs/placebo.py)
+- sdid: the standard error without the treated unit's own sampling variance
   (``se_without_sampling``, designs/sampling.py)
-- synth: the constant-effect inversion only (``ci_constant_effect_low/high``; empty = no interval)
+- synth: the average-effect interval with the placebo gaps scaled by the plain ratio of
+  pre-period RMSPEs (after, each placebo is first put at the treated unit's binomial noise);
+  the JSON also keeps the constant-effect inversion alone (``inversion``: empty = no interval)
 - cs: ``min_cohort=1`` (before, a cohort of one unit was accepted)
 
 Reported per case, design and version: bias, RMSE, coverage of the 95 % interval, the rate at
@@ -45,6 +50,13 @@ the RMSE (delta method), √(c(1 − c)/R) for a proportion.
         [--cases large_null,small_null] [--designs its,did] [--out benchmarks/results]
 
 Writes ``sim_designs.json`` (every number) and ``sim_designs.md`` (the table) under ``--out``.
+The cases can run as separate processes and be put into one table afterwards (each case has its
+own random stream, so the numbers are the same as in one run):
+
+    for c in large_null large_8pp ramp small_null staggered; do
+        nice -n 15 .venv/bin/python benchmarks/sim_designs.py --reps 200 --cases $c --out /tmp/sim/$c &
+    done; wait
+    .venv/bin/python benchmarks/sim_designs.py --merge /tmp/sim/*/sim_designs.json
 """
 
 from __future__ import annotations
@@ -61,6 +73,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import expit
 
 from analysis.calendar import tet_days
@@ -228,16 +241,33 @@ def run_did(panel: Panel, case: Case) -> dict[str, Interval]:
         r = fit_did(panel.frame, cohort="first_treat", **kw)
     else:
         r = fit_did(panel.frame, treated=panel.treated[0], start=START, **kw)
-    return {"after": (r.estimate, r.ci_low, r.ci_high), "before": _without_sampling(r)}
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, r.diagnostics["df"])) * r.se
+    return {
+        "after": (r.estimate, r.ci_low, r.ci_high),
+        "before": (r.estimate, r.estimate - half, r.estimate + half),
+    }
 
 
 def run_synth(panel: Panel, case: Case) -> dict[str, Interval]:
-    from analysis.designs.synth_control import fit_synth
+    from analysis.designs.synth_control import average_effect_interval, fit_synth
 
     r = fit_synth(panel.frame, treated=panel.treated[0], start=START, **_panel_kwargs(panel))
+    pl = r.tables["placebos"]
+    pl = pl[~pl["treated"]]
+    before = average_effect_interval(
+        r.estimate,
+        r.diagnostics["pre_rmspe"],
+        pl["mean_gap"].to_numpy(),
+        pl["pre_rmspe"].to_numpy(),
+        LEVEL,
+        1e-12,
+    )
     d = r.diagnostics
-    before = (r.estimate, d["ci_constant_effect_low"], d["ci_constant_effect_high"])
-    return {"after": (r.estimate, r.ci_low, r.ci_high), "before": before}
+    return {
+        "after": (r.estimate, r.ci_low, r.ci_high),
+        "before": (r.estimate, *before),
+        "inversion": (r.estimate, d["ci_constant_effect_low"], d["ci_constant_effect_high"]),
+    }
 
 
 def run_sdid(panel: Panel, case: Case) -> dict[str, Interval]:
@@ -273,6 +303,12 @@ RUNNERS: dict[str, Callable[[Panel, Case], dict]] = {
     "sdid": run_sdid,
     "cs": run_cs,
 }
+
+
+def versions(design: str) -> tuple[str, ...]:
+    """The intervals kept per run: before and after, and synth's constant-effect inversion
+    alone (``ci_constant_effect_low/high``; empty = no interval), in the JSON only."""
+    return ("before", "after", "inversion") if design == "synth" else ("before", "after")
 
 
 def applies(design: str, case: Case) -> bool:
@@ -340,7 +376,7 @@ def simulate(
         case = CASES[name]
         rng = np.random.default_rng(streams[name])
         runs = [d for d in designs if applies(d, case)]
-        values: dict = {(d, v): [] for d in runs for v in ("before", "after")}
+        values: dict = {(d, v): [] for d in runs for v in versions(d)}
         truths = []
         seconds[name] = dict.fromkeys(runs, 0.0)
         for rep in range(reps):
@@ -351,16 +387,16 @@ def simulate(
                 try:
                     got = RUNNERS[d](panel, case)
                 except WorkbenchError as exc:  # the design refuses the case
-                    got = {"before": exc.message, "after": exc.message}
+                    got = dict.fromkeys(versions(d), exc.message)
                 seconds[name][d] += time.perf_counter() - t0
-                for v in ("before", "after"):
+                for v in versions(d):
                     values[(d, v)].append(got[v])
             if progress:
                 print(f"\r{name}: {rep + 1}/{reps}", end="", file=sys.stderr, flush=True)
         if progress:
             print(file=sys.stderr)
         results[name] = {
-            d: {v: summarise(values[(d, v)], truths) for v in ("before", "after")} for d in runs
+            d: {v: summarise(values[(d, v)], truths) for v in versions(d)} for d in runs
         }
         results[name]["_truth"] = float(np.mean(truths))
     return {"results": results, "seconds": seconds}
@@ -410,6 +446,29 @@ def table(out: dict) -> str:
     return "\n".join(lines)
 
 
+def merge(paths: Sequence[Path]) -> dict:
+    """One study from the ``sim_designs.json`` of runs side by side (say one case each, as
+    separate processes): a case draws from its own stream, so its numbers are those of a
+    single run. The runs must share ``reps`` and ``seed`` and not repeat a case."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    if len({(r["reps"], r["seed"]) for r in runs}) != 1:
+        raise SystemExit("--merge: the runs differ in --reps or --seed")
+    names = [c for r in runs for c in r["results"]]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--merge: a case appears twice ({', '.join(names)})")
+    found = {c: r for r in runs for c in r["results"]}
+    order = [c for c in CASES if c in found]
+    return {
+        "results": {c: found[c]["results"][c] for c in order},
+        "seconds": {c: found[c]["seconds"][c] for c in order},
+        "reps": runs[0]["reps"],
+        "seed": runs[0]["seed"],
+        "seconds_total": max(r["seconds_total"] for r in runs),
+        "python": runs[0]["python"],
+        "command": [r["command"] for r in runs],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=40)
@@ -417,27 +476,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    args = parser.parse_args(argv)
-    cases = [c for c in args.cases.split(",") if c]
-    designs = [d for d in args.designs.split(",") if d]
-    unknown = [c for c in cases if c not in CASES] + [d for d in designs if d not in DESIGNS]
-    if unknown or args.reps < 2:
-        parser.error(f"unknown case/design {unknown} or --reps < 2")
-    t0 = time.perf_counter()
-    out = simulate(cases, designs, args.reps, args.seed)
-    out.update(
-        reps=args.reps,
-        seed=args.seed,
-        seconds_total=time.perf_counter() - t0,
-        python=platform.python_version(),
-        command=" ".join(["benchmarks/sim_designs.py", *(argv or sys.argv[1:])]),
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="write the table of these sim_designs.json (runs side by side) instead of simulating",
     )
+    args = parser.parse_args(argv)
+    if args.merge:
+        out = merge(args.merge)
+    else:
+        cases = [c for c in args.cases.split(",") if c]
+        designs = [d for d in args.designs.split(",") if d]
+        unknown = [c for c in cases if c not in CASES] + [d for d in designs if d not in DESIGNS]
+        if unknown or args.reps < 2:
+            parser.error(f"unknown case/design {unknown} or --reps < 2")
+        t0 = time.perf_counter()
+        out = simulate(cases, designs, args.reps, args.seed)
+        out.update(
+            reps=args.reps,
+            seed=args.seed,
+            seconds_total=time.perf_counter() - t0,
+            python=platform.python_version(),
+            command=" ".join(["benchmarks/sim_designs.py", *(argv or sys.argv[1:])]),
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "sim_designs.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     text = table(out)
+    runs = (
+        ""
+        if isinstance(out["command"], str)
+        else f" (the longest of {len(out['command'])} runs side by side)"
+    )
     (args.out / "sim_designs.md").write_text(
-        f"# Designs on simulated count panels: before → after\n\n{args.reps} replications per "
-        f"case, seed {args.seed}, {out['seconds_total']:.0f} s.\n\n{text}\n"
+        f"# Designs on simulated count panels: before → after\n\n{out['reps']} replications per "
+        f"case, seed {out['seed']}, {out['seconds_total']:.0f} s{runs}.\n\n{text}\n"
     )
     print(text)
     return 0

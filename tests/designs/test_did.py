@@ -286,3 +286,28 @@ def test_one_treated_unit_uses_placebo_inference_that_covers():
         covered_cluster.append(abs(r.estimate - 2.0) <= q * se)
     assert 0.88 <= np.mean(covered) <= 0.99
     assert np.mean(covered_cluster) < 0.8  # why the placebo is needed
+
+
+def test_one_treated_unit_with_many_placebos_uses_their_order_statistics():
+    # 45 units (44 placebos ≥ 39): the interval is [b − max e, b − min e] (k = floor(0.025 ×
+    # 45) = 1) with e the placebo estimates; with one treated unit TWFE is a difference of
+    # post-minus-pre changes, b = Δ₀ − mean(Δ of the controls), and placebo j is
+    # Δⱼ − mean(Δ of the other controls): both by hand here.
+    rng = np.random.default_rng(7)
+    data = _one_treated_panel(rng, n_units=45, trend_sd=0.1)
+    r = fit_did(data, treated=["u00"], start=2024, min_pre=12)
+    y = data.pivot(index="unit", columns="time", values="outcome").to_numpy()
+    change = y[:, 24:].mean(axis=1) - y[:, :24].mean(axis=1)
+    b = change[0] - change[1:].mean()
+    controls = change[1:]
+    placebos = np.array([controls[j] - np.delete(controls, j).mean() for j in range(len(controls))])
+    assert r.estimate == pytest.approx(b, abs=EXACT)
+    assert r.diagnostics["inference"] == "placebo" and r.diagnostics["n_placebos"] == 44
+    assert r.diagnostics["ci_method"] == "placebo order statistics"
+    assert r.ci_low == pytest.approx(b - placebos.max(), abs=EXACT)
+    assert r.ci_high == pytest.approx(b + -placebos.min(), abs=EXACT)
+    # two-sided rank p: 1 + the placebos at or beyond b in its tail, twice, over 45
+    tail = 1 + min(np.sum(placebos >= b), np.sum(placebos <= b))
+    assert r.p_value == pytest.approx(min(1.0, 2 * tail / 45), abs=EXACT)
+    # the standard error stays the placebos' spread
+    assert r.se == pytest.approx(np.std(placebos, ddof=1), rel=1e-9)

@@ -276,6 +276,56 @@ def test_average_effect_interval_by_hand():
     assert math.isnan(low) and math.isnan(high)
 
 
+def test_average_effect_interval_puts_placebos_at_the_treated_units_noise_by_hand():
+    # As above (scaled gaps 2, 4, …, 78 without noise), but the treated unit's binomial noise
+    # is 3 pp² and the placebos' 0: each placebo's pre RMSPE becomes sqrt(1 + 3) = 2, the scale
+    # 2 / 2 = 1 and the interval [10 − 39, 10 − 1].
+    gaps, pre = np.arange(1.0, 40.0), np.ones(39)
+    low, high = average_effect_interval(
+        10.0, 2.0, gaps, pre, 0.95, 1e-12, treated_noise=3.0, placebo_noise=np.zeros(39)
+    )
+    assert (low, high) == (pytest.approx(-29.0), pytest.approx(9.0))
+    # placebos noisier than the treated unit keep their ratio (the floor at 0): as without noise
+    low, high = average_effect_interval(
+        10.0, 2.0, gaps, pre, 0.95, 1e-12, treated_noise=3.0, placebo_noise=np.full(39, 5.0)
+    )
+    assert (low, high) == (pytest.approx(-68.0), pytest.approx(8.0))
+
+
+def test_small_treated_province_gets_placebos_at_its_noise():
+    # 45 provinces of 50 000 dossiers a month and one of 200 (rates near 40 %, levels apart,
+    # 30 months, the measure from month 19): the treated unit's pre-period noise, by hand
+    # p̂(100 − p̂)/n ≈ 12 pp² a month, is added to each placebo's pre MSPE before the ratio.
+    rng = np.random.default_rng(4)
+    n, t, s = 46, 30, 18
+    months = pd.date_range("2021-01-01", periods=t, freq="MS")
+    rate = np.clip(rng.normal(40, 5, (n, 1)) + rng.normal(0, 0.5, (n, t)), 1, 99) / 100
+    received = np.full((n, t), 50_000)
+    received[0] = 200
+    online = rng.binomial(received, rate)
+    names = [f"P{i:02d}" for i in range(n)]
+    frame = pd.DataFrame(
+        {
+            "unit": np.repeat(names, t),
+            "time": np.tile(months, n),
+            "online": online.ravel(),
+            "received": received.ravel(),
+        }
+    )
+    fit = fit_synth(frame, outcome="online", denominator="received", treated="P00", start=months[s])
+    p_hat = 100 * online / received
+    noise = (p_hat * (100 - p_hat) / received)[:, :s].mean(axis=1)
+    assert 9 < noise[0] < 15 and noise[1:].max() < 0.06  # 40 · 60 / 50 000 ≈ 0.05
+    placebos = fit.tables["placebos"].set_index("unit")
+    donors = placebos.loc[names[1:]]
+    pre_j = np.sqrt(donors["pre_rmspe"].to_numpy() ** 2 + noise[0] - noise[1:])
+    scaled = np.sort(donors["mean_gap"].to_numpy() * fit.diagnostics["pre_rmspe"] / pre_j)
+    # 45 placebos at 95 %: k = floor(0.025 × 46) = 1, the extremes
+    assert fit.diagnostics["ci_method"] == "average effect from the scaled placebo gaps"
+    assert fit.ci_low == pytest.approx(fit.estimate - scaled[-1], rel=1e-9)
+    assert fit.ci_high == pytest.approx(fit.estimate - scaled[0], rel=1e-9)
+
+
 def _ramp_panel(n_donors: int, seed: int = 5, step: float = 3.0, constant: float = 0.0):
     """Donors on their own lines plus noise (sd 1); the treated unit the mean of three donors
     plus noise, with an effect ramping 3, 6, …, 30 over the 10 post periods. The post gap's

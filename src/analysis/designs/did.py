@@ -33,7 +33,11 @@ With fewer than ``FEW_TREATED`` treated units adopting together and a rate from 
 treated units' own binomial sampling variance of their post-minus-pre mean, less that of as many
 comparison units, is added to the variance when positive (a small treated province whose noise
 the comparison units' spread does not hold: :mod:`analysis.designs.sampling`);
-``se_without_sampling`` keeps the placebo or clustered number.
+``se_without_sampling`` keeps the placebo or clustered number. With one to four treated units
+the interval comes from placebo estimates (the measure moved to comparison units): their order
+statistics when there are enough (39 at 95 %; :mod:`analysis.designs.placebo`), each stretched
+by ``se / se_without_sampling`` so that the added sampling variance widens it too, else t on
+their standard deviation.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from analysis.designs.data import (
     panel_input,
     period_timestamp,
 )
+from analysis.designs.placebo import min_placebos, order_interval, rank_p_value
 from analysis.designs.result import EffectResult, Window, format_number, outcome_label
 from analysis.designs.sampling import excess_sampling_variance, post_minus_pre_weights
 from analysis.errors import WorkbenchError
@@ -492,8 +497,10 @@ def fit_did(
         standard error and a t interval on G − 1 degrees of freedom — except with fewer than
         ``FEW_TREATED`` treated units adopting together and at least ``MIN_PLACEBOS`` placebo
         runs, where the standard error is the spread of :func:`placebo_estimates` and the
-        interval t on (placebos − 1) degrees of freedom (``diagnostics["inference"]`` says
-        which; ``cluster_se`` is kept). ``by_period`` has every
+        interval their order statistics when there are enough of them (39 at 95 %, with the
+        rank p-value: :mod:`analysis.designs.placebo`), else t on (placebos − 1) degrees of
+        freedom (``diagnostics["inference"]`` and ``ci_method`` say which; ``cluster_se`` is
+        kept). ``by_period`` has every
         period (in the panel's own time type) with, averaged over the treated units,
         ``observed``, ``counterfactual`` (their unit + time effects, i.e. fitted values
         without b·D), ``gap`` = observed − counterfactual (before the start this is the
@@ -572,9 +579,20 @@ def fit_did(
         if math.isfinite(se) and sampling.excess > 0:
             se = math.sqrt(se**2 + sampling.excess)
             p = float(2 * stats.t.sf(abs(b) / se, df))
+    ci_method = "t"
+    low, high = b - q * se, b + q * se
+    if inference == "placebo" and len(placebo) >= min_placebos(level) and se_without_sampling > 0:
+        # Enough placebos for their order statistics: the placebo distribution has heavy tails
+        # (a few comparison units far off the common trend), and a t interval on its standard
+        # deviation rejected a true zero 8 % of the time (benchmarks/sim_designs.py). The
+        # placebos are stretched by the sampling variance added above, if any.
+        errors = placebo * (se / se_without_sampling)
+        low, high = order_interval(b, errors, level)
+        p = rank_p_value(b, errors)
+        ci_method = "placebo order statistics"
     weights = fit["d_tilde"][d > 0]
     weights = weights / weights.sum()
-    by_period = _by_period(pi, d, fit, treated_rows, first, q * se)
+    by_period = _by_period(pi, d, fit, treated_rows, first, (high - low) / 2)
     pre_gap = by_period["gap"].to_numpy()[:first]
     diagnostics: dict[str, Any] = {
         "coefficient": b,
@@ -594,6 +612,7 @@ def fit_did(
         "inference": inference,
         "cluster_se": cluster_se,
         "n_placebos": 0 if placebo is None else len(placebo),
+        "ci_method": ci_method,
         "se_without_sampling": se_without_sampling,
         "sampling_var_treated": math.nan if sampling is None else sampling.treated,
         "sampling_var_controls": math.nan if sampling is None else sampling.controls,
@@ -610,8 +629,8 @@ def fit_did(
         n_pre=first,
         n_post=len(periods) - first,
         estimate=b,
-        ci_low=b - q * se,
-        ci_high=b + q * se,
+        ci_low=low,
+        ci_high=high,
         ci_level=level,
         p_value=p,
         se=se,
