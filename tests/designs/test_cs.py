@@ -58,7 +58,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.designs.cs import fit_cs, plot_event_study
+from analysis.designs.cs import fit_cs
+from analysis.designs.plots import plot_event_study
 from analysis.errors import WorkbenchError
 
 DATA = Path(__file__).parents[1] / "data" / "mpdta.csv"

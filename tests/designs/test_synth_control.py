@@ -37,6 +37,7 @@ import pytest
 from conftest import long_panel
 from scipy import optimize
 
+from analysis.designs.plots import plot_gap, plot_weights
 from analysis.designs.synth_control import (
     CI_AVERAGE,
     CI_CONSTANT,
@@ -44,8 +45,6 @@ from analysis.designs.synth_control import (
     constant_effect_interval,
     fit_synth,
     placebo_weights,
-    plot_gap,
-    plot_weights,
     project_simplex,
     rank_p_value,
     simplex_weights,

@@ -46,7 +46,7 @@ regression.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,22 +54,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import i18n
 from analysis.designs.data import PanelInput, panel_input, period_timestamp
 from analysis.designs.did import (
     NEVER,
     outcome_name,
-    rate_article,
     time_step_words,
     unit_cohorts,
 )
+from analysis.designs.narrative import cs_assumptions
 from analysis.designs.result import (
     EffectResult,
     Window,
-    format_number,
-    format_p_value,
-    outcome_label,
 )
+from analysis.designs.rules import SMALL_COHORT
 from analysis.errors import WorkbenchError
 
 CONTROLS = ("never", "notyet")
@@ -85,15 +82,6 @@ MAMMEN_P_LOW = (_SQRT5 + 1) / (2 * _SQRT5)
 IQR_NORMAL = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
 # Standard errors at or below this are treated as zero (R: sqrt(.Machine$double.eps) * 10).
 ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
-# Cohorts smaller than this make the group-time standard errors unreliable (a one-unit cohort
-# contributes no within-cohort variance at all); the assumptions paragraph says so.
-SMALL_COHORT = 5
-# The χ² Wald pre-test is trusted with at least this many units per restriction. Its covariance
-# is estimated from the units, and with many pre-treatment cells it rejects far too often: in
-# tests/test_cs.py's design (40 units, 30 cells) it rejected every one of 200 no-pre-trend
-# panels, with 120 units 60 %. Beyond that, the sup-t test over the pre-treatment event times
-# is used (rejection 13 % at 40 units, 8 % at 120).
-WALD_UNITS_PER_TEST = 20
 
 
 # --- validate ---------------------------------------------------------------------------------
@@ -279,11 +267,6 @@ def analytic_se(inf: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(inf**2, axis=0)) / n
 
 
-def wald_reliable(restrictions: int, n_units: int) -> bool:
-    """Whether the χ² Wald pre-test can be trusted (``WALD_UNITS_PER_TEST`` units each)."""
-    return restrictions * WALD_UNITS_PER_TEST <= n_units
-
-
 def pretest(gt: GroupTime) -> dict[str, float]:
     """Wald test that every pre-treatment ATT(g,t) is zero (R did's ``W``, ``Wpval``).
 
@@ -449,112 +432,6 @@ def _intervals(att: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, n
 
 def _period_values(periods: pd.Index, positions: np.ndarray) -> list[Any]:
     return [periods[int(i)] for i in positions]
-
-
-def _assumptions(
-    outcome: str, diagnostics: dict[str, Any], control: str, step: dict[str, str]
-) -> dict[str, str]:
-    n_groups, n_never = diagnostics["n_groups"], diagnostics["n_never_treated"]
-    if control == "never":
-        comp_vi = f"{n_never} đơn vị chưa từng áp dụng"
-        comp_en = f"the {n_never} units that never adopted it"
-    else:
-        comp_vi = "các đơn vị chưa áp dụng tại thời điểm so sánh (kể cả đơn vị áp dụng muộn hơn)"
-        comp_en = "the units not yet treated at the time (including later adopters)"
-    vi = [
-        f"Phương pháp chia các đơn vị thành {n_groups} nhóm theo thời điểm bắt đầu áp dụng biện "
-        f"pháp và so sánh thay đổi của {outcome_label(outcome, 'vi')} ở mỗi nhóm với {comp_vi}. "
-        "Phương pháp giả định rằng nếu không có biện pháp thì mỗi nhóm sẽ biến động song song "
-        "với nhóm đối chứng (xu hướng song song) và "
-        + (
-            f"chỉ tiêu chỉ có thể thay đổi sớm nhất {diagnostics['anticipation']} {step['vi']} "
-            "trước khi biện pháp có hiệu lực (cho phép tác động đón trước)"
-            if diagnostics["anticipation"]
-            else "chỉ tiêu không thay đổi trước khi biện pháp có hiệu lực (không có tác động "
-            "đón trước)"
-        )
-        + ". Khác với hồi quy hiệu ứng cố định hai chiều, phương pháp cho phép tác động khác "
-        "nhau giữa các nhóm và thay đổi theo thời gian, và không dùng đơn vị đã áp dụng làm "
-        "đối chứng. Ước lượng chính là tác động bình quân của các kỳ sau khi áp dụng, có trọng "
-        "số theo số đơn vị của từng nhóm.",
-    ]
-    en = [
-        f"The design splits the units into {n_groups} cohorts by when they adopted the measure "
-        f"and compares the change in{rate_article(outcome)} {outcome_label(outcome, 'en')} in each cohort with "
-        f"{comp_en}. It assumes that without the measure each cohort would have moved in "
-        "parallel with its comparison group (parallel trends) and that the outcome did not "
-        + (
-            f"move earlier than {diagnostics['anticipation']} {step['en']} before the measure "
-            "(anticipation allowed)"
-            if diagnostics["anticipation"]
-            else "move before the measure (no anticipation)"
-        )
-        + ". Unlike two-way fixed effects, it allows the effect to differ between cohorts and "
-        "to change over time, and never uses already treated units as comparisons. The main "
-        "estimate is the average effect over the periods after adoption, weighted by cohort "
-        "size.",
-    ]
-    p, df = diagnostics["pretest_p_value"], diagnostics["pretest_df"]
-    test_vi = f"kiểm định Wald xu hướng trước ({df} so sánh trước khi áp dụng"
-    test_en = f"the Wald pre-trend test ({df} comparisons before adoption"
-    unreliable = bool(df) and not wald_reliable(df, diagnostics["n_units"])
-    if unreliable or (df and not math.isfinite(p)):
-        p = diagnostics["pretest_sup_t_p_value"]
-        test_vi = "kiểm định xu hướng trước trên dải tin cậy đồng thời (bootstrap"
-        test_en = "the pre-trend test on the uniform band (bootstrap"
-    if unreliable:
-        vi.append(
-            f"Kiểm định Wald cho {df} so sánh trước khi áp dụng không đáng tin với "
-            f"{diagnostics['n_units']} đơn vị (cần ít nhất {WALD_UNITS_PER_TEST} đơn vị cho mỗi "
-            "so sánh)"
-            + (", nên dùng kiểm định trên dải tin cậy đồng thời." if math.isfinite(p) else ".")
-        )
-        en.append(
-            f"The Wald test of the {df} comparisons before adoption is not reliable with "
-            f"{diagnostics['n_units']} units (it needs {WALD_UNITS_PER_TEST} units per "
-            "comparison)" + ("; the uniform band is used instead." if math.isfinite(p) else ".")
-        )
-    if math.isfinite(p):
-        if p < 0.05:
-            vi.append(
-                f"Cảnh báo: {test_vi}, {format_p_value(p, 'vi')}) bác bỏ giả định xu hướng "
-                "song song; cần thận trọng khi diễn giải kết quả."
-            )
-            en.append(
-                f"Warning: {test_en}, {format_p_value(p, 'en')}) rejects parallel trends; "
-                "read the estimate with caution."
-            )
-        else:
-            vi.append(
-                f"{test_vi[:1].upper()}{test_vi[1:]}, {format_p_value(p, 'vi')}) không bác bỏ "
-                "giả định xu hướng song song."
-            )
-            en.append(
-                f"{test_en[:1].upper()}{test_en[1:]}, {format_p_value(p, 'en')}) does not "
-                "reject parallel trends."
-            )
-    smallest = diagnostics["smallest_group_size"]
-    if smallest < SMALL_COHORT:
-        vi.append(
-            f"Nhóm nhỏ nhất chỉ có {smallest} đơn vị: sai số chuẩn của nhóm đó gần như chỉ phản "
-            "ánh biến động của nhóm đối chứng nên khoảng tin cậy có thể quá hẹp; nên đối chiếu "
-            "với phương pháp đối chứng tổng hợp."
-        )
-        en.append(
-            f"The smallest cohort has only {smallest} units: its standard errors reflect "
-            "almost only the comparison group's variation, so intervals may be too narrow; "
-            "compare with a synthetic control."
-        )
-    if diagnostics["dropped_last_cohort"]:
-        vi.append(
-            "Không có đơn vị nào chưa từng áp dụng: nhóm áp dụng muộn nhất được dùng làm đối "
-            "chứng và các kỳ từ khi nhóm này áp dụng bị loại."
-        )
-        en.append(
-            "No unit never adopted the measure: the last cohort serves as the comparison group "
-            "and the periods from its adoption on are dropped."
-        )
-    return {"vi": " ".join(vi), "en": " ".join(en)}
 
 
 def fit_cs(
@@ -817,7 +694,7 @@ def fit_cs(
         se=se,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(name, diagnostics, control, step),
+        assumptions=cs_assumptions(name, diagnostics, control, step),
         method_label=dict(METHOD_LABEL),
         unit=pi.unit_label,
         tables=tables,
@@ -825,93 +702,3 @@ def fit_cs(
 
 
 # --- plot -------------------------------------------------------------------------------------
-
-_PLOT_WORDS = {
-    "x": {"vi": "Số {step} so với thời điểm áp dụng", "en": "{Step} since adoption"},
-    "y_pp": {"vi": "Tác động (điểm %)", "en": "Effect (percentage points)"},
-    "y": {"vi": "Tác động", "en": "Effect"},
-    "point": {
-        "vi": "Ước lượng và KTC {level} % từng thời điểm",
-        "en": "Estimate and pointwise {level}% CI",
-    },
-    "band": {"vi": "Dải tin cậy đồng thời {level} %", "en": "{level}% uniform band"},
-}
-
-
-def _tick_digits(ticks: Sequence[float]) -> int:
-    steps = np.diff(np.asarray(ticks, dtype=float))
-    steps = steps[steps > 0]
-    if steps.size == 0:
-        return 1
-    return max(0, int(-math.floor(math.log10(steps.min()) + 1e-9)))
-
-
-def plot_event_study(result: EffectResult, lang: str = "vi"):
-    """The event study of a :func:`fit_cs` result: effects by event time with pointwise
-    intervals, and the uniform band when it was bootstrapped.
-
-    Parameters
-    ----------
-    result : EffectResult
-        From :func:`fit_cs` (``tables["event_study"]``).
-    lang : {"vi", "en"}
-        Axis labels and number format (decimal comma in Vietnamese).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    i18n.check_lang(lang)
-    if "event_study" not in result.tables:
-        raise WorkbenchError(
-            f"the result of method {result.method!r} has no event study",
-            hint="plot_event_study draws fit_cs results",
-        )
-    es = result.tables["event_study"]
-    level = format_number(result.ci_level * 100, lang, 0)
-    step = result.diagnostics.get("time_step", "periods")
-    step_vi = {"months": "tháng", "years": "năm"}.get(step, "kỳ")
-    fig = Figure(figsize=(7.2, 3.2), dpi=100)
-    ax = fig.subplots()
-    ax.axhline(0, color="#999999", linewidth=0.8)
-    ax.axvline(-0.5, color="#7f7f7f", linewidth=0.8, linestyle="--")
-    if es["band_low"].notna().any():
-        ax.fill_between(
-            es["event_time"],
-            es["band_low"],
-            es["band_high"],
-            color="#f4b183",
-            alpha=0.45,
-            linewidth=0,
-            step="mid",
-            label=_PLOT_WORDS["band"][lang].format(level=level),
-        )
-    pre = es["event_time"] < 0
-    for mask, color in ((pre, "#7f7f7f"), (~pre, "#c55a11")):
-        part = es[mask]
-        ax.errorbar(
-            part["event_time"],
-            part["att"],
-            yerr=[part["att"] - part["ci_low"], part["ci_high"] - part["att"]],
-            fmt="o",
-            color=color,
-            markersize=3,
-            linewidth=1,
-            capsize=0,
-            label=_PLOT_WORDS["point"][lang].format(level=level) if color != "#7f7f7f" else None,
-        )
-    ax.set_xlabel(_PLOT_WORDS["x"][lang].format(step=step_vi, Step=step.capitalize()), fontsize=9)
-    ax.set_ylabel(_PLOT_WORDS["y_pp" if result.unit == "pp" else "y"][lang], fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang, 0)))
-    ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: i18n.number(v, lang, _tick_digits(ax.yaxis.get_majorticklocs())))
-    )
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.18), ncol=2)
-    fig.tight_layout()
-    return fig

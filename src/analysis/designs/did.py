@@ -57,8 +57,10 @@ from analysis.designs.data import (
     panel_input,
     period_timestamp,
 )
+from analysis.designs.narrative import did_assumptions
 from analysis.designs.placebo import min_placebos, order_interval, rank_p_value
-from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.designs.result import EffectResult, Window
+from analysis.designs.rules import FEW_TREATED
 from analysis.designs.sampling import excess_sampling_variance, post_minus_pre_weights
 from analysis.errors import WorkbenchError
 from analysis.panel import RATES
@@ -68,10 +70,6 @@ METHOD_LABEL = {
     "vi": "Sai khác kép với hiệu ứng cố định hai chiều (TWFE)",
     "en": "Difference-in-differences with two-way fixed effects (TWFE)",
 }
-# Fewer treated units than this: cluster-robust intervals are known to be too narrow
-# (Conley & Taber 2011; MacKinnon & Webb 2017), and the assumptions paragraph says so.
-FEW_TREATED = 5
-FEW_CLUSTERS = 30
 ZERO_SE = 1e-10  # relative to the outcome's spread: a standard error this small is zero
 
 
@@ -334,122 +332,6 @@ def _by_period(
     )
 
 
-def rate_article(outcome: str) -> str:
-    """The article before a rate's English label; none before a bare column name."""
-    return " the" if outcome in RATES else ""
-
-
-def _assumptions(
-    outcome: str, diagnostics: dict[str, Any], staggered: bool, n_pre: int, step: dict[str, str]
-) -> dict[str, str]:
-    n_t, n_c = diagnostics["n_treated"], diagnostics["n_control"]
-    vi = [
-        "Phương pháp so sánh thay đổi của "
-        f"{outcome_label(outcome, 'vi')} ở {n_t} đơn vị áp dụng biện pháp với thay đổi ở "
-        f"{n_c} đơn vị đối chứng, và giả định rằng nếu không có biện pháp thì hai nhóm sẽ biến "
-        "động song song (giả định xu hướng song song), rằng chỉ tiêu không thay đổi trước khi "
-        "biện pháp có hiệu lực vì được biết trước (không có tác động đón trước), và rằng tác "
-        "động như nhau ở mọi đơn vị và mọi thời điểm (tác động đồng nhất).",
-    ]
-    en = [
-        f"The design compares the change in{rate_article(outcome)} {outcome_label(outcome, 'en')} in the {n_t} "
-        f"units with the measure with the change in {n_c} comparison units, and assumes that "
-        "without the measure both groups would have moved in parallel (parallel trends), that "
-        "the outcome did not move before the measure because it was expected (no "
-        "anticipation), and that the effect is the same in every unit and period (homogeneous "
-        "effects).",
-    ]
-    if staggered:
-        neg = diagnostics["twfe_negative_weights"]
-        vi.append(
-            "Các đơn vị áp dụng biện pháp vào những thời điểm khác nhau: khi đó hồi quy hiệu ứng "
-            "cố định hai chiều bị chệch nếu tác động khác nhau giữa các nhóm hoặc thay đổi theo "
-            "thời gian, vì nó dùng các đơn vị đã áp dụng làm đối chứng"
-            + (f" ({neg} ô đơn vị–kỳ được điều trị có trọng số âm)" if neg else "")
-            + "; nên dùng phương pháp Callaway & Sant'Anna (fit_cs) để kiểm tra."
-        )
-        en.append(
-            "The units adopted the measure at different times: two-way fixed effects are then "
-            "biased when effects differ between cohorts or change over time, because already "
-            "treated units serve as comparisons"
-            + (f" ({neg} treated unit-periods get a negative weight)" if neg else "")
-            + "; use the Callaway & Sant'Anna design (fit_cs) to check."
-        )
-    else:
-        vi.append(
-            "Nếu tác động tăng dần theo thời gian, ước lượng là mức trung bình của giai đoạn sau."
-        )
-        en.append("If the effect builds up over time, the estimate is its post-period average.")
-    if not math.isfinite(diagnostics["se"]):
-        vi.append(
-            "Không ước lượng được độ bất định: sai số chuẩn cụm bằng 0 (thường do chỉ có một "
-            "đơn vị áp dụng và một đơn vị đối chứng), nên không có khoảng tin cậy và giá trị p."
-        )
-        en.append(
-            "The uncertainty cannot be estimated: the clustered standard error is zero (usually "
-            "one treated and one comparison unit), so there is no interval and no p-value."
-        )
-    elif n_t < FEW_TREATED and diagnostics.get("inference") == "placebo":
-        vi.append(
-            f"Chỉ có {n_t} đơn vị áp dụng biện pháp, nên sai số chuẩn cụm không dùng được; khoảng "
-            f"tin cậy lấy từ độ phân tán của {diagnostics['n_placebos']} lần ước lượng giả "
-            "(chuyển biện pháp sang các đơn vị đối chứng)."
-        )
-        en.append(
-            f"Only {n_t} units have the measure, so clustered errors cannot be used; the interval "
-            f"comes from the spread of {diagnostics['n_placebos']} placebo estimates (the measure "
-            "moved to comparison units)."
-        )
-    elif n_t < FEW_TREATED:
-        vi.append(
-            f"Chỉ có {n_t} đơn vị áp dụng biện pháp: sai số chuẩn cụm theo đơn vị khi đó thường "
-            "quá nhỏ và khoảng tin cậy quá hẹp; nên đối chiếu với phương pháp đối chứng tổng hợp "
-            "hoặc kiểm định giả (placebo) trên các đơn vị đối chứng."
-        )
-        en.append(
-            f"Only {n_t} units have the measure: unit-clustered standard errors are then "
-            "usually too small and the interval too narrow; compare with a synthetic control "
-            "or placebo runs on the comparison units."
-        )
-    elif diagnostics["n_clusters"] < FEW_CLUSTERS:
-        vi.append(
-            f"Sai số chuẩn được tính theo cụm với {diagnostics['n_clusters']} đơn vị (dưới "
-            f"{FEW_CLUSTERS}), nên có thể hơi nhỏ."
-        )
-        en.append(
-            f"Standard errors are clustered on {diagnostics['n_clusters']} units (under "
-            f"{FEW_CLUSTERS}), so they may be somewhat small."
-        )
-    added = diagnostics.get("sampling_var_added", math.nan)
-    if math.isfinite(diagnostics["se"]) and math.isfinite(added) and added > 0:
-        before = diagnostics["se_without_sampling"]
-        vi.append(
-            "Đơn vị áp dụng biện pháp có ít hồ sơ hơn các đơn vị đối chứng, nên sai số chuẩn "
-            "được cộng thêm phương sai lấy mẫu nhị thức của chính nó (phần vượt so với đơn vị "
-            f"đối chứng): sai số chuẩn tăng từ {format_number(before, 'vi', 2)} lên "
-            f"{format_number(diagnostics['se'], 'vi', 2)}."
-        )
-        en.append(
-            "The treated units have fewer dossiers than the comparison units, so their own "
-            "binomial sampling variance (its excess over the comparison units') is added: the "
-            f"standard error rises from {format_number(before, 'en', 2)} to "
-            f"{format_number(diagnostics['se'], 'en', 2)}."
-        )
-    gap = diagnostics["pre_gap_rmse"]
-    vi.append(
-        f"Trước biện pháp ({n_pre} {step['vi']}), chênh lệch giữa giá trị quan sát và kịch bản "
-        f"đối chứng của nhóm áp dụng có độ lớn trung bình {format_number(gap, 'vi', 2)} (căn "
-        "bậc hai của trung bình bình phương): chênh lệch này càng nhỏ và không có xu hướng thì "
-        "giả định xu hướng song song càng đáng tin."
-    )
-    en.append(
-        f"Before the measure ({n_pre} {step['en']}) the treated group's observed values differ from "
-        f"its counterfactual by {format_number(gap, 'en', 2)} on average (root mean square): the "
-        "smaller and more trendless this gap, the more credible the parallel trends."
-    )
-    return {"vi": " ".join(vi), "en": " ".join(en)}
-
-
 def fit_did(
     data: pd.DataFrame,
     *,
@@ -636,7 +518,9 @@ def fit_did(
         se=se,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(name, diagnostics, n_cohorts > 1, first, time_step_words(periods)),
+        assumptions=did_assumptions(
+            name, diagnostics, n_cohorts > 1, first, time_step_words(periods)
+        ),
         method_label=dict(METHOD_LABEL),
         unit=pi.unit_label,
     )

@@ -72,12 +72,11 @@ from statsmodels.stats.stattools import durbin_watson
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from analysis.calendar import tet_days
+from analysis.designs.narrative import its_assumptions
 from analysis.designs.result import (
     EffectResult,
     Window,
     format_number,
-    format_p_value,
-    outcome_label,
 )
 from analysis.errors import WorkbenchError
 from analysis.panel import RATES
@@ -874,125 +873,6 @@ def _placebo(
 # --- summarise --------------------------------------------------------------------------------
 
 
-def _month_text(ts: pd.Timestamp, lang: str) -> str:
-    return f"tháng {ts.month}/{ts.year}" if lang == "vi" else f"{ts:%Y-%m}"
-
-
-def _assumptions(
-    data: _Series,
-    outcome: str,
-    seasonality: str,
-    diagnostics: dict[str, Any],
-    post_months: int | None,
-    model: str = "ols",
-) -> dict[str, str]:
-    n_pre, lags = data.n_pre, diagnostics["hac_lags"]
-    season_vi = {
-        "tet": " (đã tính đến số ngày nghỉ Tết)",
-        "tet+month": " (đã tính đến số ngày nghỉ Tết và mùa vụ theo tháng)",
-        "none": "",
-    }[seasonality]
-    season_en = {
-        "tet": " (allowing for the Tết holiday days)",
-        "tet+month": " (allowing for the Tết holiday days and the month of the year)",
-        "none": "",
-    }[seasonality]
-    scale_vi = " trên thang log-odds (logit)" if model == "binomial" else ""
-    scale_en = " on the log-odds (logit) scale" if model == "binomial" else ""
-    vi = [
-        f"Phương pháp giả định rằng nếu không có biện pháp, {outcome_label(outcome, 'vi')} sẽ "
-        f"tiếp tục theo xu hướng tuyến tính{scale_vi} của {n_pre} tháng trước đó{season_vi}, "
-        "và không có sự kiện nào khác cùng thời điểm (biện pháp khác, thay đổi cách thống kê, "
-        "sáp nhập) làm thay đổi chỉ tiêu này."
-    ]
-    en = [
-        f"The design assumes that without the measure the {outcome_label(outcome, 'en')} would "
-        f"have continued the linear trend{scale_en} of the {n_pre} months before{season_en}, "
-        "and that no other event at the same time (another measure, a change in recording, a "
-        "merger) moved it."
-    ]
-    if model == "binomial":
-        phi = diagnostics.get("dispersion", math.nan)
-        vi.append(
-            "Mô hình hồi quy logistic trên số hồ sơ giữ tỷ lệ dự báo trong khoảng 0–100 %, phù "
-            "hợp khi tỷ lệ gần 0 % hoặc 100 %; tác động được quy đổi ra điểm phần trăm. Biến "
-            "động vượt mức của phân phối nhị thức (hệ số phân tán "
-            f"{format_number(phi, 'vi', 1)}) được ước lượng từ phần dư Pearson."
-        )
-        en.append(
-            "A logistic model of the counts keeps predicted rates within 0–100 %, which suits "
-            "rates near 0 or 100 %; effects are converted to percentage points. Variation "
-            f"beyond binomial sampling (dispersion {format_number(phi, 'en', 1)}) is estimated "
-            "from the Pearson residuals."
-        )
-    rho = diagnostics.get("ar1_rho", math.nan)
-    if diagnostics["cov_type"] == "hac":
-        vi.append(
-            "Tương quan của sai số theo thời gian được xử lý bằng sai số chuẩn Newey–West "
-            f"({lags} độ trễ)."
-        )
-        en.append(f"Correlation of errors over time is handled with Newey–West ({lags} lags).")
-    elif math.isfinite(rho):
-        vi.append(
-            "Tương quan của sai số theo thời gian được mô hình hóa bằng quá trình tự hồi quy bậc "
-            f"một (ρ = {format_number(rho, 'vi', 2)}, ước lượng bằng REML trên các tháng trước biện pháp)."
-        )
-        en.append(
-            "Correlation of errors over time is modelled as a first-order autoregressive "
-            f"process (ρ = {format_number(rho, 'en', 2)}, estimated by REML on the months before the measure)."
-        )
-    p = diagnostics.get("placebo_p_value", math.nan)
-    if "placebo_start" in diagnostics and math.isfinite(p):
-        fake = diagnostics["placebo_start"]
-        if p < 0.05:
-            vi.append(
-                "Cảnh báo: kiểm định giả (placebo) với thời điểm giả "
-                f"{_month_text(fake, 'vi')} tìm thấy một tác động không có thật "
-                f"({format_p_value(p, 'vi')}): xu hướng trước biện pháp không ổn định, cần thận "
-                "trọng khi diễn giải kết quả."
-            )
-            en.append(
-                f"Warning: a placebo test with a fake start in {_month_text(fake, 'en')} finds "
-                f"an effect where there is none ({format_p_value(p, 'en')}): the trend before "
-                "the measure is not stable, so read the estimate with caution."
-            )
-        else:
-            vi.append(
-                "Kiểm định giả (placebo) với thời điểm giả "
-                f"{_month_text(fake, 'vi')} không tìm thấy tác động ({format_p_value(p, 'vi')}), "
-                "phù hợp với giả định xu hướng ổn định."
-            )
-            en.append(
-                f"A placebo test with a fake start in {_month_text(fake, 'en')} finds no effect "
-                f"({format_p_value(p, 'en')}), consistent with a stable trend."
-            )
-    elif "placebo_skipped" not in diagnostics:
-        vi.append("Không thực hiện được kiểm định giả (placebo) vì giai đoạn trước quá ngắn.")
-        en.append("The placebo test could not be run: the pre-period is too short.")
-    if n_pre < 24:
-        vi.append(
-            f"Giai đoạn trước chỉ có {n_pre} tháng (dưới 24), nên xu hướng ước lượng kém chắc chắn."
-        )
-        en.append(f"The pre-period has only {n_pre} months (under 24), so the trend is uncertain.")
-    dw = diagnostics.get("durbin_watson", math.nan)
-    if math.isfinite(dw) and (dw < 1.5 or dw > 2.5):
-        vi.append(
-            f"Thống kê Durbin–Watson bằng {format_number(dw, 'vi', 2)} cho thấy phần dư còn tự "
-            "tương quan; khoảng tin cậy đã tính đến điều này"
-            + (" nhưng có thể vẫn hơi hẹp." if diagnostics["cov_type"] == "hac" else ".")
-        )
-        en.append(
-            f"The Durbin–Watson statistic of {format_number(dw, 'en', 2)} shows autocorrelated "
-            "residuals; the interval allows for it"
-            + (" but may still be somewhat narrow." if diagnostics["cov_type"] == "hac" else ".")
-        )
-    if data.post_truncated and post_months is not None:
-        n_post = len(data.y) - n_pre
-        vi.append(f"Chỉ có {n_post} tháng sau biện pháp (yêu cầu {post_months} tháng).")
-        en.append(f"Only {n_post} months after the measure are available ({post_months} asked).")
-    return {"vi": " ".join(vi), "en": " ".join(en)}
-
-
 def choose_model(
     data: _Series,
     breaks: Sequence[pd.Timestamp],
@@ -1332,7 +1212,7 @@ def fit_its(
         se=effect.se,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(data, outcome, seasonality, diagnostics, post_months, model),
+        assumptions=its_assumptions(data, outcome, seasonality, diagnostics, post_months, model),
         method_label=dict(METHOD_LABEL_BINOMIAL if model == "binomial" else METHOD_LABEL),
         unit="pp" if data.is_rate else "",
     )

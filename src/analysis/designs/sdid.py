@@ -59,7 +59,8 @@ from analysis.designs.data import (
     panel_input,
     period_timestamp,
 )
-from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.designs.narrative import sdid_assumptions
+from analysis.designs.result import EffectResult, Window
 from analysis.designs.sampling import excess_sampling_variance, post_minus_pre_weights
 from analysis.errors import WorkbenchError
 
@@ -76,9 +77,6 @@ MAX_ITER_PRE_SPARSIFY = 100
 # Recompute A·x from scratch every so many Frank–Wolfe steps (it is otherwise updated
 # incrementally, which drifts by rounding).
 REFRESH = 50
-# Fewer control units than this makes the placebo standard error rough (synthdid's advice:
-# the placebo method needs many more controls than treated units).
-FEW_CONTROLS = 10
 
 
 # --- Frank–Wolfe (synthdid's sc.weight.fw), batched -------------------------------------------
@@ -596,7 +594,7 @@ def fit_sdid(
         se=se,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(pi, treated_names, t0, tau, se, diagnostics),
+        assumptions=sdid_assumptions(pi, treated_names, t0, tau, se, diagnostics),
         method_label=dict(METHOD_LABEL),
         unit=pi.unit_label,
         tables={"unit_weights": unit_weights, "time_weights": time_weights},
@@ -604,90 +602,3 @@ def fit_sdid(
 
 
 # --- summarise --------------------------------------------------------------------------------
-
-
-def _assumptions(
-    pi: PanelInput,
-    treated: tuple[str, ...],
-    t0: int,
-    tau: float,
-    se: float,
-    diagnostics: dict[str, Any],
-) -> dict[str, str]:
-    name = ", ".join(treated)
-    n0, n1 = diagnostics["n_controls"], diagnostics["n_treated"]
-    out_vi, out_en = outcome_label(pi.outcome, "vi"), outcome_label(pi.outcome, "en")
-    vi = [
-        f"Phương pháp sai khác kép tổng hợp so sánh {name} với bình quân có trọng số của {n0} "
-        "đơn vị đối chứng: trọng số đơn vị được chọn để nhóm đối chứng có xu hướng song song với "
-        f"{name} trong {t0} kỳ trước biện pháp (cho phép chênh lệch về mức), và trọng số thời gian "
-        "nhấn mạnh những kỳ trước biện pháp giống giai đoạn sau nhất. Phương pháp giả định rằng "
-        f"nếu không có biện pháp, chênh lệch giữa {name} và nhóm đối chứng có trọng số về "
-        f"{out_vi} sẽ giữ nguyên; các đơn vị đối chứng không chịu tác động của biện pháp, cũng "
-        "không có biện pháp tương tự trong cùng giai đoạn; và không có thay đổi nào xảy ra trước "
-        "khi biện pháp có hiệu lực."
-    ]
-    en = [
-        f"Synthetic difference-in-differences compares {name} with a weighted average of {n0} "
-        "comparison units: unit weights make the comparison group's trend parallel to "
-        f"{name}'s over the {t0} periods before the measure (a difference in level is allowed), "
-        "and time weights stress the pre-measure periods most like the period after. The design "
-        f"assumes that without the measure the difference in {out_en} between {name} and the "
-        "weighted comparison group would have stayed the same; that the comparison units were "
-        "not affected by the measure and had no similar measure in the same period; and that "
-        "nothing changed before the measure took effect."
-    ]
-    reps = diagnostics["placebo_reps"]
-    if reps and math.isfinite(se):
-        vi.append(
-            "Sai số chuẩn được ước lượng bằng phương pháp giả (placebo) của Arkhangelsky và cộng "
-            f"sự (2021): {reps} lần gán biện pháp ngẫu nhiên cho {n1} đơn vị đối chứng. Cách này "
-            "giả định đơn vị chịu biện pháp có mức dao động như các đơn vị đối chứng."
-        )
-        en.append(
-            "The standard error comes from the placebo method of Arkhangelsky et al. (2021): "
-            f"{reps} random reassignments of the measure to {n1} comparison units. It assumes "
-            "that the treated units vary as much as the comparison units do."
-        )
-        added = diagnostics["sampling_var_added"]
-        if math.isfinite(added) and added > 0:
-            before = diagnostics["se_without_sampling"]
-            vi.append(
-                "Đơn vị chịu biện pháp có ít hồ sơ hơn các đơn vị đối chứng, nên sai số chuẩn "
-                "được cộng thêm phương sai lấy mẫu nhị thức của chính nó (phần vượt so với đơn vị "
-                f"đối chứng): sai số chuẩn tăng từ {format_number(before, 'vi', 2)} lên "
-                f"{format_number(se, 'vi', 2)}."
-            )
-            en.append(
-                "The treated units have fewer dossiers than the comparison units, so their own "
-                "binomial sampling variance (its excess over the comparison units') is added: the "
-                f"standard error rises from {format_number(before, 'en', 2)} to "
-                f"{format_number(se, 'en', 2)}."
-            )
-        if n0 < FEW_CONTROLS:
-            vi.append(f"Chỉ có {n0} đơn vị đối chứng nên sai số chuẩn này còn thô.")
-            en.append(f"With only {n0} comparison units this standard error is rough.")
-    else:
-        vi.append("Không có sai số chuẩn: cần nhiều đơn vị đối chứng hơn số đơn vị chịu biện pháp.")
-        en.append("No standard error: it needs more comparison units than treated units.")
-    did, sc = diagnostics["did_estimate"], diagnostics["sc_estimate"]
-    vi.append(
-        f"Để đối chiếu: sai khác kép thông thường cho {format_number(did, 'vi', 2)}, đối chứng "
-        f"tổng hợp cho {format_number(sc, 'vi', 2)} (sai khác kép tổng hợp: "
-        f"{format_number(tau, 'vi', 2)})."
-    )
-    en.append(
-        f"For comparison: plain difference-in-differences gives {format_number(did, 'en', 2)}, "
-        f"synthetic control {format_number(sc, 'en', 2)} (synthetic DiD: "
-        f"{format_number(tau, 'en', 2)})."
-    )
-    if math.isfinite(se) and se > 0 and abs(did - tau) > 2 * se:
-        vi.append(
-            "Sai khác kép thông thường khác xa kết quả này: xu hướng trước biện pháp của các đơn "
-            "vị không song song nếu không có trọng số."
-        )
-        en.append(
-            "Plain difference-in-differences differs widely from this: without weights the "
-            "units' trends before the measure are not parallel."
-        )
-    return {"vi": " ".join(vi), "en": " ".join(en)}

@@ -73,7 +73,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import i18n
 from analysis.designs.data import (
     PanelInput,
     check_controls,
@@ -81,8 +80,10 @@ from analysis.designs.data import (
     panel_input,
     period_timestamp,
 )
+from analysis.designs.narrative import synth_assumptions
 from analysis.designs.placebo import min_placebos, order_interval
-from analysis.designs.result import EffectResult, Window, format_number, outcome_label
+from analysis.designs.result import EffectResult, Window
+from analysis.designs.rules import CI_AVERAGE, CI_CONSTANT
 from analysis.designs.sampling import binomial_variance
 from analysis.errors import WorkbenchError
 
@@ -96,30 +97,10 @@ KKT_TOL = 1e-10
 STEP_TOL = 1e-10
 ACTIVE_SET_MAX_ITER = 2000
 FISTA_ITER = 300
-CI_CONSTANT = "constant-effect test inversion (Firpo & Possebom 2018)"
-CI_AVERAGE = "average effect from the scaled placebo gaps"
 INTERVALS = ("auto", "constant")
 # Placebos whose pre-period fit is this many times worse than the treated unit's are reported
 # separately (Abadie et al. 2010 use 20, 5 and 2): their post/pre ratio says little.
 POOR_PLACEBO_FIT = 5.0
-# The pre-period fit is called poor when the synthetic unit explains less than this share of
-# the treated unit's pre-period variance.
-POOR_FIT_R2 = 0.8
-
-_TEXT = {
-    "gap": {"vi": "Chênh lệch (quan sát − đối chứng tổng hợp)", "en": "Gap (observed − synthetic)"},
-    "gap_short": {"vi": "Chênh lệch", "en": "Gap"},
-    "placebo_band": {
-        "vi": "Khoảng {level} % của các kiểm định giả (placebo)",
-        "en": "{level}% range of the placebo gaps",
-    },
-    "start": {"vi": "Bắt đầu biện pháp", "en": "Start of the measure"},
-    "weight": {"vi": "Trọng số", "en": "Weight"},
-    "weights_title": {
-        "vi": "Trọng số của các đơn vị trong đối chứng tổng hợp",
-        "en": "Donor weights of the synthetic control",
-    },
-}
 
 
 # --- solver ---------------------------------------------------------------------------------
@@ -643,7 +624,7 @@ def fit_synth(
         se=math.nan,
         by_period=by_period,
         diagnostics=diagnostics,
-        assumptions=_assumptions(pi, str(pi.units[row]), s, diagnostics, level),
+        assumptions=synth_assumptions(pi, str(pi.units[row]), s, diagnostics, level),
         method_label=dict(METHOD_LABEL),
         unit=pi.unit_label,
         tables=tables,
@@ -694,234 +675,4 @@ def _by_period(
 # --- summarise --------------------------------------------------------------------------------
 
 
-def _assumptions(
-    pi: PanelInput, name: str, s: int, diagnostics: dict[str, Any], level: float
-) -> dict[str, str]:
-    out_vi, out_en = outcome_label(pi.outcome, "vi"), outcome_label(pi.outcome, "en")
-    n_donors = diagnostics["n_donors"]
-    vi = [
-        f"Phương pháp đối chứng tổng hợp so sánh {name} với một đơn vị “tổng hợp”: bình quân có "
-        f"trọng số của {n_donors} đơn vị khác (trọng số không âm, tổng bằng 1), chọn sao cho "
-        f"{out_vi} của nó bám sát {name} trong {s} kỳ trước biện pháp. Phương pháp giả định "
-        f"rằng nếu không có biện pháp, {name} sẽ tiếp tục đi cùng đơn vị tổng hợp này; các đơn "
-        "vị đối chứng không chịu tác động của biện pháp, cũng không có biện pháp tương tự trong "
-        "cùng giai đoạn; và không có thay đổi nào xảy ra trước khi biện pháp có hiệu lực."
-    ]
-    en = [
-        f"The synthetic control compares {name} with a “synthetic” unit: a weighted average of "
-        f"{n_donors} other units (weights non-negative, summing to 1) chosen so that its "
-        f"{out_en} follows {name}'s over the {s} periods before the measure. The design assumes "
-        f"that without the measure {name} would have kept moving with this synthetic unit; that "
-        "the comparison units were not affected by the measure and had no similar measure in "
-        "the same period; and that nothing changed before the measure took effect."
-    ]
-    rmspe, r2 = diagnostics["pre_rmspe"], diagnostics["pre_r_squared"]
-    vi.append(
-        f"Trước biện pháp, sai số dự báo bình phương trung bình gốc (RMSPE) là "
-        f"{format_number(rmspe, 'vi', 2)}"
-        + (
-            f" ({format_number(100 * r2, 'vi', 0)} % biến động được tái tạo)."
-            if math.isfinite(r2)
-            else "."
-        )
-    )
-    en.append(
-        f"Before the measure the root mean squared prediction error (RMSPE) is "
-        f"{format_number(rmspe, 'en', 2)}"
-        + (
-            f" ({format_number(100 * r2, 'en', 0)}% of the variation reproduced)."
-            if math.isfinite(r2)
-            else "."
-        )
-    )
-    outside = diagnostics["pre_outside_donor_range"]
-    if math.isfinite(r2) and r2 < POOR_FIT_R2:
-        vi.append(
-            "Cảnh báo: đơn vị tổng hợp bám kém đơn vị chịu biện pháp trước khi có biện pháp, nên "
-            "ước lượng kém tin cậy."
-        )
-        en.append(
-            "Warning: the synthetic unit follows the treated unit poorly before the measure, so "
-            "the estimate is unreliable."
-        )
-    if outside > 0.25:
-        pct_vi, pct_en = (
-            format_number(100 * outside, "vi", 0),
-            format_number(100 * outside, "en", 0),
-        )
-        vi.append(
-            f"Ở {pct_vi} % số kỳ trước biện pháp, {name} nằm ngoài khoảng giá trị của mọi đơn vị "
-            "đối chứng; không tổ hợp nào của chúng tái tạo được mức này."
-        )
-        en.append(
-            f"In {pct_en}% of the periods before the measure {name} lies outside the range of "
-            "every comparison unit; no combination of them can reproduce that level."
-        )
-    if "placebo_rank" in diagnostics:
-        rank, n_all = diagnostics["placebo_rank"], diagnostics["n_placebos"] + 1
-        pct = round(100 * level)
-        vi.append(
-            "Phương pháp này không có sai số chuẩn hay khoảng tin cậy theo nghĩa thông thường. "
-            "Giá trị p lấy từ kiểm định giả (placebo) theo không gian: lặp lại phương pháp với "
-            f"từng đơn vị đối chứng như thể nó chịu biện pháp; {name} đứng thứ {rank} trong "
-            f"{n_all} đơn vị theo tỷ số RMSPE sau/trước biện pháp (giá trị p nhỏ nhất có thể là "
-            f"1/{n_all})."
-        )
-        en.append(
-            "This design has no standard error or confidence interval in the usual sense. The "
-            "p-value comes from the placebo-in-space test: the design is rerun with each "
-            f"comparison unit as if it had the measure; {name} ranks {rank} of {n_all} by the "
-            f"ratio of post- to pre-period RMSPE (the smallest possible p-value is 1/{n_all})."
-        )
-        method = diagnostics["ci_method"]
-        if method == CI_CONSTANT:
-            vi.append(
-                f"Khoảng {pct} % đi kèm là tập các tác động không đổi mà kiểm định này không bác "
-                "bỏ (Firpo và Possebom 2018), không phải khoảng tin cậy theo phân phối chuẩn."
-            )
-            en.append(
-                f"The {pct}% interval is the set of constant effects this test does not reject "
-                "(Firpo and Possebom 2018), not a normal-theory confidence interval."
-            )
-        elif method == CI_AVERAGE:
-            if diagnostics["ci_constant_effect_empty"]:
-                vi.append(
-                    "Không có tác động không đổi nào phù hợp với dữ liệu: tác động thay đổi mạnh "
-                    "theo thời gian."
-                )
-                en.append("No constant effect fits the data: the effect varies strongly over time.")
-            vi.append(
-                f"Khoảng {pct} % là khoảng của tác động trung bình sau biện pháp, lấy từ phân phối "
-                "chênh lệch trung bình sau biện pháp của các kiểm định giả, mỗi chênh lệch được "
-                f"quy về độ khớp trước biện pháp của {name} (nhân với tỷ số RMSPE trước biện "
-                "pháp); khoảng này không cần giả định tác động không đổi theo thời gian."
-            )
-            en.append(
-                f"The {pct}% interval is that of the average effect after the start, from the "
-                "placebos' mean post-period gaps, each scaled to the pre-period fit of "
-                f"{name} (times the ratio of pre-period RMSPEs); it does not assume an effect "
-                "constant over time."
-            )
-        else:
-            need = min_placebos(level)
-            n_pl = diagnostics["n_placebos"]
-            vi.append(
-                "Không có tác động không đổi nào phù hợp với dữ liệu, và với "
-                f"{n_pl} kiểm định giả (cần ít nhất {need}) không thể lập khoảng {pct} % cho tác "
-                "động trung bình: không có khoảng nào được đưa ra."
-            )
-            en.append(
-                f"No constant effect fits the data, and {n_pl} placebos (at least {need} are "
-                f"needed) cannot give a {pct}% interval of the average effect: no interval is "
-                "given."
-            )
-        if diagnostics["ci_infinite"]:
-            vi.append(
-                f"Có quá ít đơn vị đối chứng để kiểm định ở mức {pct} %, nên khoảng là vô hạn."
-            )
-            en.append(
-                f"There are too few comparison units to test at {pct}%, so the interval is unbounded."
-            )
-    else:
-        vi.append("Chưa chạy kiểm định giả (placebo), nên không có giá trị p và khoảng.")
-        en.append("The placebo test was not run, so there is no p-value or interval.")
-    return {"vi": " ".join(vi), "en": " ".join(en)}
-
-
 # --- plot -------------------------------------------------------------------------------------
-
-
-def _axis_periods(ax, periods: pd.Series, lang: str) -> None:
-    import matplotlib.dates as mdates
-    from matplotlib.ticker import FuncFormatter
-
-    yearly = bool((periods.dt.month == 1).all() and (periods.dt.day == 1).all()) and (
-        len(periods) < 2 or (periods.diff().dropna().dt.days >= 365).all()
-    )
-    if yearly:
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: mdates.num2date(v).strftime("%Y")))
-    else:
-        ax.xaxis.set_major_formatter(
-            FuncFormatter(lambda v, _: i18n.month(mdates.num2date(v).replace(tzinfo=None), lang))
-        )
-
-
-def plot_gap(result: EffectResult, lang: str = "vi"):
-    """The gap (treated − synthetic) over every period with the placebo band.
-
-    Parameters
-    ----------
-    result : EffectResult
-        From :func:`fit_synth`.
-    lang : {"vi", "en"}
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    i18n.check_lang(lang)
-    bp = result.by_period
-    fig, ax = plt.subplots(figsize=(7.2, 3.2), dpi=100)
-    ax.axhline(0, color="#999999", linewidth=0.8)
-    if bp["placebo_low"].notna().any():
-        ax.fill_between(
-            bp["period"],
-            bp["placebo_low"],
-            bp["placebo_high"],
-            color="#bfbfbf",
-            alpha=0.5,
-            linewidth=0,
-            label=_TEXT["placebo_band"][lang].format(level=round(100 * result.ci_level)),
-        )
-    ax.plot(bp["period"], bp["gap"], color="#1f4e79", linewidth=1.8, label=_TEXT["gap_short"][lang])
-    ax.axvline(
-        result.start, color="#7f7f7f", linestyle="--", linewidth=1, label=_TEXT["start"][lang]
-    )
-    ax.set_ylabel(_TEXT["gap"][lang], fontsize=9)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang, 1)))
-    ax.spines[["top", "right"]].set_visible(False)
-    _axis_periods(ax, bp["period"], lang)
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
-    fig.tight_layout()
-    return fig
-
-
-SHOWN_WEIGHT = 0.005  # smallest weight drawn in the weights chart
-
-
-def plot_weights(result: EffectResult, lang: str = "vi", top: int = 10):
-    """The ``top`` largest donor weights (at least ``SHOWN_WEIGHT``) as horizontal bars.
-
-    Parameters
-    ----------
-    result : EffectResult
-        From :func:`fit_synth` (uses ``tables["weights"]``).
-    lang : {"vi", "en"}
-    top : int
-        How many donors to show.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    i18n.check_lang(lang)
-    weights = result.tables["weights"]
-    # Donors with (numerically) zero weight are not part of the synthetic twin: leave them out.
-    table = weights[weights["weight"] >= SHOWN_WEIGHT].head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.0, 0.35 * len(table) + 1.0), dpi=100)
-    ax.barh(table["unit"], table["weight"], color="#1f4e79")
-    for y_pos, w in enumerate(table["weight"]):
-        ax.text(w, y_pos, " " + i18n.number(w, lang, 3), va="center", fontsize=8)
-    ax.set_xlabel(_TEXT["weight"][lang], fontsize=9)
-    ax.set_title(_TEXT["weights_title"][lang], fontsize=10)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang, 1)))
-    ax.set_xlim(0, max(1.0, float(table["weight"].max()) * 1.15) if len(table) else 1.0)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig

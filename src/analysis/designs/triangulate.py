@@ -54,6 +54,7 @@ import pandas as pd
 
 from analysis import i18n
 from analysis.designs.result import EffectResult, format_number, format_p_value, outcome_label
+from analysis.designs.rules import FEW_TREATED, POOR_FIT_R2
 from analysis.errors import WorkbenchError
 from analysis.panel import RATES
 
@@ -76,9 +77,7 @@ PRETEST_KEYS = (
     "event_study_pretest_p_value",
 )
 PRE_FIT_KEYS = ("pre_rmspe", "pre_rmse", "pre_gap_rmse")
-POOR_FIT_R2 = 0.8  # synth_control.POOR_FIT_R2
 OUTSIDE_RANGE = 0.25  # share of pre-periods outside every donor's range (synth_control)
-FEW_TREATED = 5  # did.FEW_TREATED
 
 UP, DOWN, NONE = "up", "down", "none"
 

@@ -325,7 +325,7 @@ def triangulation_text(brief: MeasureBrief) -> Paragraph:
 
 def comparison_charts(brief: MeasureBrief) -> tuple:
     """Synthetic-control gap with its placebo band and the donor weights (empty if not run)."""
-    from analysis.designs.synth_control import plot_gap, plot_weights
+    from analysis.designs.plots import plot_gap, plot_weights
 
     lang = brief.lang
     synth = next((r for r in brief.comparisons if r.method == "synth"), None)
