@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import workbench, written
 from pypdf import PdfReader
 
 from analysis.documents import brief as mb
@@ -20,35 +19,16 @@ CODE_MARKERS = ("from analysis import", "mb.prepare", "display(", "post_months =
 
 
 @pytest.fixture(scope="module")
-def rendered(synthetic_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("briefs")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "brief",
-            "--province",
-            "thai nguyen",
-            "--measure",
-            "thai-nguyen-fee-50",
-            "--data",
-            str(synthetic_dir),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    paths = dict(line.split("\t") for line in result.stdout.splitlines())
-    return paths
+def rendered(document):
+    """`workbench brief --province "thai nguyen" --measure thai-nguyen-fee-50` (the session's
+    shared brief, tests/conftest.py: the notebook's defaults, the province typed loosely)."""
+    return document("20_measure_brief.ipynb")
 
 
 @pytest.mark.render
 def test_cli_prints_what_it_wrote(rendered):
-    assert set(rendered) == {"html", "pdf", "xlsx", "manifest"}
+    # The formats asked (html, pdf, ipynb), the tables as a workbook, and the manifest.
+    assert set(rendered) == {"html", "pdf", "ipynb", "xlsx", "manifest"}
 
 
 @pytest.mark.render
@@ -99,28 +79,12 @@ def test_manifest_records_parameters_and_hashes(rendered):
 
 @pytest.mark.render
 def test_english_brief(synthetic_dir, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "brief",
-            "--measure",
-            "bac-ninh-directive-10",
-            "--lang",
-            "en",
-            "--format",
-            "html",
-            "--data",
-            str(synthetic_dir),
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    code, stdout, stderr = workbench(
+        "brief", "--measure", "bac-ninh-directive-10", "--lang", "en", "--format", "html",
+        "--data", synthetic_dir, "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert set(written(stdout)) == {"html", "xlsx", "manifest"}  # no PDF unless asked
     html = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
     assert "Bắc Ninh: the effect of Directive 10/CT-UBND" in html
     assert "SYNTHETIC DATA" in html

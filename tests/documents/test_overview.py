@@ -92,10 +92,9 @@ def parse_number(text: str, lang: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def vi(synthetic_full, tmp_path_factory):
-    out = tmp_path_factory.mktemp("overview_vi")
-    params = {"quarter": "2024Q2", "lang": "vi", "data_path": str(synthetic_full)}
-    return render(NOTEBOOK, params, out, "overview_2024Q2_vi", ("html", "pdf")).outputs
+def vi(document):
+    """2024Q2 in Vietnamese: the session's shared overview (tests/conftest.py)."""
+    return document(NOTEBOOK.name)
 
 
 @pytest.fixture(scope="module")
