@@ -74,7 +74,7 @@ def test_manifest_records_parameters_and_hashes(rendered):
     assert manifest["parameters"]["measure"] == "thai-nguyen-fee-50"
     assert manifest["synthetic"] is True
     assert all(len(h) == 64 for h in manifest["data"].values())
-    assert set(manifest["outputs"]) == {"html", "pdf", "xlsx"}
+    assert set(manifest["outputs"]) == {"html", "pdf", "ipynb", "xlsx"}  # every file written
 
 
 @pytest.mark.render
