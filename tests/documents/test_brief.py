@@ -4,6 +4,7 @@ WeasyPrint prints it; and the ITS behind it recovers the effect injected in the 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -91,6 +92,17 @@ def test_english_brief(synthetic_dir, tmp_path):
     assert re.search(r"\d+\.\d\u00a0pp", html)
 
 
+@pytest.fixture(scope="module")
+def prepared(synthetic_dir):
+    """``mb.prepare`` of a measure's own province on the session's data, each (measure,
+    outcome) computed once in this module (the briefs are not modified)."""
+    return functools.cache(
+        lambda measure, outcome: mb.prepare(
+            None, measure, outcome=outcome, data_path=str(synthetic_dir)
+        )
+    )
+
+
 @pytest.mark.parametrize(
     ("measure", "outcome"),
     [
@@ -99,8 +111,8 @@ def test_english_brief(synthetic_dir, tmp_path):
         ("bac-ninh-directive-10", "online_payment_rate"),
     ],
 )
-def test_its_recovers_the_injected_effect(synthetic_dir, synthetic_data, measure, outcome):
-    brief = mb.prepare(None, measure, outcome=outcome, data_path=str(synthetic_dir))
+def test_its_recovers_the_injected_effect(prepared, synthetic_data, measure, outcome):
+    brief = prepared(measure, outcome)
     r = brief.result
     # The truth is read from the generator's own effect table (synth_effects.yaml), averaged
     # over the same post months: independent of the estimator.
@@ -115,11 +127,11 @@ def test_its_recovers_the_injected_effect(synthetic_dir, synthetic_data, measure
     assert r.ci_low <= truth <= r.ci_high
 
 
-def test_a_failed_placebo_lowers_the_key_finding(synthetic_dir):
+def test_a_failed_placebo_lowers_the_key_finding(prepared):
     """Issue 14: the strength of the key finding follows every check the design ran."""
     import dataclasses
 
-    brief = mb.prepare(None, "bac-ninh-directive-10", data_path=str(synthetic_dir))
+    brief = prepared("bac-ninh-directive-10", "online_rate")
     r = brief.result
     assert r.significant  # +15 pp injected: the interval excludes 0
     assert mb.key_finding(brief).text.count("Bằng chứng rõ ràng") == 1
