@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast test-render test-sim lint format lab batch bench bench-big bench-batch bench-scale bench-timings clean
+.PHONY: help install sysdeps data demo test test-fast test-render test-sim lint format lab batch bench bench-big bench-batch bench-scale bench-timings bench-plan clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ batch: $(STAMP) ## Every document of a run list (RUNS=runs/2023Q3.yaml): resumab
 
 bench-timings: $(STAMP) ## Wall-clock promises once asserted in unit tests (a quiet machine)
 	$(BIN)/python benchmarks/check_timings.py
+
+bench-plan: $(STAMP) ## The evaluation plan's stated power against fresh simulations, its known gaps (~5 min)
+	nice -n 10 $(BIN)/python benchmarks/sim_plan.py
 
 bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the command lines one by one (~15 min)
 	$(BIN)/python benchmarks/bench_batch.py --maps 34,63 --sample 10

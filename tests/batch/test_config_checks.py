@@ -3,8 +3,10 @@
 The probe of issue 15: errors in config/targets.yaml and config/recommendations.yaml surfaced
 only after a kernel had started (11–16 s), without a file or a line; config/measures.csv saved as
 Windows-1258 gave a UnicodeDecodeError. Here each command runs against a copy of config/ (by
-WORKBENCH_HOME) with one mistake, and must fail in a few seconds, exit 2, with one line that
-names the file and the line the test finds by itself in the file it edited.
+WORKBENCH_HOME) with one mistake, and must fail before a kernel starts (no reports folder), exit
+2, with one line that names the file and the line the test finds by itself in the file it edited.
+How fast it answers (under 9 s, where a kernel start alone takes ~11 s) is a wall-clock promise:
+it is checked on a quiet machine by ``benchmarks/check_timings.py`` (``make bench-timings``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -22,9 +23,6 @@ import pytest
 from analysis import config
 from analysis.documents import quarterly
 from analysis.errors import WorkbenchError
-
-# A kernel start alone takes ~11 s here; a check before it answers in the time of the imports.
-BEFORE_A_KERNEL_S = 9.0
 
 RUNLIST = """period: 2023Q3
 lang: vi
@@ -63,27 +61,24 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def batch(home: Path, notebook: str) -> tuple[subprocess.CompletedProcess, float]:
+def batch(home: Path, notebook: str) -> subprocess.CompletedProcess:
     runlist = home / "run.yaml"
     runlist.write_text(
         RUNLIST.format(notebook=notebook, parameters=PARAMETERS[notebook]), encoding="utf-8"
     )
     env = {**os.environ, "WORKBENCH_HOME": str(home)}
-    started = time.perf_counter()
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "analysis.cli", "batch", str(runlist), "--out",
          str(home / "reports"), "--no-progress"],
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
-    return result, time.perf_counter() - started
 
 
-def one_line_before_a_kernel(result, took: float, home: Path) -> str:
+def one_line_before_a_kernel(result, home: Path) -> str:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert took < BEFORE_A_KERNEL_S, took
     assert not (home / "reports").exists()  # no document, no log: nothing started
     return lines[0]
 
@@ -92,7 +87,7 @@ def test_a_target_that_is_not_a_share(home):
     path = home / "config" / "targets.yaml"
     line = line_of(path, "- indicator: fully_online_rate")
     edit(path, "    value: 0.30", "    value: 30")
-    message = one_line_before_a_kernel(*batch(home, "30_quarterly_report.ipynb"), home)
+    message = one_line_before_a_kernel(batch(home, "30_quarterly_report.ipynb"), home)
     assert f"{path}, line {line}: target 2: value 30 is not a share" in message
 
 
@@ -101,7 +96,7 @@ def test_a_recommendation_with_an_unknown_operator(home):
     line = line_of(path, "- id: indicator-late")
     edit(path, "  - id: indicator-late\n    subject: indicator\n    when: [[status, ==,",
          "  - id: indicator-late\n    subject: indicator\n    when: [[status, =~,")  # fmt: skip
-    message = one_line_before_a_kernel(*batch(home, "30_quarterly_report.ipynb"), home)
+    message = one_line_before_a_kernel(batch(home, "30_quarterly_report.ipynb"), home)
     assert f"{path}, line {line}: rule 2 (indicator-late): operator '=~'" in message
 
 
@@ -122,7 +117,7 @@ def test_measures_saved_as_windows_1258(home):
             data += (base + "".join(marks)).encode("cp1258")
     path.write_bytes(bytes(data))
     first = next(i for i, line in enumerate(text.splitlines(), start=1) if not line.isascii())
-    message = one_line_before_a_kernel(*batch(home, "20_measure_brief.ipynb"), home)
+    message = one_line_before_a_kernel(batch(home, "20_measure_brief.ipynb"), home)
     assert f"{path}, line {first}: not UTF-8 text (it looks like Windows-1258" in message
 
 
@@ -133,7 +128,7 @@ def test_index_rules_adding_up_to_110(home):
     text = path.read_text(encoding="utf-8")
     at = text.index("points: 6", text.index('id: "1.1"'))
     path.write_text(text[:at] + "points: 16" + text[at + len("points: 6") :], encoding="utf-8")
-    message = one_line_before_a_kernel(*batch(home, "31_index_scorecard.ipynb"), home)
+    message = one_line_before_a_kernel(batch(home, "31_index_scorecard.ipynb"), home)
     assert f"{path}: groups: field 'points': group points add up to 110, not 100" in message
 
 

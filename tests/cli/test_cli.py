@@ -1,4 +1,9 @@
-"""User mistakes end with one clear line on stderr, exit code 2, and no traceback."""
+"""User mistakes end with one clear line on stderr, exit code 2, and no traceback.
+
+Most commands run in this process (``workbench`` of tests/conftest.py: the console entry point
+without a fresh interpreter); one or two per command run as the installed command does, in a
+subprocess, for the exit code and the stderr a shell sees.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import workbench
 
 
 def run(*args, timeout=120):
@@ -20,48 +26,61 @@ def run(*args, timeout=120):
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["brief", "--measure", "thai-nguyen-fee-50", "--province", "Thái Nguyênn"], "Thái Nguyên"),
-        (["brief", "--measure", "thai-nguyen-fee-5"], "thai-nguyen-fee-50"),
-        (["brief", "--measure", "thai-nguyen-fee-50", "--lang", "fr"], "--lang"),
-        (["brief", "--measure", "thai-nguyen-fee-50", "--province", "Bắc Ninh"], "Thái Nguyên"),
-        (["brief", "--measure", "national-zero-fee"], "--province"),
-        (["brief", "--measure", "thai-nguyen-fee-50", "--outcome", "happiness"], "online_rate"),
-        (["report", "--province", "Thái Nguyên", "--quarter", "2023-Q5"], "2024Q2"),
-        (["report", "--province", "Bắc Kạn", "--quarter", "2025Q4"], "Thái Nguyên"),
-        (["report", "--province", "Atlantis", "--quarter", "2023Q3"], "workbench provinces"),
-        (["report", "--province", "Thái Nguyên", "--quarter", "2026Q4"], "2026-09"),
-        (["overview", "--quarter", "2023Q3", "--outcome", "happiness"], "online_rate"),
-        (["overview", "--quarter", "Q3"], "2024Q2"),
-        (["explore", "--province", "Atlantis"], "workbench provinces"),
-        (["explore", "--province", "Thái Nguyên", "--freq", "W"], "--freq"),
-    ],
-)
-def test_user_errors_are_one_line_exit_2(args, expected, synthetic_dir):
-    result = run(*args, "--data", str(synthetic_dir))
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+USER_ERRORS = [
+    (["brief", "--measure", "thai-nguyen-fee-50", "--province", "Thái Nguyênn"], "Thái Nguyên"),
+    (["brief", "--measure", "thai-nguyen-fee-5"], "thai-nguyen-fee-50"),
+    (["brief", "--measure", "thai-nguyen-fee-50", "--lang", "fr"], "--lang"),
+    (["brief", "--measure", "thai-nguyen-fee-50", "--province", "Bắc Ninh"], "Thái Nguyên"),
+    (["brief", "--measure", "national-zero-fee"], "--province"),
+    (["brief", "--measure", "thai-nguyen-fee-50", "--outcome", "happiness"], "online_rate"),
+    (["report", "--province", "Thái Nguyên", "--quarter", "2023-Q5"], "2024Q2"),
+    (["report", "--province", "Bắc Kạn", "--quarter", "2025Q4"], "Thái Nguyên"),
+    (["report", "--province", "Atlantis", "--quarter", "2023Q3"], "workbench provinces"),
+    (["report", "--province", "Thái Nguyên", "--quarter", "2026Q4"], "2026-09"),
+    (["overview", "--quarter", "2023Q3", "--outcome", "happiness"], "online_rate"),
+    (["overview", "--quarter", "Q3"], "2024Q2"),
+    (["explore", "--province", "Atlantis"], "workbench provinces"),
+    (["explore", "--province", "Thái Nguyên", "--freq", "W"], "--freq"),
+]  # fmt: skip
+# The first mistake of each command also through a fresh interpreter, as a shell runs it.
+COMMANDS = ("brief", "report", "overview", "explore")
+FIRST_OF_EACH = [next(case for case in USER_ERRORS if case[0][0] == c) for c in COMMANDS]
+
+
+def _one_line_exit_2(code: int, stderr: str, expected: str) -> None:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("workbench: error:")
     assert expected in lines[0]
 
 
+@pytest.mark.parametrize(("args", "expected"), USER_ERRORS)
+def test_user_errors_are_one_line_exit_2(args, expected, synthetic_dir):
+    code, _, stderr = workbench(*args, "--data", synthetic_dir)
+    _one_line_exit_2(code, stderr, expected)
+
+
+@pytest.mark.parametrize(("args", "expected"), FIRST_OF_EACH, ids=COMMANDS)
+def test_user_errors_from_the_installed_command(args, expected, synthetic_dir):
+    result = run(*args, "--data", str(synthetic_dir))
+    _one_line_exit_2(result.returncode, result.stderr, expected)
+
+
 def test_missing_data_file(tmp_path):
-    result = run(
-        "brief", "--measure", "thai-nguyen-fee-50", "--data", str(tmp_path / "nope.parquet")
+    code, _, stderr = workbench(
+        "brief", "--measure", "thai-nguyen-fee-50", "--data", tmp_path / "nope.parquet"
     )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert "workbench synth" in result.stderr
+    assert code == 2
+    assert "Traceback" not in stderr
+    assert "workbench synth" in stderr
 
 
 def test_lists():
-    result = run("measures")
-    assert result.returncode == 0 and "bac-ninh-directive-10" in result.stdout
-    result = run("provinces", "--boundary", "old63")
-    assert result.returncode == 0 and len(result.stdout.splitlines()) == 63
+    code, stdout, _ = workbench("measures")
+    assert code == 0 and "bac-ninh-directive-10" in stdout
+    code, stdout, _ = workbench("provinces", "--boundary", "old63")
+    assert code == 0 and len(stdout.splitlines()) == 63
 
 
 def test_effect_json_on_a_generic_panel(tmp_path):
@@ -74,21 +93,12 @@ def test_effect_json_on_a_generic_panel(tmp_path):
         rows.append({"unit": "c", "time": t, "y": 30 + 0.1 * ((t + 1) % 2)})
     path = tmp_path / "panel.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    result = run(
-        "effect",
-        str(path),
-        "--outcome",
-        "y",
-        "--method",
-        "did",
-        "--treated",
-        "a",
-        "--start",
-        "2012",
+    code, stdout, stderr = workbench(
+        "effect", path, "--outcome", "y", "--method", "did", "--treated", "a", "--start", "2012",
         "--json",
-    )
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    )  # fmt: skip
+    assert code == 0, stderr
+    out = json.loads(stdout)
     out = out[0] if isinstance(out, list) else out
     assert out["method"] == "did"
     assert out["estimate"] == pytest.approx(5.0, abs=0.11)
@@ -127,9 +137,9 @@ def test_ingest_template_round_trip_prints_counts(tmp_path):
     template = (
         Path(__file__).parents[2] / "data" / "templates" / "mau_bang_thang_monthly_template.csv"
     )
-    result = run("ingest", str(template), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
-    assert "read 1 = accepted 1 + rejected 0" in result.stderr
+    code, _, stderr = workbench("ingest", template, "--out", tmp_path / "out")
+    assert code == 0, stderr
+    assert "read 1 = accepted 1 + rejected 0" in stderr
     assert (tmp_path / "out" / "panel.parquet").exists()
 
 

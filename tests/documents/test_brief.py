@@ -4,13 +4,13 @@ WeasyPrint prints it; and the ITS behind it recovers the effect injected in the 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import workbench, written
 from pypdf import PdfReader
 
 from analysis.documents import brief as mb
@@ -20,35 +20,16 @@ CODE_MARKERS = ("from analysis import", "mb.prepare", "display(", "post_months =
 
 
 @pytest.fixture(scope="module")
-def rendered(synthetic_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("briefs")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "brief",
-            "--province",
-            "thai nguyen",
-            "--measure",
-            "thai-nguyen-fee-50",
-            "--data",
-            str(synthetic_dir),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    paths = dict(line.split("\t") for line in result.stdout.splitlines())
-    return paths
+def rendered(document):
+    """`workbench brief --province "thai nguyen" --measure thai-nguyen-fee-50` (the session's
+    shared brief, tests/conftest.py: the notebook's defaults, the province typed loosely)."""
+    return document("20_measure_brief.ipynb")
 
 
 @pytest.mark.render
 def test_cli_prints_what_it_wrote(rendered):
-    assert set(rendered) == {"html", "pdf", "xlsx", "manifest"}
+    # The formats asked (html, pdf, ipynb), the tables as a workbook, and the manifest.
+    assert set(rendered) == {"html", "pdf", "ipynb", "xlsx", "manifest"}
 
 
 @pytest.mark.render
@@ -94,37 +75,32 @@ def test_manifest_records_parameters_and_hashes(rendered):
     assert manifest["parameters"]["measure"] == "thai-nguyen-fee-50"
     assert manifest["synthetic"] is True
     assert all(len(h) == 64 for h in manifest["data"].values())
-    assert set(manifest["outputs"]) == {"html", "pdf", "xlsx"}
+    assert set(manifest["outputs"]) == {"html", "pdf", "ipynb", "xlsx"}  # every file written
 
 
 @pytest.mark.render
 def test_english_brief(synthetic_dir, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis.cli",
-            "brief",
-            "--measure",
-            "bac-ninh-directive-10",
-            "--lang",
-            "en",
-            "--format",
-            "html",
-            "--data",
-            str(synthetic_dir),
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    code, stdout, stderr = workbench(
+        "brief", "--measure", "bac-ninh-directive-10", "--lang", "en", "--format", "html",
+        "--data", synthetic_dir, "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert set(written(stdout)) == {"html", "xlsx", "manifest"}  # no PDF unless asked
     html = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
     assert "Bắc Ninh: the effect of Directive 10/CT-UBND" in html
     assert "SYNTHETIC DATA" in html
     assert re.search(r"\d+\.\d\u00a0pp", html)
+
+
+@pytest.fixture(scope="module")
+def prepared(synthetic_dir):
+    """``mb.prepare`` of a measure's own province on the session's data, each (measure,
+    outcome) computed once in this module (the briefs are not modified)."""
+    return functools.cache(
+        lambda measure, outcome: mb.prepare(
+            None, measure, outcome=outcome, data_path=str(synthetic_dir)
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -135,8 +111,8 @@ def test_english_brief(synthetic_dir, tmp_path):
         ("bac-ninh-directive-10", "online_payment_rate"),
     ],
 )
-def test_its_recovers_the_injected_effect(synthetic_dir, synthetic_data, measure, outcome):
-    brief = mb.prepare(None, measure, outcome=outcome, data_path=str(synthetic_dir))
+def test_its_recovers_the_injected_effect(prepared, synthetic_data, measure, outcome):
+    brief = prepared(measure, outcome)
     r = brief.result
     # The truth is read from the generator's own effect table (synth_effects.yaml), averaged
     # over the same post months: independent of the estimator.
@@ -151,11 +127,11 @@ def test_its_recovers_the_injected_effect(synthetic_dir, synthetic_data, measure
     assert r.ci_low <= truth <= r.ci_high
 
 
-def test_a_failed_placebo_lowers_the_key_finding(synthetic_dir):
+def test_a_failed_placebo_lowers_the_key_finding(prepared):
     """Issue 14: the strength of the key finding follows every check the design ran."""
     import dataclasses
 
-    brief = mb.prepare(None, "bac-ninh-directive-10", data_path=str(synthetic_dir))
+    brief = prepared("bac-ninh-directive-10", "online_rate")
     r = brief.result
     assert r.significant  # +15 pp injected: the interval excludes 0
     assert mb.key_finding(brief).text.count("Bằng chứng rõ ràng") == 1

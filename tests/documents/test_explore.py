@@ -30,16 +30,9 @@ HALF_DIGIT = 0.05 + 1e-9  # percentage points: the rounding of a number printed 
 
 
 @pytest.fixture(scope="module")
-def rendered_vi(synthetic_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("explore_vi")
-    done = render(
-        NOTEBOOK,
-        {"province": "Thái Nguyên", "data_path": str(synthetic_dir)},
-        out,
-        "thai-nguyen.vi",
-        ("html", "pdf"),
-    )
-    return done.outputs
+def rendered_vi(document):
+    """Thái Nguyên in Vietnamese, by quarter: the session's shared exploration (tests/conftest.py)."""
+    return document(NOTEBOOK.name)
 
 
 @pytest.fixture(scope="module")

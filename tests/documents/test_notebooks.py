@@ -1,13 +1,15 @@
 """Every notebook: thin (the house rules of STYLE.md) and runnable top to bottom under papermill.
 
-The documents' own tests check what the notebooks show; here each notebook in ``notebooks/`` is
-executed with its default parameters, only the data pointed at the test's synthetic folder
-(the default data are made by ``make demo`` / ``make lab``, not present on a fresh clone).
+The documents' own tests check what the notebooks show; here each notebook in ``notebooks/`` has
+run with its default parameters, only the data pointed at the test's synthetic folder (the
+default data are made by ``make demo`` / ``make lab``, not present on a fresh clone): the run is
+the session's shared document (``document`` in tests/conftest.py), so each is executed once.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 
 import nbformat
 import papermill
@@ -49,27 +51,24 @@ def test_notebook_is_thin(path):
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
 
 
+DATA_PARAMETERS = ("data_path", "dossiers_path")
+
+
 @pytest.mark.render
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_its_defaults(path, synthetic_full, tmp_path):
+def test_notebook_runs_with_its_defaults(path, document):
+    """The session's document of the notebook (tests/conftest.py: executed once, read by the
+    documents' own tests too) ran with the defaults, only the data pointed elsewhere."""
     declared = papermill.inspect_notebook(str(path))
-    data = {
-        "data_path": str(synthetic_full),
-        "dossiers_path": str(synthetic_full / "dossiers"),
-    }
-    parameters = {k: v for k, v in data.items() if k in declared}
-    assert parameters, f"{path.name} declares no data parameter"
-    out = tmp_path / path.name
-    papermill.execute_notebook(
-        str(path),
-        str(out),
-        parameters=parameters,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(path.parent),
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-    )
-    executed = nbformat.read(out, as_version=4)
+    assert set(DATA_PARAMETERS) & set(declared), f"{path.name} declares no data parameter"
+    outputs = document(path.name)
+    manifest = json.loads(outputs["manifest"].read_text(encoding="utf-8"))
+    given = manifest["parameters"]
+    assert set(DATA_PARAMETERS) & set(given), "the data point at the test's synthetic folder"
+    defaults = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}
+    others = {k: v for k, v in given.items() if k not in DATA_PARAMETERS}
+    assert others == {k: defaults[k] for k in others}, "the shared run uses the defaults"
+    executed = nbformat.read(outputs["ipynb"], as_version=4)
     errors = [
         o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]

@@ -92,10 +92,9 @@ def parse_number(text: str, lang: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def vi(synthetic_full, tmp_path_factory):
-    out = tmp_path_factory.mktemp("overview_vi")
-    params = {"quarter": "2024Q2", "lang": "vi", "data_path": str(synthetic_full)}
-    return render(NOTEBOOK, params, out, "overview_2024Q2_vi", ("html", "pdf")).outputs
+def vi(document):
+    """2024Q2 in Vietnamese: the session's shared overview (tests/conftest.py)."""
+    return document(NOTEBOOK.name)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +108,7 @@ def read(outputs) -> str:
     return Path(outputs["html"]).read_text(encoding="utf-8")
 
 
+@pytest.mark.render
 @pytest.mark.parametrize(
     ("doc", "caption", "boundary"),
     [("vi", "Xếp hạng các tỉnh", "old63"), ("en", "Provinces ranked by", "new34")],
@@ -125,6 +125,7 @@ def test_ranking_has_every_province_once(doc, caption, boundary, request):
     assert "766" in parts[0]["header"][-1]
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("doc", ["vi", "en"])
 def test_html_has_no_code_and_no_script(doc, request):
     html = read(request.getfixturevalue(doc))
@@ -269,6 +270,7 @@ def test_bad_input_is_a_workbench_error(synthetic_full):
         ov.prepare("2030Q1", data_path=str(synthetic_full))
 
 
+@pytest.mark.render
 def test_bad_quarter_through_the_notebook(synthetic_full, tmp_path):
     with pytest.raises(WorkbenchError, match="2024Q2"):
         render(NOTEBOOK, {"quarter": "Q5 2024", "data_path": str(synthetic_full)}, tmp_path, "x")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import workbench, written
 from pypdf import PdfReader
 
 from analysis import config, panel
@@ -21,15 +20,6 @@ from analysis.synthetic import panel as synth
 # The crosswalk as published (a verbatim copy of shared/reference/provinces_2025.csv ships with
 # the package; CI has only the repository).
 CROSSWALK = config.PACKAGE_DATA / "provinces_2025.csv"
-
-
-def _cli(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "analysis.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -241,32 +231,22 @@ def test_rule_and_target_files_are_checked(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def rendered(synthetic_full, tmp_path_factory):
-    out = tmp_path_factory.mktemp("quarterly")
-    done = {}
-    for lang, quarter in (("vi", "2023Q3"), ("en", "2025Q4")):
-        result = _cli(
-            "report",
-            "--province",
-            "Thái Nguyên",
-            "--quarter",
-            quarter,
-            "--lang",
-            lang,
-            "--data",
-            str(synthetic_full),
-            "--out",
-            str(out),
-        )
-        assert result.returncode == 0, result.stderr
-        done[lang] = dict(line.split("\t") for line in result.stdout.splitlines())
-    return done
+def rendered(document, synthetic_full, tmp_path_factory):
+    """Thái Nguyên through `workbench report`: 2023Q3 in Vietnamese (the session's shared
+    report, tests/conftest.py) and 2025Q4 in English (the command's default formats)."""
+    code, stdout, stderr = workbench(
+        "report", "--province", "Thái Nguyên", "--quarter", "2025Q4", "--lang", "en",
+        "--data", synthetic_full, "--out", tmp_path_factory.mktemp("quarterly"),
+    )  # fmt: skip
+    assert code == 0, stderr
+    return {"vi": document("30_quarterly_report.ipynb"), "en": written(stdout)}
 
 
 @pytest.mark.render
 def test_report_renders_html_pdf_xlsx_without_code(rendered):
     vi = rendered["vi"]
-    assert set(vi) == {"html", "pdf", "xlsx", "manifest"}
+    assert set(rendered["en"]) == {"html", "pdf", "xlsx", "manifest"}  # without --format
+    assert set(vi) == {"html", "pdf", "ipynb", "xlsx", "manifest"}  # --format html,pdf,ipynb
     html = Path(vi["html"]).read_text(encoding="utf-8")
     for marker in ("from analysis import", "qr.prepare", "display(", "<script", "data_path ="):
         assert marker not in html
@@ -292,12 +272,12 @@ def test_language_switch_changes_labels_and_numbers(rendered):
 def test_rerun_with_the_same_data_gives_the_same_document(rendered, synthetic_full, tmp_path):
     from openpyxl import load_workbook
 
-    result = _cli(
+    code, stdout, stderr = workbench(
         "report", "--province", "Thái Nguyên", "--quarter", "2023Q3",
-        "--data", str(synthetic_full), "--out", str(tmp_path),
+        "--data", synthetic_full, "--out", tmp_path,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    again = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert code == 0, stderr
+    again = written(stdout)
     first = rendered["vi"]
     assert Path(again["html"]).read_bytes() == Path(first["html"]).read_bytes()
 

@@ -17,14 +17,10 @@ def dossiers(synthetic_full):
 
 
 @pytest.mark.render
-def test_scorecard_renders_with_reasons_and_provenance(dossiers, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "analysis.cli", "scorecard", "--unit", "Thái Nguyên",
-         "--period", "2024Q2", "--dossiers", str(dossiers), "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    paths = dict(line.split("\t") for line in result.stdout.splitlines())
+def test_scorecard_renders_with_reasons_and_provenance(document):
+    # `workbench scorecard --unit "Thái Nguyên" --period 2024Q2 --dossiers <the session's>`:
+    # the session's shared scorecard (tests/conftest.py).
+    paths = document("31_index_scorecard.ipynb")
     html = Path(paths["html"]).read_text(encoding="utf-8")
     assert "<script" not in html.lower() and "sc.prepare" not in html
     assert "Thái Nguyên: điểm Bộ chỉ số phục vụ người dân, doanh nghiệp, Quý 2/2024" in html

@@ -22,7 +22,6 @@ from analysis.errors import WorkbenchError
 from analysis.index766 import score
 from analysis.index766.engine import checked_by_writer
 from analysis.synthetic import dossiers as sd
-from analysis.synthetic import panel as synth
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +34,9 @@ def _bench():
 
 
 @pytest.fixture(scope="module")
-def data():
-    return synth.generate(seed=766)
+def data(synthetic_data):
+    """The session's synthetic panel (seed 766)."""
+    return synthetic_data
 
 
 def test_engine_equals_the_hand_query(tmp_path, data):

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import nbformat
 import openpyxl
 import pytest
+from conftest import workbench
 
 from analysis import escape
 from analysis.batch import runlist as batch_runlist
@@ -298,13 +299,8 @@ def test_count_of_ten_to_the_twenty_is_a_row_problem_not_a_traceback(tmp_path):
 # --- a user's mistake is one line, never a traceback ------------------------------------------
 
 
-def _cli(*args):
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, timeout=120
-    )
+# ``workbench`` (tests/conftest.py) runs the command's entry point in this process: the same
+# handling of mistakes as the installed command (tests/cli/test_cli.py runs that one).
 
 
 def test_out_naming_a_file_or_an_unwritable_place_is_one_line(tmp_path):
@@ -313,14 +309,14 @@ def test_out_naming_a_file_or_an_unwritable_place_is_one_line(tmp_path):
     existing = tmp_path / "file"
     existing.write_text("x")
     for out in (existing, existing / "inside", "/proc/no/such/place"):
-        result = _cli("ingest", str(table), "--out", str(out))
-        assert result.returncode == 2, result.stderr
-        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        code, _, stderr = workbench("ingest", table, "--out", out)
+        assert code == 2, stderr
+        assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_score_on_a_raw_csv_says_to_import_it_first(tmp_path):
     table = tmp_path / "export.csv"
     table.write_text("dossier_id,received\n1,2024-01-02\n", encoding="utf-8")
-    result = _cli("score", str(table), "--period", "2024-01")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "workbench ingest" in result.stderr
+    code, _, stderr = workbench("score", table, "--period", "2024-01")
+    assert code == 2 and "Traceback" not in stderr
+    assert "workbench ingest" in stderr

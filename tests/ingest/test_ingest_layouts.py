@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import workbench, written
 
 from analysis import config, i18n, panel
 from analysis.errors import WorkbenchError
@@ -35,12 +34,6 @@ def installation(tmp_path, monkeypatch):
 
 def run(paths, out: Path, **kw):
     return ingest(paths, kind=kw.pop("kind", "monthly"), out_dir=out, today=TODAY, **kw)
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def kinds(result) -> dict[str, list]:
@@ -355,9 +348,9 @@ def test_a_title_row_workbook_is_recognised_as_monthly(tmp_path):
 def test_file_level_errors_do_not_suggest_quarantine(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
-    result = cli("ingest", str(path), "--kind", "monthly", "--out", str(tmp_path / "out"))
-    assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "--quarantine" not in result.stderr
+    code, _, stderr = workbench("ingest", path, "--kind", "monthly", "--out", tmp_path / "out")
+    assert code != 0 and "Traceback" not in stderr
+    assert "--quarantine" not in stderr
 
 
 def test_a_quarantine_import_that_keeps_no_row_exits_non_zero(tmp_path):
@@ -367,9 +360,9 @@ def test_a_quarantine_import_that_keeps_no_row_exits_non_zero(tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = cli("ingest", str(path), "--kind", "monthly", "--quarantine", "--out", str(out))
-    assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "every row of a file was rejected" in result.stderr
+    code, _, stderr = workbench("ingest", path, "--kind", "monthly", "--quarantine", "--out", out)
+    assert code != 0 and "Traceback" not in stderr
+    assert "every row of a file was rejected" in stderr
     assert not (out / "panel.parquet").exists() and not (out / "manifest.json").exists()
 
 
@@ -624,10 +617,11 @@ def test_the_command_takes_the_options(tmp_path):
         "Cấp,Tổng số hồ sơ tiếp nhận,Hồ sơ trực tuyến\nCấp xã,300,90\n", encoding="utf-8"
     )
     out = tmp_path / "out"
-    result = cli("ingest", str(path), "--kind", "monthly", "--province", "Thái Nguyên",
-                 "--period", "2024-06", "--level", "commune", "--out", str(out))  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "read 1 = accepted 1 + rejected 0" in result.stderr + result.stdout
+    code, stdout, stderr = workbench("ingest", path, "--kind", "monthly", "--province",
+                                     "Thái Nguyên", "--period", "2024-06", "--level", "commune",
+                                     "--out", out)  # fmt: skip
+    assert code == 0, stderr
+    assert "read 1 = accepted 1 + rejected 0" in stderr + stdout
     frame = panel.load(out / "panel.parquet")
     assert (frame["level"].iloc[0], int(frame["dossiers_online"].iloc[0])) == ("commune", 90)
 
@@ -705,13 +699,11 @@ def test_the_report_command_renders_from_received_and_online_counts_only(tmp_pat
         lines.append(f"Bắc Ninh,{i % 12 + 1:02d}/{2022 + i // 12},{8000 + 10 * i},{2000 + 40 * i}")
     (tmp_path / "bn.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data = tmp_path / "data"
-    assert cli("ingest", str(tmp_path / "bn.csv"), "--out", str(data)).returncode == 0
-    result = cli("report", "--province", "Bắc Ninh", "--quarter", "2023Q3", "--data", str(data),
-                 "--out", str(tmp_path / "rep"), "--format", "html")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    html = Path(dict(line.split("\t") for line in result.stdout.splitlines())["html"]).read_text(
-        encoding="utf-8"
-    )
+    assert workbench("ingest", tmp_path / "bn.csv", "--out", data)[0] == 0
+    code, stdout, stderr = workbench("report", "--province", "Bắc Ninh", "--quarter", "2023Q3",
+                                     "--data", data, "--out", tmp_path / "rep", "--format", "html")  # fmt: skip
+    assert code == 0, stderr
+    html = written(stdout)["html"].read_text(encoding="utf-8")
     # 2023Q3 = months 18-20: online 2720 + 2760 + 2800 = 8280 of 8180 + 8190 + 8200 = 24570,
     # 33,7 %; the rates the file does not feed show the dash, not 0 %.
     assert "33,7" in html and "Traceback" not in html
