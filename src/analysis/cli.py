@@ -264,6 +264,9 @@ def scorecard(
     unit: Annotated[str, typer.Option(help="Unit as the dossier records name it.")],
     period: Annotated[str, typer.Option(help="2024-06, 2024Q2, 2024H1 or 2024.")],
     by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
+    province: Annotated[
+        str, typer.Option(help="The unit's province, when several have a unit of that name.")
+    ] = "",
     lang: Lang = "vi",
     dossiers: Annotated[
         Path | None, typer.Option(help="Dossier Parquet file or folder (default: synthetic).")
@@ -293,6 +296,7 @@ def scorecard(
             "unit": unit,
             "period": label,
             "by": by,
+            "province": province,
             "lang": lang,
             "dossiers_path": str(dossiers or ""),
             "procedures": str(procedures or ""),
@@ -300,7 +304,8 @@ def scorecard(
             "portal_path": str(portal_path or ""),
         },
         out,
-        {"slug": _slug(unit)},
+        # A commune's name repeats across provinces: its province is in the slug (as in a batch).
+        {"slug": _slug(f"{province} {unit}" if province and by != "province" else unit)},
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )

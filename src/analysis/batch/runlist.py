@@ -571,7 +571,9 @@ def _run(params, kind, declared, notebook, formats, output, problem, number, rep
         params[kind.unit] = effective[kind.unit] = unit_name = place.name
         slug = place.slug
     elif unit_name:
-        slug = _slug(unit_name) or "unit"
+        # A commune's name repeats across provinces ("Phường 1"): its province is in the slug.
+        within = str(effective.get("province", "")) if kind.unit != "province" else ""
+        slug = _slug(f"{within} {unit_name}") or "unit"
     fill = dict(effective) | {
         "period": the_period,
         "slug": slug,
