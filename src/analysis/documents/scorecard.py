@@ -8,7 +8,7 @@ part; each returns a block of :mod:`analysis.report.blocks`. The numbers come fr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -391,10 +391,18 @@ def what_ifs(card: Scorecard) -> Table:
         return _from_portal(card, "what_ifs")
     lang, lost = card.lang, card.explanation.lost
     name = "name_vi" if lang == "vi" else "name_en"
+    # The unit's own rows only: a component's points depend on the unit alone, and among the
+    # 3,000 communes of a period each what-if would otherwise search every row.
+    peers = card.peers
+    own = replace(
+        peers,
+        units=peers.units[card.mine(peers.units)],
+        components=peers.components[card.mine(peers.components)],
+    )
     rows = []
     for r in lost[(lost["lost"] > 0) & lost["rate"].notna()].itertuples(index=False):
         added = [
-            what_if(card.peers, card.unit, r.component, t, province=card.province or None)
+            what_if(own, card.unit, r.component, t, province=card.province or None)
             if t > r.rate
             else 0.0
             for t in WHAT_IF_TARGETS
