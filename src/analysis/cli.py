@@ -285,6 +285,7 @@ def scorecard(
 ) -> None:
     """Write the index scorecard (HTML and PDF) of one unit for one period."""
     from analysis import i18n
+    from analysis.batch.runlist import unit_slug
     from analysis.index766 import parse_period
 
     i18n.check_lang(lang)
@@ -305,7 +306,7 @@ def scorecard(
         },
         out,
         # A commune's name repeats across provinces: its province is in the slug (as in a batch).
-        {"slug": _slug(f"{province} {unit}" if province and by != "province" else unit)},
+        {"slug": unit_slug(unit, province) if province and by != "province" else _slug(unit)},
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )

@@ -162,10 +162,10 @@ def test_communes_of_one_name_get_one_document_each(tmp_path):
     )
     runs = runlist.load(path, reports=tmp_path / "reports").runs
     assert [r.run_id for r in runs] == [
-        "an-giang-phuong-1.scorecard_2024Q2_vi",
-        "ha-noi-phuong-1.scorecard_2024Q2_vi",
+        "angiang-phuong1.scorecard_2024Q2_vi",
+        "hanoi-phuong1.scorecard_2024Q2_vi",
     ]
     assert [r.out_dir for r in runs] == [
-        tmp_path / "reports/2024Q2/an-giang-phuong-1",
-        tmp_path / "reports/2024Q2/ha-noi-phuong-1",
+        tmp_path / "reports/2024Q2/angiang-phuong1",
+        tmp_path / "reports/2024Q2/hanoi-phuong1",
     ]
