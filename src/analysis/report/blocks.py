@@ -85,7 +85,7 @@ class Table:
             for row in self.frame.itertuples(index=False)
         )
         note = f'<p class="table-note">{escape(self.note)}</p>' if self.note else ""
-        cols = "".join(f'<col style="width: {w:.1f}%">' for w in column_widths(self.frame))
+        cols = "".join(f'<col style="width: {w}%">' for w in column_widths(self.frame))
         return (
             f'<figure class="table"><figcaption>{escape(self.caption)}</figcaption>'
             f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
@@ -108,8 +108,9 @@ def column_widths(frame: pd.DataFrame) -> list[float]:
 
     Returns
     -------
-    list of float
-        One share per column, summing to 100.
+    list of int
+        One share per column in whole percent (a decimal point would read as a number of the
+        document's language in its HTML), summing to 100: the widest column takes the rounding.
     """
     widths = []
     for name, values in frame.items():
@@ -117,7 +118,9 @@ def column_widths(frame: pd.DataFrame) -> list[float]:
         word = max((len(w) for w in str(name).split()), default=0)
         widths.append(max(min(cell, WIDE_CELL), min(word, WIDE_CELL), MIN_CELL))
     total = sum(widths)
-    return [100 * w / total for w in widths]
+    shares = [max(1, round(100 * w / total)) for w in widths]
+    shares[widths.index(max(widths))] += 100 - sum(shares)
+    return shares
 
 
 @dataclass(frozen=True, eq=False)
