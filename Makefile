@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps data demo test test-fast test-render test-sim lint format lab batch bench bench-big bench-batch bench-scale bench-timings bench-plan clean
+.PHONY: help install sysdeps data demo test test-fast test-render test-sim lint format lab batch bench bench-big bench-batch bench-communes bench-scale bench-timings bench-plan clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ bench-plan: $(STAMP) ## The evaluation plan's stated power against fresh simulat
 
 bench-batch: $(DEMO_DATA) ## Batch of 34 and 63 quarterly reports against the command lines one by one (~15 min)
 	$(BIN)/python benchmarks/bench_batch.py --maps 34,63 --sample 10
+
+bench-communes: $(DEMO_DATA) ## Index scorecards of every commune of 2024Q2 in one batch (SAMPLE=60: a sample, extrapolated)
+	$(BIN)/python benchmarks/bench_communes.py --sample $(or $(SAMPLE),0)
 
 bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (~10 GB of disk in /tmp)
 	$(BIN)/python benchmarks/bench_ingest_dossiers.py

@@ -264,6 +264,9 @@ def scorecard(
     unit: Annotated[str, typer.Option(help="Unit as the dossier records name it.")],
     period: Annotated[str, typer.Option(help="2024-06, 2024Q2, 2024H1 or 2024.")],
     by: Annotated[str, typer.Option(help="province, district, commune or agency.")] = "province",
+    province: Annotated[
+        str, typer.Option(help="The unit's province, when several have a unit of that name.")
+    ] = "",
     lang: Lang = "vi",
     dossiers: Annotated[
         Path | None, typer.Option(help="Dossier Parquet file or folder (default: synthetic).")
@@ -282,6 +285,7 @@ def scorecard(
 ) -> None:
     """Write the index scorecard (HTML and PDF) of one unit for one period."""
     from analysis import i18n
+    from analysis.batch.runlist import unit_slug
     from analysis.index766 import parse_period
 
     i18n.check_lang(lang)
@@ -293,6 +297,7 @@ def scorecard(
             "unit": unit,
             "period": label,
             "by": by,
+            "province": province,
             "lang": lang,
             "dossiers_path": str(dossiers or ""),
             "procedures": str(procedures or ""),
@@ -300,7 +305,8 @@ def scorecard(
             "portal_path": str(portal_path or ""),
         },
         out,
-        {"slug": _slug(unit)},
+        # A commune's name repeats across provinces: its province is in the slug (as in a batch).
+        {"slug": unit_slug(unit, province) if province and by != "province" else _slug(unit)},
         fmt,
         f"scorecard: {unit} × {label} ({by}, {lang})",
     )

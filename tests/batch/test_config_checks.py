@@ -140,3 +140,27 @@ def test_yaml_syntax_errors_name_the_line(tmp_path):
     path.write_bytes('targets:\n  - basis_vi: "Quyết định"\n'.encode("utf-16"))
     with pytest.raises(WorkbenchError, match="line 1: not UTF-8 text"):
         quarterly.load_targets(path)
+
+
+def test_communes_of_one_name_get_one_document_each(tmp_path):
+    from analysis.batch import runlist
+
+    path = tmp_path / "communes.yaml"
+    path.write_text(
+        "period: 2024Q2\nruns:\n"
+        + "".join(
+            "  - notebook: 31_index_scorecard.ipynb\n"
+            f"    parameters: {{unit: Phường 1, province: {p}, by: commune, period: 2024Q2}}\n"
+            for p in ("An Giang", "Hà Nội")
+        ),
+        encoding="utf-8",
+    )
+    runs = runlist.load(path, reports=tmp_path / "reports").runs
+    assert [r.run_id for r in runs] == [
+        "angiang-phuong1.scorecard_2024Q2_vi",
+        "hanoi-phuong1.scorecard_2024Q2_vi",
+    ]
+    assert [r.out_dir for r in runs] == [
+        tmp_path / "reports/2024Q2/angiang-phuong1",
+        tmp_path / "reports/2024Q2/hanoi-phuong1",
+    ]

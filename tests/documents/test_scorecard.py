@@ -60,3 +60,23 @@ def test_points_are_on_the_official_scale_with_what_was_not_computed():
     assert official_points(40.3, 56.0, 100.0, "vi") == "40,3/100 (44 điểm chưa tính được)"
     assert official_points(18.5, 20.0, 20.0, "en") == "18.5/20"
     assert official_points(float("nan"), 0.0, 10.0, "vi") == "chưa tính"
+
+
+def test_a_commune_is_told_apart_from_its_namesakes_by_province(dossiers):
+    """Commune names repeat across provinces ("Phường 1"): the card is the named province's."""
+    from analysis.documents import scorecard as sc
+    from analysis.index766 import score
+
+    units = score(dossiers, period="2024Q2", by="commune").units
+    shared = units.groupby("unit").filter(lambda g: g["total"].nunique() > 1)
+    name = shared["unit"].iloc[0]
+    (a, total_a), (b, total_b) = list(
+        shared[shared["unit"] == name][["province", "total"]].itertuples(index=False)
+    )[:2]
+    assert total_a != total_b
+    for province, total in ((a, total_a), (b, total_b)):
+        card = sc.prepare(name, "2024Q2", by="commune", province=province, dossiers_path=dossiers)
+        assert card.province == province and card.explanation.total == total
+        ranking = sc.ranking(card).frame
+        marked = [u for u in ranking.iloc[:, 1] if u.endswith("◀")]
+        assert marked == [f"{name} ({province}) ◀"]  # one row: this province's commune

@@ -331,6 +331,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", registry.normalise(text) or "").strip("-")
 
 
+def unit_slug(unit: str, province: str = "") -> str:
+    """The folder name of a unit that is not a province: ``phuong1``, or with its province
+    (a commune's name repeats across provinces) ``angiang-phuong1``.
+
+    ``workbench scorecard`` names its folder with this too, so both write the same place.
+    """
+    slug = _slug(unit) or "unit"
+    return f"{_slug(province)}-{slug}" if province and _slug(province) else slug
+
+
 def load(path: Path | str, reports: Path | None = None) -> RunList:
     """Read, check and expand a run list.
 
@@ -571,7 +581,9 @@ def _run(params, kind, declared, notebook, formats, output, problem, number, rep
         params[kind.unit] = effective[kind.unit] = unit_name = place.name
         slug = place.slug
     elif unit_name:
-        slug = _slug(unit_name) or "unit"
+        # A commune's name repeats across provinces ("Phường 1"): its province is in the slug.
+        within = str(effective.get("province", "")) if kind.unit != "province" else ""
+        slug = unit_slug(unit_name, within)
     fill = dict(effective) | {
         "period": the_period,
         "slug": slug,

@@ -8,7 +8,7 @@ part; each returns a block of :mod:`analysis.report.blocks`. The numbers come fr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -55,6 +55,8 @@ class Scorecard:
         Unit scores month by month over the ``TREND_MONTHS`` months up to the period's end.
     source : Path
         The dossier records read; ``synthetic`` says whether they are synthetic.
+    province : str
+        The unit's province (from the records): commune names repeat across provinces.
     """
 
     unit: str
@@ -67,6 +69,14 @@ class Scorecard:
     source: Path
     synthetic: bool
     files: dict
+    province: str = ""
+
+    def mine(self, units: pd.DataFrame) -> pd.Series:
+        """Which rows of a table of units (``unit``, ``province``) are this card's unit."""
+        rows = units["unit"] == self.unit
+        if self.by != "province" and self.province:
+            rows &= units["province"] == self.province
+        return rows
 
 
 def prepare(
@@ -78,6 +88,7 @@ def prepare(
     procedures: str | None = None,
     feedback: str | None = None,
     portal_path: str | None = None,
+    province: str | None = None,
 ) -> Scorecard:
     """Score the period for every peer, explain the unit, and score the months before.
 
@@ -99,6 +110,9 @@ def prepare(
         A folder of the portal's imported API responses (``workbench ingest``): the card is
         then made from the portal's points and counts (:mod:`analysis.documents.scorecard_portal`),
         and every block below shows those.
+    province : str, optional
+        The unit's province as the records write it, needed when several provinces have a
+        unit of that name (communes: "Phường 1").
     """
     i18n.check_lang(lang)
     if portal_path:
@@ -112,19 +126,48 @@ def prepare(
             hint="run `workbench synth --dossiers 300000` or import records with `workbench ingest`",
         )
     extra = {"procedures": procedures or None, "feedback": feedback or None}
-    peers = score(source, period=period, by=by, **extra)
-    explanation = explain(source, unit, period, by=by, **extra)
-    trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
+    peers, trend, files = _shared(source, period, by, extra)
+    explanation = explain(source, unit, period, by=by, province=province or None, **extra)
     manifest = source.parent / "dossiers_manifest.json"
     synthetic = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get(
         "synthetic", False
     )
-    files = (
-        {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
-        if source.is_dir()
-        else {source.name: sha256(source)}
+    return Scorecard(
+        unit, by, period, lang, peers, explanation, trend, source, synthetic, files,
+        explanation.province,
+    )  # fmt: skip
+
+
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
+    """What every unit's card of a period shows alike: the peers' scores, the trend, the hashes.
+
+    A warm batch worker making the scorecards of 3,000 communes computes them once, not once
+    per commune. The key holds every input file's path, size and time (and the period, level
+    and extra tables): records changed on disk are read again.
+    """
+    inputs = [source, *(Path(p) for p in extra.values() if p)]
+    stamp = tuple(
+        (str(f), f.stat().st_size, f.stat().st_mtime_ns)
+        for path in inputs
+        for f in (sorted(path.rglob("*")) if path.is_dir() else [path])
+        if f.is_file()
     )
-    return Scorecard(unit, by, period, lang, peers, explanation, trend, source, synthetic, files)
+    key = (stamp, period, by)
+    if key not in _SHARED:
+        peers = score(source, period=period, by=by, **extra)
+        trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
+        files = (
+            {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
+            if source.is_dir()
+            else {source.name: sha256(source)}
+        )
+        if len(_SHARED) >= 4:  # a batch scores one period (or a few)
+            _SHARED.clear()
+        _SHARED[key] = (peers, trend, files)
+    return _SHARED[key]
 
 
 def _trend(source: Path, last: pd.Period, by: str, extra: dict) -> pd.DataFrame:
@@ -150,7 +193,7 @@ def _trend(source: Path, last: pd.Period, by: str, extra: dict) -> pd.DataFrame:
 
 def _row(card: Scorecard) -> pd.Series:
     units = card.peers.units
-    mine = units[units["unit"] == card.unit]
+    mine = units[card.mine(units)]
     if mine.empty:
         raise WorkbenchError(
             f"{card.unit!r} has no dossiers in {card.period}",
@@ -214,14 +257,21 @@ def ranking(card: Scorecard) -> Table | Paragraph:
     if _portal(card):
         return _from_portal(card, "ranking")
     lang = card.lang
-    ranks = base.top_ranks(card.peers.units, "unit", card.unit, lang)
+    units = card.peers.units.assign(_mine=card.mine(card.peers.units))
+    ranks = base.top_ranks(units, "_mine", True, lang)
     if isinstance(ranks, Paragraph):
         return ranks
     shown, ranked = ranks
+    names = shown["unit"]
+    if card.by != "province":
+        # "Phường 1" is the name of a commune in 28 provinces: say whose each one is.
+        names = names + " (" + shown["province"] + ")"
     frame = pd.DataFrame(
         {
             i18n.label("rank", lang): shown["rank"],
-            i18n.label("unit", lang): [f"{u} ◀" if u == card.unit else u for u in shown["unit"]],
+            i18n.label("unit", lang): [
+                f"{u} ◀" if mine else u for u, mine in zip(names, shown["_mine"], strict=True)
+            ],
             i18n.label("points", lang): [
                 official_points(t, m, OFFICIAL_TOTAL, lang)
                 for t, m in zip(shown["total"], shown["max_total"], strict=True)
@@ -238,7 +288,7 @@ def trend_chart(card: Scorecard) -> Chart:
         return _from_portal(card, "trend_chart")
     lang = card.lang
     rules = card.peers.rules
-    units = card.trend[card.trend["unit"] == card.unit].copy()
+    units = card.trend[card.mine(card.trend)].copy()
     units["month"] = pd.PeriodIndex(units["period"], freq="M").to_timestamp()
     fig, ax = plt.subplots(figsize=(7.2, 3.2), dpi=100)
     for g in rules.groups:
@@ -341,10 +391,20 @@ def what_ifs(card: Scorecard) -> Table:
         return _from_portal(card, "what_ifs")
     lang, lost = card.lang, card.explanation.lost
     name = "name_vi" if lang == "vi" else "name_en"
+    # The unit's own rows only: a component's points depend on the unit alone, and among the
+    # 3,000 communes of a period each what-if would otherwise search every row.
+    peers = card.peers
+    own = replace(
+        peers,
+        units=peers.units[card.mine(peers.units)],
+        components=peers.components[card.mine(peers.components)],
+    )
     rows = []
     for r in lost[(lost["lost"] > 0) & lost["rate"].notna()].itertuples(index=False):
         added = [
-            what_if(card.peers, card.unit, r.component, t) if t > r.rate else 0.0
+            what_if(own, card.unit, r.component, t, province=card.province or None)
+            if t > r.rate
+            else 0.0
             for t in WHAT_IF_TARGETS
         ]
         rows.append(

@@ -19,6 +19,8 @@ import pandas as pd
 META_MIMETYPE = "application/vnd.workbench.meta+json"
 # A table's cells as data, beside its HTML: the renderer writes every table to a spreadsheet.
 TABLE_MIMETYPE = "application/vnd.workbench.table+json"
+WIDE_CELL = 40  # characters: a longer cell wraps rather than widening its column further
+MIN_CELL = 3  # characters: the narrowest column still holds a short number
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,42 @@ class Table:
             for row in self.frame.itertuples(index=False)
         )
         note = f'<p class="table-note">{escape(self.note)}</p>' if self.note else ""
+        cols = "".join(f'<col style="width: {w}%">' for w in column_widths(self.frame))
         return (
             f'<figure class="table"><figcaption>{escape(self.caption)}</figcaption>'
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}</figure>"
+            f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>{note}</figure>"
         )
+
+
+def column_widths(frame: pd.DataFrame) -> list[float]:
+    """Each column's share of a table's width, in percent, from the length of its text.
+
+    The brief's tables have a fixed layout (``table-layout: fixed``): WeasyPrint then takes
+    these widths instead of measuring every cell's narrowest and widest line, which was most
+    of a report's PDF time. A column gets its longest cell (up to ``WIDE_CELL`` characters: a
+    longer one wraps) or its header's longest word, whichever is wider.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The cells as shown.
+
+    Returns
+    -------
+    list of int
+        One share per column in whole percent (a decimal point would read as a number of the
+        document's language in its HTML), summing to 100: the widest column takes the rounding.
+    """
+    widths = []
+    for name, values in frame.items():
+        cell = max((len(str(v)) for v in values), default=0)
+        word = max((len(w) for w in str(name).split()), default=0)
+        widths.append(max(min(cell, WIDE_CELL), min(word, WIDE_CELL), MIN_CELL))
+    total = sum(widths)
+    shares = [max(1, round(100 * w / total)) for w in widths]
+    shares[widths.index(max(widths))] += 100 - sum(shares)
+    return shares
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,8 +133,11 @@ class Chart:
     @classmethod
     def from_figure(cls, fig: plt.Figure, caption: str) -> Chart:
         buf = io.BytesIO()
-        # No date and a fixed hash salt: the same data gives byte-identical SVG.
-        with plt.rc_context({"svg.hashsalt": "workbench", "svg.fonttype": "path"}):
+        # No date and a fixed hash salt: the same data gives byte-identical SVG. Text stays
+        # text (the fonts of the page: DejaVu Sans, then any sans-serif with Vietnamese):
+        # glyphs drawn as paths made the SVG three times larger and WeasyPrint slower on it
+        # than on all of a scorecard's tables.
+        with plt.rc_context({"svg.hashsalt": "workbench", "svg.fonttype": "none"}):
             fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
         plt.close(fig)
         return cls(buf.getvalue(), caption)

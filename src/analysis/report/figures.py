@@ -1,7 +1,7 @@
 """Charts for briefs: language-aware axes, one look for every document.
 
-Matplotlib's bundled DejaVu Sans carries the Vietnamese diacritics; the SVG keeps glyphs as
-paths, so the PDF shows them whatever fonts the reader's machine has.
+Matplotlib's bundled DejaVu Sans carries the Vietnamese diacritics; the SVG keeps its text as
+text in DejaVu Sans (then any sans-serif), the font of the page itself, which the PDF embeds.
 """
 
 from __future__ import annotations
