@@ -201,7 +201,7 @@ def batch(quarter: str, workers: int, tmp: Path, overview: bool = False) -> dict
 TIMERS_ON = """
 import time as _t
 import analysis.documents.quarterly as _q
-import analysis.report.blocks as _b
+import analysis.documents.blocks as _b
 if not hasattr(_b, "_bench"):
     _b._bench = {}
     def _wrap(owner, name, key, method=False):
@@ -217,7 +217,7 @@ if not hasattr(_b, "_bench"):
     _wrap(_b.Chart, "from_figure", "charts_svg", method=True)
 _b._bench.clear()
 """
-TIMERS_OFF = "import json as _j, analysis.report.blocks as _b\nprint(_j.dumps(_b._bench))"
+TIMERS_OFF = "import json as _j, analysis.documents.blocks as _b\nprint(_j.dumps(_b._bench))"
 
 
 def profile_stages(provinces: list[str], quarter: str) -> dict:
@@ -235,7 +235,7 @@ def profile_stages(provinces: list[str], quarter: str) -> dict:
     from papermill.parameterize import parameterize_notebook
 
     from analysis.batch.worker import WarmKernel, _papermill_node
-    from analysis.report import render
+    from analysis.render import document as render
 
     kernel = WarmKernel()
     kernel.start()

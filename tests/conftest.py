@@ -134,7 +134,7 @@ def document(synthetic_full, tmp_path_factory):
     Each is executed on first use and kept for the session (see ``SHARED``), so the tests of
     different files assert on the same rendered output; none may modify the files.
     """
-    from analysis.report.render import render
+    from analysis.render.document import render
 
     made: dict[str, dict[str, Path]] = {}
 

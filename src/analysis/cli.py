@@ -552,7 +552,7 @@ def _render(kind: str, parameters: dict, out: Path | None, fill: dict, fmt: str,
     writes the same document to the same place.
     """
     from analysis.documents.registry import document
-    from analysis.report.render import render
+    from analysis.render.document import render
 
     doc = document(kind)
     fill = parameters | {"period": parameters.get(doc.period, "")} | fill

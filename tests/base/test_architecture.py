@@ -30,9 +30,8 @@ LAYERS = [
     ("designs", ("designs",)),
     ("index766", ("index766",)),
     ("evaluation", ("evaluation",)),
-    # The blocks and charts are the vocabulary documents are written in; the renderer reads them.
-    ("documents", ("documents", "report.blocks", "report.figures")),
-    ("render", ("report",)),
+    ("documents", ("documents",)),
+    ("render", ("render",)),
     ("batch", ("batch",)),
     ("cli", ("cli",)),
 ]

@@ -363,7 +363,7 @@ def one_kernel(tmp_path_factory):
         folder / "leak.ipynb",
         "step = 0",
         "import os, sys\n"
-        "from analysis.report.blocks import Meta, Paragraph\n"
+        "from analysis.documents.blocks import Meta, Paragraph\n"
         "leaked = [name for name in ('left_behind', 'step_before') if name in globals()]\n"
         "warm = 'analysis.documents.brief' in sys.modules\n"
         "left_behind = step\n"
@@ -375,7 +375,7 @@ def one_kernel(tmp_path_factory):
         folder / "die.ipynb",
         "die = False",
         "import os, signal\n"
-        "from analysis.report.blocks import Meta, Paragraph\n"
+        "from analysis.documents.blocks import Meta, Paragraph\n"
         "if die:\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "display(Meta({'title': 'alive', 'lang': 'vi'}), Paragraph(f'pid={os.getpid()}'))",

@@ -64,7 +64,7 @@ def test_command_and_batch_write_the_same_place(
         written.update(notebook=Path(path).name, out_dir=Path(out_dir), stem=file_stem)
         raise SystemExit(0)  # nothing rendered: only where it would go is checked
 
-    monkeypatch.setattr("analysis.report.render.render", fake_render)
+    monkeypatch.setattr("analysis.render.document.render", fake_render)
     monkeypatch.setattr(config, "REPORTS_DIR", tmp_path)
     data = synthetic_dir / "panel.parquet"
     CliRunner().invoke(cli.app, [*args, "--data", str(data)], catch_exceptions=False)

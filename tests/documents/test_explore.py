@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from analysis import config, panel
 from analysis.documents import explore as ex
 from analysis.errors import WorkbenchError
-from analysis.report.render import render
+from analysis.render.document import render
 
 NOTEBOOK = config.NOTEBOOKS_DIR / "10_explore_province.ipynb"
 CROSSWALK = config.PACKAGE_DATA / "provinces_2025.csv"

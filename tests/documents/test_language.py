@@ -21,7 +21,7 @@ import re
 import pytest
 
 from analysis.documents import brief, explore, overview, quarterly, scorecard
-from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
+from analysis.documents.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 
 # Proper names, units and codes that may stand in a Vietnamese text.
 ALLOWED = {

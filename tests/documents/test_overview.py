@@ -20,7 +20,7 @@ from analysis import config, i18n, registry
 from analysis import panel as panel_mod
 from analysis.documents import overview as ov
 from analysis.errors import WorkbenchError
-from analysis.report.render import render
+from analysis.render.document import render
 from analysis.synthetic import panel as synth
 
 NOTEBOOK = config.NOTEBOOKS_DIR / "40_national_overview.ipynb"

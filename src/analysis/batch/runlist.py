@@ -29,7 +29,7 @@ from analysis import config
 from analysis.documents.registry import DOCUMENTS, NATIONAL, Document
 from analysis.errors import WorkbenchError
 from analysis.files import read_text
-from analysis.report.render import FORMATS, check_formats
+from analysis.render.document import FORMATS, check_formats
 
 TOP_KEYS = ("period", "lang", "formats", "data", "runs")
 ENTRY_KEYS = ("notebook", "parameters", "formats", "lang", "data", "output")

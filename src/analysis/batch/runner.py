@@ -2,7 +2,7 @@
 
 The machine that runs the batch does all the writing: workers (a local process pool, or the
 workers of a Dask cluster) return each document's contents, and this module writes them
-atomically with their manifest (see :func:`analysis.report.render.write`), the run's log,
+atomically with their manifest (see :func:`analysis.render.document.write`), the run's log,
 ``reports/<period>/index.html`` and ``reports/<period>/batch.json``. The index is rewritten
 as runs finish (every ``INDEX_EVERY`` seconds at most, and at once for a failure), so a batch
 killed half-way still has an index of nearly all it finished; the manifests say exactly what.
@@ -315,7 +315,7 @@ def run_batch(
     BatchResult
     """
     from analysis.batch.index import write_index
-    from analysis.report.render import git_commit, notebook_name
+    from analysis.render.document import git_commit, notebook_name
 
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
@@ -415,7 +415,7 @@ def run_batch(
 
 def _record(row: Row, outcome: Outcome, key: str, logs: Path, commit: str) -> None:
     """Write one finished run: its files and manifest (if it succeeded) and its log."""
-    from analysis.report.render import Built, write
+    from analysis.render.document import Built, write
 
     run = row.run
     row.seconds = outcome.seconds.get("total")

@@ -52,7 +52,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # What every report imports: paid once when the kernel starts, not in the first run.
 WARM_IMPORTS = (
-    "import numpy, pandas, matplotlib.pyplot, analysis.report.blocks, analysis.report.figures"
+    "import numpy, pandas, matplotlib.pyplot, analysis.documents.blocks, analysis.documents.figures"
 )
 
 
@@ -100,7 +100,7 @@ class Outcome:
     payloads : dict
         Format -> file content.
     manifest : dict
-        The manifest without ``outputs`` (see :func:`analysis.report.render.write`).
+        The manifest without ``outputs`` (see :func:`analysis.render.document.write`).
     seconds : dict
         Stage -> wall time (``execute``, ``html``, ``pdf``, ``total``).
     log : str
@@ -148,7 +148,7 @@ def init_pool_worker() -> None:
     import nbconvert  # noqa: F401
     import weasyprint  # noqa: F401
 
-    import analysis.report.render  # noqa: F401
+    import analysis.render.document  # noqa: F401
 
     kernel.start()
 
@@ -388,7 +388,7 @@ def execute_run(task: Task) -> Outcome:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.parameterize import parameterize_notebook
 
-    from analysis.report import render
+    from analysis.render import document as render
 
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"

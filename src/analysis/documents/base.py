@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import __version__, config, i18n
+from analysis.documents.blocks import Meta, Section
 from analysis.index766.explain import unscored_note
 from analysis.measures import Measure
-from analysis.report.blocks import Meta, Section
 
 
 def software() -> str:
@@ -214,7 +214,7 @@ def top_ranks(units, column: str, mine, lang: str):
     """
     import pandas as pd
 
-    from analysis.report.blocks import Paragraph
+    from analysis.documents.blocks import Paragraph
 
     units = units[units["total"].notna()]
     if len(units) < MIN_RANKED:

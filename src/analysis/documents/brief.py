@@ -1,7 +1,7 @@
 """The measure brief: what one measure changed in one province, for a leader to read.
 
 The notebook ``notebooks/20_measure_brief.ipynb`` calls :func:`prepare` once and then one
-function per part of the brief; each returns a block from :mod:`analysis.report.blocks`. All
+function per part of the brief; each returns a block from :mod:`analysis.documents.blocks`. All
 words come from the translation table (:mod:`analysis.i18n`), all numbers from the result.
 """
 
@@ -15,13 +15,12 @@ import pandas as pd
 from analysis import config, i18n, measures, panel
 from analysis.designs.result import EffectResult
 from analysis.designs.triangulate import Triangulation, triangulate
-from analysis.documents import base
+from analysis.documents import base, figures
 from analysis.documents.base import measure_name
+from analysis.documents.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.evaluation.fit import POST_MONTHS, fit_comparisons, fit_measure, overlapping
 from analysis.measures import Measure
 from analysis.registry import Province
-from analysis.report import figures
-from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.sources import Source, open_panel
 
 __all__ = [

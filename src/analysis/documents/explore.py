@@ -1,7 +1,7 @@
 """The exploration of one province: every indicator against the national and regional medians.
 
 ``notebooks/10_explore_province.ipynb`` calls :func:`prepare` once and then one function per
-part; each returns a block of :mod:`analysis.report.blocks`. It is the first document an analyst
+part; each returns a block of :mod:`analysis.documents.blocks`. It is the first document an analyst
 opens about a province: trends of every rate of :data:`analysis.panel.RATES`, the rates by
 administrative level, the 2025 merger shown as it is, and how complete the data are.
 
@@ -37,9 +37,9 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from analysis import config, i18n, panel, registry  # noqa: E402
 from analysis.documents import base  # noqa: E402
+from analysis.documents.blocks import Chart, Meta, Paragraph, Section, Table  # noqa: E402
 from analysis.errors import WorkbenchError  # noqa: E402
 from analysis.registry import Province  # noqa: E402
-from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table  # noqa: E402
 from analysis.sources import Source, open_panel  # noqa: E402
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The national overview: every province in one quarter, ranked, mapped, and measures compared.
 
 ``notebooks/40_national_overview.ipynb`` calls :func:`prepare` once and then one function per
-part; each returns a block of :mod:`analysis.report.blocks`. The numbers come from the count
+part; each returns a block of :mod:`analysis.documents.blocks`. The numbers come from the count
 panel (:mod:`analysis.panel`: counts summed, then rates derived), the Decision 766 index engine
 (:mod:`analysis.index766`) when dossier records sit beside the panel, and the interrupted time
 series (:func:`analysis.designs.its.fit_its`) fitted the way the measure brief fits it.
@@ -34,12 +34,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis import config, i18n, measures, panel, registry
 from analysis.documents import base
+from analysis.documents.blocks import Chart, Meta, Paragraph, Section, Table
 from analysis.errors import WorkbenchError
 from analysis.evaluation.fit import POST_MONTHS
 from analysis.measures import Measure
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
-from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table
 from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 if TYPE_CHECKING:  # the designs import statsmodels: not needed to check a command line

@@ -33,9 +33,9 @@ from scipy import stats
 
 from analysis import config, i18n, panel, registry
 from analysis.documents import base
+from analysis.documents.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.errors import WorkbenchError
 from analysis.registry import Province
-from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.sources import Source, open_panel
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The quarterly evaluation report: one province, one quarter, for the provincial leadership.
 
 ``notebooks/30_quarterly_report.ipynb`` calls :func:`prepare` once and then one function per
-part; each returns a block of :mod:`analysis.report.blocks`. What the report holds:
+part; each returns a block of :mod:`analysis.documents.blocks`. What the report holds:
 
 - the Decision 766 score and its groups against last quarter and the national ranking
   (:mod:`analysis.index766`, from the dossier records beside the panel);
@@ -39,12 +39,12 @@ from analysis.documents.base import (
     measure_name,
     official_points,
 )
+from analysis.documents.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.errors import WorkbenchError
 from analysis.evaluation.fit import POST_MONTHS, fit_measure, overlapping
 from analysis.files import sha256
 from analysis.quarters import boundary_of, check_covered, parse_quarter, quarter_text
 from analysis.registry import Province
-from analysis.report.blocks import Bullets, Chart, Meta, Paragraph, Section, Table
 from analysis.sources import Source, dossier_files, dossiers_beside, open_panel
 
 TARGETS_FILE = config.ROOT / "config" / "targets.yaml"

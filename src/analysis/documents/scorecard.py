@@ -1,7 +1,7 @@
 """The index scorecard: one unit's Decision 766 score for a period, explained.
 
 ``notebooks/31_index_scorecard.ipynb`` calls :func:`prepare` once and then one function per
-part; each returns a block of :mod:`analysis.report.blocks`. The numbers come from
+part; each returns a block of :mod:`analysis.documents.blocks`. The numbers come from
 :mod:`analysis.index766` (scores, explanation, what-if); the words from :mod:`analysis.i18n`.
 """
 
@@ -17,10 +17,10 @@ import pandas as pd
 from analysis import config, i18n
 from analysis.documents import base
 from analysis.documents.base import groups_frame, official_points, period_text
+from analysis.documents.blocks import Chart, Meta, Paragraph, Section, Table
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import Explanation, ScoreResult, explain, parse_period, score, what_if
-from analysis.report.blocks import Chart, Meta, Paragraph, Section, Table
 
 DEFAULT_DOSSIERS = config.SYNTH_DIR / "dossiers"
 TREND_MONTHS = 12  # months of group points shown in the trend chart

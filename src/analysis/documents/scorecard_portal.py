@@ -19,10 +19,10 @@ import pandas as pd
 
 from analysis import i18n
 from analysis.documents import base
+from analysis.documents.blocks import Chart, Meta, Paragraph, Table
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 from analysis.index766 import counts, parse_period
-from analysis.report.blocks import Chart, Meta, Paragraph, Table
 
 WHAT_IF_TARGETS = (0.8, 1.0)
 OFFICIAL_TOTAL = base.OFFICIAL_TOTAL

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 from analysis import __version__, escape, i18n
 from analysis.config import ROOT
+from analysis.documents.blocks import META_MIMETYPE, TABLE_MIMETYPE
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write
-from analysis.report.blocks import META_MIMETYPE, TABLE_MIMETYPE
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -140,17 +140,17 @@ def execute(notebook: Path, parameters: dict) -> NotebookNode:
 
 
 def document_meta(nb: NotebookNode) -> dict:
-    """The metadata the notebook displayed with :class:`analysis.report.blocks.Meta`."""
+    """The metadata the notebook displayed with :class:`analysis.documents.blocks.Meta`."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if META_MIMETYPE in data:
                 return dict(data[META_MIMETYPE])
-    raise RuntimeError("the notebook displayed no analysis.report.blocks.Meta: nothing to title")
+    raise RuntimeError("the notebook displayed no analysis.documents.blocks.Meta: nothing to title")
 
 
 def document_tables(nb: NotebookNode) -> list[dict]:
-    """Every :class:`analysis.report.blocks.Table` the notebook displayed, in order."""
+    """Every :class:`analysis.documents.blocks.Table` the notebook displayed, in order."""
     return [
         dict(output["data"][TABLE_MIMETYPE])
         for cell in nb.cells

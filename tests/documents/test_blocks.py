@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.report.blocks import Bullets, Chart, Paragraph, Section, Table, column_widths
+from analysis.documents.blocks import Bullets, Chart, Paragraph, Section, Table, column_widths
 
 EVIL = "<script>alert(1)</script>"
 
