@@ -550,94 +550,11 @@ def fit_cs(
     }
     z = float(stats.norm.ppf(0.5 + level / 2))
 
-    # One set of bootstrap draws for every estimate, as the columns of one matrix.
-    blocks = {"att_gt": gt.inf, **{k: a.inf for k, a in aggregates.items()}}
-    blocks["dynamic_overall"] = aggregates["dynamic"].overall_inf[:, None]
-    blocks["group_overall"] = aggregates["group"].overall_inf[:, None]
-    blocks["calendar_overall"] = aggregates["calendar"].overall_inf[:, None]
-    boot_se: dict[str, np.ndarray] = {k: np.full(v.shape[1], np.nan) for k, v in blocks.items()}
-    crit = sup_t_p = math.nan
-    if bootstrap > 0:
-        names = list(blocks)
-        stacked = np.concatenate([np.nan_to_num(blocks[k]) for k in names], axis=1)
-        draws = mammen_weights(np.random.default_rng(seed), int(bootstrap), n)
-        boot = draws @ stacked / n
-        edges = np.cumsum([0] + [blocks[k].shape[1] for k in names])
-        for k, lo, hi in zip(names, edges[:-1], edges[1:], strict=True):
-            boot_se[k] = bootstrap_se(boot[:, lo:hi], n)
-        lo = edges[names.index("dynamic")]
-        boot_dynamic = boot[:, lo : lo + blocks["dynamic"].shape[1]]
-        crit = uniform_critical_value(boot_dynamic, boot_se["dynamic"], level)
-        before = aggregates["dynamic"].labels < 0
-        sup_t_p = sup_t_pretest(
-            aggregates["dynamic"].att[before], boot_dynamic[:, before], boot_se["dynamic"][before]
-        )
-
-    se_gt = analytic_se(gt.inf)
-    low, high = _intervals(gt.att, se_gt, z)
-    att_gt = pd.DataFrame(
-        {
-            "group": _period_values(periods, gt.group),
-            "time": _period_values(periods, gt.time),
-            "event_time": gt.time - gt.group,
-            "att": gt.att,
-            "se": se_gt,
-            "ci_low": low,
-            "ci_high": high,
-            "post": gt.time >= gt.group,
-            "se_bootstrap": boot_se["att_gt"],
-            "n_treated": gt.n_treated,
-            "n_control": gt.n_control,
-        }
-    )
+    boot_se, crit, sup_t_p = _bootstrap(gt, aggregates, bootstrap, seed, n, level)
+    tables = _tables(gt, aggregates, periods, z, boot_se, crit)
+    event_study = tables["event_study"]
+    by_period = _by_period(event_study)
     dyn = aggregates["dynamic"]
-    se_dyn = analytic_se(dyn.inf)
-    low, high = _intervals(dyn.att, se_dyn, z)
-    event_study = pd.DataFrame(
-        {
-            "event_time": dyn.labels.astype(int),
-            "att": dyn.att,
-            "se": se_dyn,
-            "ci_low": low,
-            "ci_high": high,
-            "band_low": dyn.att - crit * boot_se["dynamic"],
-            "band_high": dyn.att + crit * boot_se["dynamic"],
-            "se_bootstrap": boot_se["dynamic"],
-        }
-    )
-    tables = {"att_gt": att_gt, "event_study": event_study}
-    for kind, column in (("group", "group"), ("calendar", "time")):
-        agg = aggregates[kind]
-        se = analytic_se(agg.inf)
-        low, high = _intervals(agg.att, se, z)
-        tables[kind] = pd.DataFrame(
-            {
-                column: _period_values(periods, agg.labels),
-                "att": agg.att,
-                "se": se,
-                "ci_low": low,
-                "ci_high": high,
-                "se_bootstrap": boot_se[kind],
-            }
-        )
-
-    nan = np.full(len(event_study), np.nan)
-    by_period = pd.DataFrame(
-        {
-            "period": event_study["event_time"].to_numpy(),
-            "post": event_study["event_time"].to_numpy() >= 0,
-            "observed": nan,
-            "counterfactual": nan,
-            "counterfactual_low": nan,
-            "counterfactual_high": nan,
-            "effect": event_study["att"].to_numpy(),
-            "effect_low": event_study["ci_low"].to_numpy(),
-            "effect_high": event_study["ci_high"].to_numpy(),
-            "band_low": event_study["band_low"].to_numpy(),
-            "band_high": event_study["band_high"].to_numpy(),
-            "se": event_study["se"].to_numpy(),
-        }
-    )
 
     simple = aggregates["simple"]
     estimate = simple.overall
@@ -701,4 +618,106 @@ def fit_cs(
     )
 
 
-# --- plot -------------------------------------------------------------------------------------
+def _bootstrap(gt, aggregates: dict, bootstrap: int, seed, n: int, level: float):
+    """Multiplier-bootstrap standard errors of every estimate, the event study's uniform
+    critical value and the sup-t pre-test's p (NaN without a bootstrap).
+
+    One set of draws serves every estimate, as the columns of one matrix.
+    """
+    blocks = {"att_gt": gt.inf, **{k: a.inf for k, a in aggregates.items()}}
+    blocks["dynamic_overall"] = aggregates["dynamic"].overall_inf[:, None]
+    blocks["group_overall"] = aggregates["group"].overall_inf[:, None]
+    blocks["calendar_overall"] = aggregates["calendar"].overall_inf[:, None]
+    boot_se: dict[str, np.ndarray] = {k: np.full(v.shape[1], np.nan) for k, v in blocks.items()}
+    crit = sup_t_p = math.nan
+    if bootstrap > 0:
+        names = list(blocks)
+        stacked = np.concatenate([np.nan_to_num(blocks[k]) for k in names], axis=1)
+        draws = mammen_weights(np.random.default_rng(seed), int(bootstrap), n)
+        boot = draws @ stacked / n
+        edges = np.cumsum([0] + [blocks[k].shape[1] for k in names])
+        for k, lo, hi in zip(names, edges[:-1], edges[1:], strict=True):
+            boot_se[k] = bootstrap_se(boot[:, lo:hi], n)
+        lo = edges[names.index("dynamic")]
+        boot_dynamic = boot[:, lo : lo + blocks["dynamic"].shape[1]]
+        crit = uniform_critical_value(boot_dynamic, boot_se["dynamic"], level)
+        before = aggregates["dynamic"].labels < 0
+        sup_t_p = sup_t_pretest(
+            aggregates["dynamic"].att[before], boot_dynamic[:, before], boot_se["dynamic"][before]
+        )
+
+    return boot_se, crit, sup_t_p
+
+
+def _tables(gt, aggregates: dict, periods, z: float, boot_se: dict, crit: float) -> dict:
+    """ATT(g,t), the event study (with its uniform band) and the group and calendar
+    aggregations, each with analytic and bootstrap standard errors."""
+    se_gt = analytic_se(gt.inf)
+    low, high = _intervals(gt.att, se_gt, z)
+    att_gt = pd.DataFrame(
+        {
+            "group": _period_values(periods, gt.group),
+            "time": _period_values(periods, gt.time),
+            "event_time": gt.time - gt.group,
+            "att": gt.att,
+            "se": se_gt,
+            "ci_low": low,
+            "ci_high": high,
+            "post": gt.time >= gt.group,
+            "se_bootstrap": boot_se["att_gt"],
+            "n_treated": gt.n_treated,
+            "n_control": gt.n_control,
+        }
+    )
+    dyn = aggregates["dynamic"]
+    se_dyn = analytic_se(dyn.inf)
+    low, high = _intervals(dyn.att, se_dyn, z)
+    event_study = pd.DataFrame(
+        {
+            "event_time": dyn.labels.astype(int),
+            "att": dyn.att,
+            "se": se_dyn,
+            "ci_low": low,
+            "ci_high": high,
+            "band_low": dyn.att - crit * boot_se["dynamic"],
+            "band_high": dyn.att + crit * boot_se["dynamic"],
+            "se_bootstrap": boot_se["dynamic"],
+        }
+    )
+    tables = {"att_gt": att_gt, "event_study": event_study}
+    for kind, column in (("group", "group"), ("calendar", "time")):
+        agg = aggregates[kind]
+        se = analytic_se(agg.inf)
+        low, high = _intervals(agg.att, se, z)
+        tables[kind] = pd.DataFrame(
+            {
+                column: _period_values(periods, agg.labels),
+                "att": agg.att,
+                "se": se,
+                "ci_low": low,
+                "ci_high": high,
+                "se_bootstrap": boot_se[kind],
+            }
+        )
+    return tables
+
+
+def _by_period(event_study: pd.DataFrame) -> pd.DataFrame:
+    """The result's per-period table: the event study on event time (no observed series)."""
+    nan = np.full(len(event_study), np.nan)
+    return pd.DataFrame(
+        {
+            "period": event_study["event_time"].to_numpy(),
+            "post": event_study["event_time"].to_numpy() >= 0,
+            "observed": nan,
+            "counterfactual": nan,
+            "counterfactual_low": nan,
+            "counterfactual_high": nan,
+            "effect": event_study["att"].to_numpy(),
+            "effect_low": event_study["ci_low"].to_numpy(),
+            "effect_high": event_study["ci_high"].to_numpy(),
+            "band_low": event_study["band_low"].to_numpy(),
+            "band_high": event_study["band_high"].to_numpy(),
+            "se": event_study["se"].to_numpy(),
+        }
+    )

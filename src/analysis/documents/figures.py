@@ -65,15 +65,7 @@ def observed_vs_counterfactual(
         markersize=2.5,
         label=i18n.label("observed", lang),
     )
-    ax.fill_between(
-        by_period["period"],
-        by_period["cf_low"],
-        by_period["cf_high"],
-        color=COLORS["band"],
-        alpha=0.45,
-        linewidth=0,
-        label=i18n.label("band_95", lang),
-    )
+    _band(ax, by_period["period"], by_period["cf_low"], by_period["cf_high"], lang)
     ax.plot(
         by_period["period"],
         by_period["counterfactual"],
@@ -107,15 +99,7 @@ def effect_over_time(by_period: pd.DataFrame, *, lang: str = "vi") -> plt.Figure
     """Month-by-month effect (observed minus prediction) with its 95 % interval."""
     fig, ax = plt.subplots(figsize=(7.2, 2.6), dpi=100)
     ax.axhline(0, color="#999999", linewidth=0.8)
-    ax.fill_between(
-        by_period["period"],
-        by_period["effect_low"],
-        by_period["effect_high"],
-        color=COLORS["band"],
-        alpha=0.45,
-        linewidth=0,
-        label=i18n.label("band_95", lang),
-    )
+    _band(ax, by_period["period"], by_period["effect_low"], by_period["effect_high"], lang)
     ax.plot(
         by_period["period"],
         by_period["effect"],
@@ -133,3 +117,16 @@ def effect_over_time(by_period: pd.DataFrame, *, lang: str = "vi") -> plt.Figure
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.15), ncol=2)
     fig.tight_layout()
     return fig
+
+
+def _band(ax, x, low, high, lang: str) -> None:
+    """The 95 % band, the same in every chart that draws one."""
+    ax.fill_between(
+        x,
+        low,
+        high,
+        color=COLORS["band"],
+        alpha=0.45,
+        linewidth=0,
+        label=i18n.label("band_95", lang),
+    )
