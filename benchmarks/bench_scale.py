@@ -254,8 +254,9 @@ def compare(engine, hand) -> dict:
 
 
 def generate(
-    folder: Path, rows: int, period, progress: bool = True, data=None, jobs: int = 1
-) -> Path:
+    folder: Path, rows: int, period, progress: bool = True, data=None, jobs: int = 1,
+    copies: int = 1,
+) -> Path:  # fmt: skip
     """Synthetic dossiers for every month of ``period``, written month by month under
     ``folder/dossiers``, by ``jobs`` processes (each a contiguous share of the generator's
     chunks: the same rows as one process writes).
@@ -272,6 +273,7 @@ def generate(
     out = folder / "dossiers"
     out.mkdir(parents=True)
     months = months_of(period)
+    rows //= copies  # the rest are copies (see replicate)
     chunks = -(-rows // CHUNK_ROWS)
     shares = [range(j * chunks // jobs, (j + 1) * chunks // jobs) for j in range(jobs)]
     bar = tqdm(total=rows, unit="row", unit_scale=True, desc="generate", disable=not progress)
@@ -302,6 +304,8 @@ def generate(
         if any(p.exitcode for p in procs):
             raise SystemExit("a generating process failed")
     bar.close()
+    if copies > 1:
+        replicate(out, copies, jobs)
     write_manifest(out)
     return out
 
@@ -342,6 +346,37 @@ def _write_share(out: Path, rows: int, months, data, chunks: range, job: int, co
             count(table.num_rows)
     finally:
         close()
+
+
+def replicate(out: Path, copies: int, jobs: int = 1) -> None:
+    """Add ``copies - 1`` copies of every file beside it, the ids made unique (``-c<k>``).
+
+    For sizes the generator cannot reach in the time at hand (about 140,000 rows a second
+    here): every count is then ``copies`` times the generated one, but the distinct cells of
+    the engine's first stage are those of the generated rows, fewer than ``copies`` times as
+    many rows drawn afresh would have. Reported with the result (``copies``).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = sorted(out.rglob("*.parquet"))
+    tasks = [(f, k) for f in files for k in range(1, copies)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(_copy, *zip(*tasks, strict=True)))
+
+
+def _copy(path: Path, k: int) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from analysis.ingest.dossiers import DICTIONARY_COLUMNS
+    from analysis.synthetic.dossiers import CHUNK_ROWS
+
+    table = pq.read_table(path)
+    i = table.column_names.index("dossier_id")
+    table = table.set_column(i, "dossier_id", pc.binary_join_element_wise(
+        table["dossier_id"], f"c{k}", "-"))  # fmt: skip
+    pq.write_table(table, path.with_name(f"{path.stem}-c{k}.parquet"), compression="zstd",
+                   use_dictionary=DICTIONARY_COLUMNS, row_group_size=CHUNK_ROWS)  # fmt: skip
 
 
 def write_manifest(out: Path) -> None:
@@ -389,7 +424,11 @@ def run_size(rows: int, args, work: Path) -> dict:
         )
     folder = work / f"rows-{rows}"
     t = time.perf_counter()
-    data = Path(args.data) if args.data else generate(folder, rows, args.period, jobs=args.jobs)
+    data = (
+        Path(args.data)
+        if args.data
+        else generate(folder, rows, args.period, jobs=args.jobs, copies=args.copies)
+    )
     generate_seconds = time.perf_counter() - t
     files = sorted(data.rglob("*.parquet"))
     import pyarrow.parquet as pq
@@ -416,6 +455,7 @@ def run_size(rows: int, args, work: Path) -> dict:
         "rows": n,
         "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": len(files),
+        "copies": args.copies,
         "parquet_mib": round(size / 2**20, 1),
         "generate_seconds": None if args.data else round(generate_seconds, 1),
         "engine_seconds": round(engine["seconds"], 2),
@@ -480,6 +520,8 @@ def main() -> None:
     parser.add_argument("--period", default="2023", help="a year or years: 2023, 2019..2023")
     parser.add_argument("--jobs", type=int, default=2, help="processes generating the data")
     parser.add_argument("--dask", action="store_true", help="also the Dask path, 2 workers")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="generate rows/COPIES, then copy (see replicate)")  # fmt: skip
     parser.add_argument("--memory", default="1.5GB", help="DuckDB's cap for both (it spills)")
     parser.add_argument("--tmp", default=None, help="folder for the data (default: /tmp)")
     parser.add_argument("--data", default=None, help="reuse a month-partitioned folder")

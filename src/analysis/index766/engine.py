@@ -794,10 +794,12 @@ class _Cells:
                 [_SCOPE_CELL[scope]]
                 + [_BASE_SQL[b] if v else f"NOT {_BASE_SQL[b]}" for b, v in assign.items()]
             )
-            whens.append(f"WHEN {test} THEN {self._column(residual, measure)}")
+            whens.append(f"WHEN {test} THEN CAST({self._column(residual, measure)} AS DOUBLE)")
         if not whens:
             return "0"
-        return f"SUM(CASE {' '.join(whens)} ELSE 0 END)"
+        # Summed as DOUBLE, exact for integers below 2**53: a BIGINT sum is a 128-bit one in
+        # DuckDB, slower to add and to convert, and every count ends as a float here anyway.
+        return f"SUM(CASE {' '.join(whens)} ELSE 0.0 END)"
 
     def select(self) -> list[str]:
         # count(*) FILTER keeps an 8-byte BIGINT state per group and column where
@@ -1048,7 +1050,6 @@ def _dossier_stage(
         ).fetchone()[0]
         inp.con.execute("DELETE FROM cells WHERE u_province IS NULL")
 
-    values = ", ".join(f"({_lit(p.label)}, {i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
     decoded = (
         f"SELECT *, k // {4 * width * width} + {m0 - 1} AS r,"
         f" (k // {4 * width}) % {width} + {m0 - 1} AS f,"
@@ -1056,17 +1057,44 @@ def _dossier_stage(
     )
     group = ", ".join(f"c.{k}" for k in key_names)
     stage2 = (
-        f"SELECT {group}, p.label AS period, p.ord, {', '.join(exprs)}"
-        f" FROM ({decoded}) c JOIN (VALUES {values}) p(label, ord, pm0, pm1)"
-        " ON c.r <= p.pm1 AND (c.f >= p.pm0 OR c.r >= p.pm0)"
-        f" GROUP BY {group}, p.label, p.ord"
+        f"SELECT {group}, p.ord, {', '.join(exprs)} FROM {_cell_periods(decoded, periods)}"
+        f" GROUP BY {group}, p.ord"
     )
     wide = inp.con.execute(stage2).df()
+    # Labels after the query: grouping by a number is cheaper than by a text.
+    labels = np.array([p.label for p in periods], dtype=object)
+    wide.insert(len(key_names), "period", labels[wide["ord"].to_numpy()])
     if by == "province":
         wide["u_unit"] = wide["u_province"]
     if "u_level" not in wide.columns:
         wide["u_level"] = by if by != "agency" else None
     return wide, int(dropped)
+
+
+def _cell_periods(decoded: str, periods: list[Period]) -> str:
+    """The FROM clause pairing each cell ``c`` with the periods ``p`` it counts in.
+
+    A cell counts in a period that ends on or after its receipt and starts on or before its
+    finish or receipt (whichever is later): ``r <= pm1 AND (f >= pm0 OR r >= pm0)``. When the
+    periods follow each other in equal steps (``every``) they are a range of ordinals per
+    cell, unnested; that replaces an inequality join, the slowest part of this stage over a
+    span of years. Otherwise (the explanation's period and an earlier one) the join itself.
+    """
+    m0, step, n = periods[0].m0, periods[0].m1 - periods[0].m0 + 1, len(periods)
+    values = ", ".join(f"({i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
+    table = f"(VALUES {values}) p(ord, pm0, pm1)"
+    regular = all(p.m0 == m0 + i * step and p.m1 == p.m0 + step - 1 for i, p in enumerate(periods))
+    if not regular:
+        on = "c.r <= p.pm1 AND (c.f >= p.pm0 OR c.r >= p.pm0)"
+        return f"({decoded}) c JOIN {table} ON {on}"
+    # Period i starts at m0 + i * step: pm1 >= r for i >= floor((r - m0) / step), pm0 <= x for
+    # i <= floor((x - m0) / step); r >= m0 - 1 keeps the dividends below non-negative.
+    lo = f"greatest((r - {m0} + {step}) // {step} - 1, 0)"
+    hi = f"least((greatest(f, r) - {m0} + {step}) // {step} - 1, {n - 1})"
+    return (
+        f"(SELECT *, unnest(range({lo}, {hi} + 1)) AS i FROM ({decoded})) c"
+        f" JOIN {table} ON c.i = p.ord"
+    )
 
 
 def _units_table(wide: pd.DataFrame, periods: list[Period]) -> pa.Table:
