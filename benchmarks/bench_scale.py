@@ -1,29 +1,38 @@
 """The Decision 766 engine at national scale, against a hand-written query of the same counts.
 
-For each size (``--rows``, default 10 and 20 million) synthetic dossiers for one year
-(:func:`analysis.synthetic.dossiers.generate_dossiers`, streamed in chunks, never all in memory)
-are written as Parquet partitioned by month (``month=YYYY-MM/part-NNN.parquet``, at most
-``FILE_ROWS`` rows a file), then timed, each task in its own subprocess so that peak memory is
-the process's own (VmHWM), on 2 threads with DuckDB capped at ``--memory``:
+For each size (``--rows``, default 10 and 20 million) synthetic dossiers for every month of
+``--period`` (default one year, 2023; ``2020..2024`` is five years - the synthetic panel runs
+2020-01 to 2026-09) (:func:`analysis.synthetic.dossiers.generate_dossiers`, streamed in chunks,
+never all in memory, by ``--jobs`` processes) are written as Parquet partitioned by month
+(``month=YYYY-MM/part-JNNN.parquet``, at most ``FILE_ROWS`` rows a file), then timed, each task
+in its own subprocess so that peak memory is the process's own (VmHWM), on 2 threads with
+DuckDB capped at ``--memory``:
 
 - ``engine``: :func:`analysis.index766.score` - every component per commune and month
-  (``period=YEAR, every="month", by="commune"``);
+  (``period=PERIOD, every="month", by="commune"``), with its progress bar;
 - ``hand``: one hand-written DuckDB query (:data:`HAND_SQL`) computing the same numerators and
   denominators of every dossier component per commune and month: each dossier joined to the
-  months it is handled in, conditional counts per (province, commune, month).
+  months it is handled in, conditional counts per (province, commune, month);
+- ``--dask``: the engine through :func:`analysis.batch.scoring.score_on_dask` on a local
+  cluster of 2 worker processes; its units and components must equal the engine's.
 
 Both write their counts after the clock stops and the benchmark checks they are identical
-(``counts_identical``; any difference is fatal). Seconds, rows per second, peak RSS and the
-ratios engine / hand are printed and written to ``benchmarks/results/scale.json``; the load
-average before and after each task says how busy the shared machine was. Generation shows a
-bar with the time left. The data are deleted afterwards unless ``--keep``.
+(``counts_identical``; any difference is fatal). Seconds, CPU seconds (user + system, all
+threads: on a machine shared with other work the share of the cores differs between runs, the
+work does not), rows per second, peak RSS and the ratios engine / hand are printed and written
+to ``benchmarks/results/scale.json``; the load average before and after each task says how busy
+the machine was. Generation shows a bar with the time left. The data are deleted afterwards
+unless ``--keep``; ``--data`` reuses a folder.
 
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py                 # 1e7 and 2e7 rows
-    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8      # ~14 GB of disk
+    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8 --period 2020..2024 --dask
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 2e7 --profile
 
-Each size is timed ``--repeat`` times (default 3), engine and hand query in turn; the median
-run is reported beside every run's seconds. ``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
+Generation runs at about 120,000 rows a second a process here (5e8 rows: over an hour on two
+cores); ``--copies N`` generates rows / N and copies the files with new ids (see
+:func:`replicate` for what that changes). Each size is timed ``--repeat`` times (default 3),
+engine and hand query in turn; the median run is reported beside every run's seconds.
+``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
 pass, the per-period pass, points and the long table) in the engine's subprocess.
 """
 
@@ -108,6 +117,12 @@ GROUP BY ALL
 """
 
 PEAK = """
+import resource
+def cpu_seconds():
+    # user + system time of this process, all its threads: on a shared machine the share of
+    # the cores each task got differs, its work does not.
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 def peak_mib():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -117,10 +132,10 @@ def peak_mib():
 ENGINE = """
 import json, time
 from analysis.index766 import score
-t = time.perf_counter()
+t, cpu = time.perf_counter(), cpu_seconds()
 r = score({data!r}, period={period!r}, every="month", by="commune",
           memory_limit={memory!r}, threads={threads}, progress=True)
-seconds = time.perf_counter() - t
+seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 peak = peak_mib()
 r.components.to_parquet({out!r} + ".all")
 r.units.to_parquet({out!r} + ".units")
@@ -128,7 +143,8 @@ c = r.components
 c = c[c["status"].astype(str) != "not_computed"]
 c[["province", "unit", "period", "component", "numerator", "denominator"]].astype(
     {{"province": str, "unit": str, "period": str, "component": str}}).to_parquet({out!r})
-print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "unit_months": len(r.units),
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                  "unit_months": len(r.units),
                   "component_rows": len(r.components)}}))
 """
 
@@ -186,19 +202,20 @@ print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "worker_peak_rss_mi
 
 HAND = """
 import json, time, duckdb, tempfile
-t = time.perf_counter()
+t, cpu = time.perf_counter(), cpu_seconds()
 con = duckdb.connect()
 con.execute("SET threads = {threads}")
 con.execute("SET memory_limit = '{memory}'")
 con.execute(f"SET temp_directory = '{{tempfile.mkdtemp()}}'")
 con.execute("SET preserve_insertion_order = false")
 con.execute("SET enable_progress_bar = false")
-frame = con.execute({sql!r}).to_arrow_table()
-seconds = time.perf_counter() - t
+frame = con.sql({sql!r}).to_arrow_table()
+seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 peak = peak_mib()
 import pyarrow.parquet as pq
 pq.write_table(frame, {out!r})
-print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "groups": frame.num_rows}}))
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                  "groups": frame.num_rows}}))
 """
 
 
@@ -356,12 +373,24 @@ def replicate(out: Path, copies: int, jobs: int = 1) -> None:
     the engine's first stage are those of the generated rows, fewer than ``copies`` times as
     many rows drawn afresh would have. Reported with the result (``copies``).
     """
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
 
     files = sorted(out.rglob("*.parquet"))
     tasks = [(f, k) for f in files for k in range(1, copies)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(_copy, *zip(*tasks, strict=True)))
+    # Forked processes (not a pool): this module may be loaded from its path, not imported.
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_copies, args=(tasks[j::jobs],)) for j in range(jobs)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    if any(p.exitcode for p in procs):
+        raise SystemExit("a copying process failed")
+
+
+def _copies(tasks) -> None:
+    for path, k in tasks:
+        _copy(path, k)
 
 
 def _copy(path: Path, k: int) -> None:
@@ -470,6 +499,13 @@ def run_size(rows: int, args, work: Path) -> dict:
         "hand_groups": hand["groups"],
         "hand_load_before_after": hand["load_before_after"],
         "ratio_seconds_engine_to_hand": round(engine["seconds"] / hand["seconds"], 2),
+        "engine_runs_cpu_seconds": [round(r["cpu_seconds"], 2) for r in engines],
+        "hand_runs_cpu_seconds": [round(r["cpu_seconds"], 2) for r in hands],
+        "ratio_cpu_engine_to_hand_median": round(
+            sorted(e["cpu_seconds"] for e in engines)[(len(engines) - 1) // 2]
+            / sorted(h["cpu_seconds"] for h in hands)[(len(hands) - 1) // 2],
+            2,
+        ),
         "ratio_peak_rss_engine_to_hand": round(engine["peak_rss_mib"] / hand["peak_rss_mib"], 2),
         "engine_runs_seconds": [round(r["seconds"], 2) for r in engines],
         "hand_runs_seconds": [round(r["seconds"], 2) for r in hands],

@@ -632,7 +632,9 @@ def test_a_month_scores_the_same_in_a_range_of_years(june_set):
     assert wide.period == "2022-01..2024-12"
     june = wide.components[wide.components["period"] == "2023-06"].reset_index(drop=True)
     for col in ("numerator", "denominator", "points", "status"):
-        pd.testing.assert_series_equal(june[col].astype(object), alone.components[col].astype(object))
+        pd.testing.assert_series_equal(
+            june[col].astype(object), alone.components[col].astype(object)
+        )
     # In scope: May (M1-M3 received then) and June 2023, and the months after it in which a
     # dossier of the set is still open (judged again on each month's last day).
     months = set(wide.units["period"])
