@@ -432,7 +432,11 @@ def _measure(script: str, **fill) -> dict:
     )
     if done.returncode != 0:
         raise SystemExit(f"{script.strip().splitlines()[0]} ... failed (its error above)")
-    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+    # The result is the last JSON object printed (a library may print before it, unended).
+    found = [line[line.index('{"') :] for line in done.stdout.splitlines() if '{"' in line]
+    if not found:
+        raise SystemExit(f"no result printed; its output ends:\n{done.stdout[-2000:]}")
+    last = found[-1]
     return json.loads(last) | {"load_before_after": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
