@@ -20,7 +20,7 @@ Both write their counts after the clock stops and the benchmark checks they are 
 (``counts_identical``; any difference is fatal). Seconds, CPU seconds (user + system, all
 threads: on a machine shared with other work the share of the cores differs between runs, the
 work does not), rows per second, peak RSS and the ratios engine / hand are printed and written
-to ``benchmarks/results/scale.json``; the load average before and after each task says how busy
+to ``benchmarks/results/scale.json`` (``scale-<period>.json`` for another period); the load average before and after each task says how busy
 the machine was. Generation shows a bar with the time left. The data are deleted afterwards
 unless ``--keep``; ``--data`` reuses a folder.
 
@@ -593,7 +593,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Sizes measured in earlier runs are kept (a 5e8 run does not erase the 1e7 one), each
     # with the load it was measured under; a size measured again replaces its entry.
-    path = out / "scale.json"
+    # One file per period asked: a five-year run does not replace the one-year results.
+    path = out / ("scale.json" if args.period == "2023" else f"scale-{args.period}.json")
     if path.exists():
         earlier = json.loads(path.read_text())
         if earlier.get("task") == results["task"]:
