@@ -99,8 +99,9 @@ bench-big: $(STAMP) ## Large-data benchmarks: 10 M-row import, 100 M-row index (
 	$(BIN)/python benchmarks/bench_index766.py
 
 SCALE_ROWS ?= 1e7,2e7
-bench-scale: $(STAMP) ## Index engine vs a hand-written query at 1e7, 2e7 rows (SCALE_ROWS=5e8: ~14 GB in /tmp)
-	nice -n 10 $(BIN)/python benchmarks/bench_scale.py --rows $(SCALE_ROWS)
+SCALE_PERIOD ?= 2023
+bench-scale: $(STAMP) ## Index engine vs a hand-written query at 1e7, 2e7 rows (SCALE_ROWS=5e8 SCALE_PERIOD=2020..2024: ~14 GB in /tmp)
+	nice -n 10 $(BIN)/python benchmarks/bench_scale.py --rows $(SCALE_ROWS) --period $(SCALE_PERIOD)
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/processed/synthetic

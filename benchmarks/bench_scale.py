@@ -1,29 +1,38 @@
 """The Decision 766 engine at national scale, against a hand-written query of the same counts.
 
-For each size (``--rows``, default 10 and 20 million) synthetic dossiers for one year
-(:func:`analysis.synthetic.dossiers.generate_dossiers`, streamed in chunks, never all in memory)
-are written as Parquet partitioned by month (``month=YYYY-MM/part-NNN.parquet``, at most
-``FILE_ROWS`` rows a file), then timed, each task in its own subprocess so that peak memory is
-the process's own (VmHWM), on 2 threads with DuckDB capped at ``--memory``:
+For each size (``--rows``, default 10 and 20 million) synthetic dossiers for every month of
+``--period`` (default one year, 2023; ``2020..2024`` is five years - the synthetic panel runs
+2020-01 to 2026-09) (:func:`analysis.synthetic.dossiers.generate_dossiers`, streamed in chunks,
+never all in memory, by ``--jobs`` processes) are written as Parquet partitioned by month
+(``month=YYYY-MM/part-JNNN.parquet``, at most ``FILE_ROWS`` rows a file), then timed, each task
+in its own subprocess so that peak memory is the process's own (VmHWM), on 2 threads with
+DuckDB capped at ``--memory``:
 
 - ``engine``: :func:`analysis.index766.score` - every component per commune and month
-  (``period=YEAR, every="month", by="commune"``);
+  (``period=PERIOD, every="month", by="commune"``), with its progress bar;
 - ``hand``: one hand-written DuckDB query (:data:`HAND_SQL`) computing the same numerators and
   denominators of every dossier component per commune and month: each dossier joined to the
-  months it is handled in, conditional counts per (province, commune, month).
+  months it is handled in, conditional counts per (province, commune, month);
+- ``--dask``: the engine through :func:`analysis.batch.scoring.score_on_dask` on a local
+  cluster of 2 worker processes; its units and components must equal the engine's.
 
 Both write their counts after the clock stops and the benchmark checks they are identical
-(``counts_identical``; any difference is fatal). Seconds, rows per second, peak RSS and the
-ratios engine / hand are printed and written to ``benchmarks/results/scale.json``; the load
-average before and after each task says how busy the shared machine was. Generation shows a
-bar with the time left. The data are deleted afterwards unless ``--keep``.
+(``counts_identical``; any difference is fatal). Seconds, CPU seconds (user + system, all
+threads: on a machine shared with other work the share of the cores differs between runs, the
+work does not), rows per second, peak RSS and the ratios engine / hand are printed and written
+to ``benchmarks/results/scale.json`` (``scale-<period>.json`` for another period); the load average before and after each task says how busy
+the machine was. Generation shows a bar with the time left. The data are deleted afterwards
+unless ``--keep``; ``--data`` reuses a folder.
 
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py                 # 1e7 and 2e7 rows
-    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8      # ~14 GB of disk
+    nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 5e8 --period 2020..2024 --dask
     nice -n 10 .venv/bin/python benchmarks/bench_scale.py --rows 2e7 --profile
 
-Each size is timed ``--repeat`` times (default 3), engine and hand query in turn; the median
-run is reported beside every run's seconds. ``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
+Generation runs at about 120,000 rows a second a process here (5e8 rows: over an hour on two
+cores); ``--copies N`` generates rows / N and copies the files with new ids (see
+:func:`replicate` for what that changes). Each size is timed ``--repeat`` times (default 3),
+engine and hand query in turn; the median run is reported beside every run's seconds.
+``--profile`` also times the engine's stages (opening, the duplicate-id check, the dossier
 pass, the per-period pass, points and the long table) in the engine's subprocess.
 """
 
@@ -108,6 +117,12 @@ GROUP BY ALL
 """
 
 PEAK = """
+import resource
+def cpu_seconds():
+    # user + system time of this process, all its threads: on a shared machine the share of
+    # the cores each task got differs, its work does not.
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 def peak_mib():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -117,16 +132,19 @@ def peak_mib():
 ENGINE = """
 import json, time
 from analysis.index766 import score
-t = time.perf_counter()
-r = score({data!r}, period={year!r}, every="month", by="commune",
-          memory_limit={memory!r}, threads={threads})
-seconds = time.perf_counter() - t
+t, cpu = time.perf_counter(), cpu_seconds()
+r = score({data!r}, period={period!r}, every="month", by="commune",
+          memory_limit={memory!r}, threads={threads}, progress=True)
+seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 peak = peak_mib()
+r.components.to_parquet({out!r} + ".all")
+r.units.to_parquet({out!r} + ".units")
 c = r.components
 c = c[c["status"].astype(str) != "not_computed"]
 c[["province", "unit", "period", "component", "numerator", "denominator"]].astype(
     {{"province": str, "unit": str, "period": str, "component": str}}).to_parquet({out!r})
-print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "unit_months": len(r.units),
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                  "unit_months": len(r.units),
                   "component_rows": len(r.components)}}))
 """
 
@@ -150,7 +168,7 @@ engine._totals = timed("totals", engine._totals)
 engine._long = timed("long_table", engine._long)
 engine._component_arrays = timed("component_arrays", engine._component_arrays)
 t = time.perf_counter()
-r = engine.score({data!r}, period={year!r}, every="month", by="commune",
+r = engine.score({data!r}, period={period!r}, every="month", by="commune",
                  memory_limit={memory!r}, threads={threads})
 marks["score_total"] = time.perf_counter() - t
 # The check a folder without a writer's manifest pays, timed on its own.
@@ -163,28 +181,58 @@ marks["duplicate_id_check_without_manifest"] = time.perf_counter() - t
 print(json.dumps({{k: round(v, 3) for k, v in marks.items()}} | {{"peak_rss_mib": peak_mib()}}))
 """
 
+# The same score through the Dask path (analysis.batch.scoring) on a local cluster of two
+# worker processes, one DuckDB thread each; peak memory is the client's and each worker's.
+DASK = """
+import json, time
+from distributed import Client, LocalCluster
+from analysis.batch.scoring import score_on_dask
+with LocalCluster(n_workers={threads}, threads_per_worker=1, dashboard_address=None) as cluster, \\
+        Client(cluster) as client:
+    t = time.perf_counter()
+    r = score_on_dask({data!r}, period={period!r}, every="month", by="commune", scheduler=client,
+                      memory_limit={memory!r}, threads=1, progress=True)
+    seconds = time.perf_counter() - t
+    workers = sorted(client.run(peak_mib).values())
+peak = peak_mib()
+r.components.to_parquet({out!r})
+r.units.to_parquet({out!r} + ".units")
+print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "worker_peak_rss_mib": workers}}))
+"""
+
 HAND = """
 import json, time, duckdb, tempfile
-t = time.perf_counter()
+t, cpu = time.perf_counter(), cpu_seconds()
 con = duckdb.connect()
 con.execute("SET threads = {threads}")
 con.execute("SET memory_limit = '{memory}'")
 con.execute(f"SET temp_directory = '{{tempfile.mkdtemp()}}'")
 con.execute("SET preserve_insertion_order = false")
 con.execute("SET enable_progress_bar = false")
-frame = con.execute({sql!r}).to_arrow_table()
-seconds = time.perf_counter() - t
+frame = con.sql({sql!r}).to_arrow_table()
+seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 peak = peak_mib()
 import pyarrow.parquet as pq
 pq.write_table(frame, {out!r})
-print(json.dumps({{"seconds": seconds, "peak_rss_mib": peak, "groups": frame.num_rows}}))
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                  "groups": frame.num_rows}}))
 """
 
 
-def hand_sql(data: Path, year: int) -> str:
-    """The hand-written query over a month-partitioned dossier folder, for one year."""
+def months_of(period) -> tuple[str, str]:
+    """First and last month (``YYYY-MM``) of a period or range: ``2023``, ``2019..2023``."""
+    from analysis.index766 import parse_period
+
+    p = parse_period(str(period))
+    return f"{p.start:%Y-%m}", f"{p.end:%Y-%m}"
+
+
+def hand_sql(data: Path, period) -> str:
+    """The hand-written query over a month-partitioned dossier folder, for every month of
+    ``period`` (a year, or a range of years such as ``2019..2023``)."""
+    first, last = months_of(period)
     return HAND_SQL.format(
-        pattern=str(data / "**" / "*.parquet"), first=f"{year}-01-01", last=f"{year}-12-01"
+        pattern=str(data / "**" / "*.parquet"), first=f"{first}-01", last=f"{last}-01"
     )
 
 
@@ -222,21 +270,71 @@ def compare(engine, hand) -> dict:
     return {"compared": len(both), "only_one_side": one_sided, "values_differ": differ}
 
 
-def generate(folder: Path, rows: int, year: int, progress: bool = True, data=None) -> Path:
-    """Synthetic dossiers for ``year``, written month by month under ``folder/dossiers``.
+def generate(
+    folder: Path, rows: int, period, progress: bool = True, data=None, jobs: int = 1,
+    copies: int = 1,
+) -> Path:  # fmt: skip
+    """Synthetic dossiers for every month of ``period``, written month by month under
+    ``folder/dossiers``, by ``jobs`` processes (each a contiguous share of the generator's
+    chunks: the same rows as one process writes).
 
     Rows come from the generator in month order, so a month's writer is closed as soon as the
     next month starts: one chunk (262,144 rows) and one open file in memory at a time.
     """
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    from analysis.synthetic.dossiers import CHUNK_ROWS
+
+    out = folder / "dossiers"
+    out.mkdir(parents=True)
+    months = months_of(period)
+    rows //= copies  # the rest are copies (see replicate)
+    chunks = -(-rows // CHUNK_ROWS)
+    shares = [range(j * chunks // jobs, (j + 1) * chunks // jobs) for j in range(jobs)]
+    bar = tqdm(total=rows, unit="row", unit_scale=True, desc="generate", disable=not progress)
+    if jobs == 1:
+        _write_share(out, rows, months, data, shares[0], 0, bar.update)
+    else:
+        if data is None:
+            from analysis.synthetic import panel
+
+            data = panel.generate(seed=766)  # once, before the processes fork
+        ctx = multiprocessing.get_context("fork")
+        done = ctx.Value("q", 0)
+
+        def count(n, done=done):
+            with done.get_lock():
+                done.value += n
+
+        procs = [
+            ctx.Process(target=_write_share, args=(out, rows, months, data, share, j, count))
+            for j, share in enumerate(shares)
+        ]
+        for p in procs:
+            p.start()
+        while any(p.is_alive() for p in procs):
+            time.sleep(0.5)
+            bar.update(done.value - bar.n)
+        bar.update(done.value - bar.n)
+        if any(p.exitcode for p in procs):
+            raise SystemExit("a generating process failed")
+    bar.close()
+    if copies > 1:
+        replicate(out, copies, jobs)
+    write_manifest(out)
+    return out
+
+
+def _write_share(out: Path, rows: int, months, data, chunks: range, job: int, count) -> None:
+    """One process's share: its chunks, as ``month=YYYY-MM/part-<job><nnn>.parquet``."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-    from tqdm import tqdm
 
     from analysis.ingest.dossiers import DICTIONARY_COLUMNS, OUTPUT_SCHEMA
     from analysis.synthetic.dossiers import CHUNK_ROWS, generate_dossiers
 
-    out = folder / "dossiers"
-    out.mkdir(parents=True)
     schema = OUTPUT_SCHEMA.with_metadata({"source": "synthetic", "synthetic": "true"})
     writer, month, filled, parts = None, None, 0, 0
 
@@ -244,9 +342,8 @@ def generate(folder: Path, rows: int, year: int, progress: bool = True, data=Non
         if writer is not None:
             writer.close()
 
-    bar = tqdm(total=rows, unit="row", unit_scale=True, desc="generate", disable=not progress)
     try:
-        for table in generate_dossiers(rows, data=data, months=(f"{year}-01", f"{year}-12")):
+        for table in generate_dossiers(rows, data=data, months=months, chunks=chunks):
             labels = pc.strftime(table["received_month"], "%Y-%m")
             for label in pc.unique(labels).to_pylist():
                 part = table.filter(pc.equal(labels, label))
@@ -256,19 +353,59 @@ def generate(folder: Path, rows: int, year: int, progress: bool = True, data=Non
                     month, filled = label, 0
                     (out / f"month={label}").mkdir(exist_ok=True)
                     writer = pq.ParquetWriter(
-                        out / f"month={label}" / f"part-{parts:03d}.parquet",
+                        out / f"month={label}" / f"part-{job}{parts:03d}.parquet",
                         schema,
                         compression="zstd",
                         use_dictionary=DICTIONARY_COLUMNS,
                     )
                 writer.write_table(part, row_group_size=CHUNK_ROWS)
                 filled += part.num_rows
-            bar.update(table.num_rows)
+            count(table.num_rows)
     finally:
         close()
-        bar.close()
-    write_manifest(out)
-    return out
+
+
+def replicate(out: Path, copies: int, jobs: int = 1) -> None:
+    """Add ``copies - 1`` copies of every file beside it, the ids made unique (``-c<k>``).
+
+    For sizes the generator cannot reach in the time at hand (about 140,000 rows a second
+    here): every count is then ``copies`` times the generated one, but the distinct cells of
+    the engine's first stage are those of the generated rows, fewer than ``copies`` times as
+    many rows drawn afresh would have. Reported with the result (``copies``).
+    """
+    import multiprocessing
+
+    files = sorted(out.rglob("*.parquet"))
+    tasks = [(f, k) for f in files for k in range(1, copies)]
+    # Forked processes (not a pool): this module may be loaded from its path, not imported.
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_copies, args=(tasks[j::jobs],)) for j in range(jobs)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    if any(p.exitcode for p in procs):
+        raise SystemExit("a copying process failed")
+
+
+def _copies(tasks) -> None:
+    for path, k in tasks:
+        _copy(path, k)
+
+
+def _copy(path: Path, k: int) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from analysis.ingest.dossiers import DICTIONARY_COLUMNS
+    from analysis.synthetic.dossiers import CHUNK_ROWS
+
+    table = pq.read_table(path)
+    i = table.column_names.index("dossier_id")
+    table = table.set_column(i, "dossier_id", pc.binary_join_element_wise(
+        table["dossier_id"], f"c{k}", "-"))  # fmt: skip
+    pq.write_table(table, path.with_name(f"{path.stem}-c{k}.parquet"), compression="zstd",
+                   use_dictionary=DICTIONARY_COLUMNS, row_group_size=CHUNK_ROWS)  # fmt: skip
 
 
 def write_manifest(out: Path) -> None:
@@ -289,12 +426,17 @@ def _measure(script: str, **fill) -> dict:
     code = PEAK + script.format(threads=THREADS, **fill)
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
     load = os.getloadavg()[0]
+    # stderr passes through: the engine's bar (with the time left) shows while it runs.
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
     )
     if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+        raise SystemExit(f"{script.strip().splitlines()[0]} ... failed (its error above)")
+    # The result is the last JSON object printed (a library may print before it, unended).
+    found = [line[line.index('{"') :] for line in done.stdout.splitlines() if '{"' in line]
+    if not found:
+        raise SystemExit(f"no result printed; its output ends:\n{done.stdout[-2000:]}")
+    last = found[-1]
     return json.loads(last) | {"load_before_after": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
@@ -315,7 +457,11 @@ def run_size(rows: int, args, work: Path) -> dict:
         )
     folder = work / f"rows-{rows}"
     t = time.perf_counter()
-    data = Path(args.data) if args.data else generate(folder, rows, args.year)
+    data = (
+        Path(args.data)
+        if args.data
+        else generate(folder, rows, args.period, jobs=args.jobs, copies=args.copies)
+    )
     generate_seconds = time.perf_counter() - t
     files = sorted(data.rglob("*.parquet"))
     import pyarrow.parquet as pq
@@ -323,7 +469,7 @@ def run_size(rows: int, args, work: Path) -> dict:
     n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     size = sum(f.stat().st_size for f in files)
     engine_out, hand_out = work / "engine.parquet", work / "hand.parquet"
-    fill = {"data": str(data), "year": str(args.year), "memory": args.memory}
+    fill = {"data": str(data), "period": args.period, "memory": args.memory}
     # Engine and hand query in turn, --repeat times: the machine is shared, and a busier
     # minute then weighs on both. Medians are reported, every run is kept.
     engines, hands = [], []
@@ -331,7 +477,7 @@ def run_size(rows: int, args, work: Path) -> dict:
         print(f"{n:,} rows, run {i + 1}/{args.repeat}: engine …", file=sys.stderr)
         engines.append(_measure(ENGINE, out=str(engine_out), **fill))
         print(f"  engine {engines[-1]['seconds']:.1f} s; hand query …", file=sys.stderr)
-        sql = hand_sql(data, args.year)
+        sql = hand_sql(data, args.period)
         hands.append(_measure(HAND, sql=sql, out=str(hand_out), memory=args.memory))
         print(f"  hand {hands[-1]['seconds']:.1f} s", file=sys.stderr)
     engine, hand = _median_run(engines), _median_run(hands)
@@ -342,6 +488,7 @@ def run_size(rows: int, args, work: Path) -> dict:
         "rows": n,
         "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": len(files),
+        "copies": args.copies,
         "parquet_mib": round(size / 2**20, 1),
         "generate_seconds": None if args.data else round(generate_seconds, 1),
         "engine_seconds": round(engine["seconds"], 2),
@@ -356,6 +503,13 @@ def run_size(rows: int, args, work: Path) -> dict:
         "hand_groups": hand["groups"],
         "hand_load_before_after": hand["load_before_after"],
         "ratio_seconds_engine_to_hand": round(engine["seconds"] / hand["seconds"], 2),
+        "engine_runs_cpu_seconds": [round(r["cpu_seconds"], 2) for r in engines],
+        "hand_runs_cpu_seconds": [round(r["cpu_seconds"], 2) for r in hands],
+        "ratio_cpu_engine_to_hand_median": round(
+            sorted(e["cpu_seconds"] for e in engines)[(len(engines) - 1) // 2]
+            / sorted(h["cpu_seconds"] for h in hands)[(len(hands) - 1) // 2],
+            2,
+        ),
         "ratio_peak_rss_engine_to_hand": round(engine["peak_rss_mib"] / hand["peak_rss_mib"], 2),
         "engine_runs_seconds": [round(r["seconds"], 2) for r in engines],
         "hand_runs_seconds": [round(r["seconds"], 2) for r in hands],
@@ -363,6 +517,8 @@ def run_size(rows: int, args, work: Path) -> dict:
         "within_1_5x": engine["seconds"] <= 1.5 * hand["seconds"],
         "under_4_gib": engine["peak_rss_mib"] < 4096,
     }
+    if args.dask:
+        result |= run_dask(fill, work, engine_out)
     if args.profile:
         result["engine_profile_seconds"] = _measure(PROFILE, **fill)
     print(json.dumps(result, indent=2), file=sys.stderr)
@@ -371,10 +527,41 @@ def run_size(rows: int, args, work: Path) -> dict:
     return result
 
 
+def run_dask(fill: dict, work: Path, engine_out: Path) -> dict:
+    """The Dask path once; its units and components must equal the engine's, every column."""
+    import pandas as pd
+
+    out = work / "dask.parquet"
+    print("  Dask, 2 workers …", file=sys.stderr)
+    run = _measure(DASK, out=str(out), **fill)
+    print(f"  Dask {run['seconds']:.1f} s", file=sys.stderr)
+    same = {}
+    for name, keys in (("components", ["unit", "province", "period", "component"]),
+                       ("units", ["unit", "province", "period"])):  # fmt: skip
+        mine = f"{engine_out}.all" if name == "components" else f"{engine_out}.units"
+        theirs = str(out) if name == "components" else f"{out}.units"
+        a, b = pd.read_parquet(mine), pd.read_parquet(theirs)
+        a, b = (f.sort_values(keys).reset_index(drop=True) for f in (a, b))
+        same[name] = a.equals(b)
+    if not all(same.values()):
+        raise SystemExit(f"the Dask path and the engine disagree: {same}")
+    return {
+        "dask_seconds": round(run["seconds"], 2),
+        "dask_peak_rss_mib_client": run["peak_rss_mib"],
+        "dask_peak_rss_mib_workers": run["worker_peak_rss_mib"],
+        "dask_load_before_after": run["load_before_after"],
+        "dask_identical_to_engine": same,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1e7,2e7", help="sizes, comma-separated (1e7,2e7)")
-    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--period", default="2023", help="a year or years: 2023, 2019..2023")
+    parser.add_argument("--jobs", type=int, default=2, help="processes generating the data")
+    parser.add_argument("--dask", action="store_true", help="also the Dask path, 2 workers")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="generate rows/COPIES, then copy (see replicate)")  # fmt: skip
     parser.add_argument("--memory", default="1.5GB", help="DuckDB's cap for both (it spills)")
     parser.add_argument("--tmp", default=None, help="folder for the data (default: /tmp)")
     parser.add_argument("--data", default=None, help="reuse a month-partitioned folder")
@@ -387,8 +574,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.tmp))
     results = {
-        "task": f"every dossier component per commune and month, {args.year} "
-        f"(period={args.year}, every=month, by=commune)",
+        "task": f"every dossier component per commune and month, {args.period} "
+        f"(period={args.period}, every=month, by=commune)",
         "duckdb_memory_limit": args.memory,
         "threads": THREADS,
         "cpus": os.cpu_count(),
@@ -406,7 +593,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Sizes measured in earlier runs are kept (a 5e8 run does not erase the 1e7 one), each
     # with the load it was measured under; a size measured again replaces its entry.
-    path = out / "scale.json"
+    # One file per period asked: a five-year run does not replace the one-year results.
+    path = out / ("scale.json" if args.period == "2023" else f"scale-{args.period}.json")
     if path.exists():
         earlier = json.loads(path.read_text())
         if earlier.get("task") == results["task"]:

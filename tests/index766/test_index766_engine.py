@@ -592,6 +592,56 @@ def test_bad_period(bad):
         parse_period(bad)
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "start", "end", "months", "previous"),
+    [
+        # Five years of months: 5 * 12 = 60; the range before is the five years before.
+        ("2020..2024", "2020-01..2024-12", "2020-01-01", "2024-12-31", 60, "2015-01..2019-12"),
+        ("2023-04..2024-03", "2023-04..2024-03", "2023-04-01", "2024-03-31", 12, "2022-04..2023-03"),
+        ("2023Q4..2024H1", "2023-10..2024-06", "2023-10-01", "2024-06-30", 9, "2023-01..2023-09"),
+    ],
+)  # fmt: skip
+def test_period_ranges(text, label, start, end, months, previous):
+    p = parse_period(text)
+    assert (p.label, p.kind) == (label, "range")
+    assert p.start == dt.date.fromisoformat(start) and p.end == dt.date.fromisoformat(end)
+    assert len(p.split("month")) == months
+    assert p.previous().label == previous
+    assert parse_period(p.label) == p  # the label reads back as the same range
+
+
+def test_period_range_parts():
+    assert [q.label for q in parse_period("2020..2021").split("year")] == ["2020", "2021"]
+    assert len(parse_period("2020..2024").split("quarter")) == 20
+    assert parse_period("2023..2023").label == "2023"  # a range of one period is that period
+    with pytest.raises(WorkbenchError, match="ends before it starts"):
+        parse_period("2024..2023")
+    with pytest.raises(WorkbenchError, match="period"):
+        parse_period("2023..June")
+    # 2023-02..2023-07 is six months but no whole quarter or half-year.
+    with pytest.raises(WorkbenchError, match="cannot split"):
+        parse_period("2023-02..2023-07").split("quarter")
+
+
+def test_a_month_scores_the_same_in_a_range_of_years(june_set):
+    """A month's numbers do not depend on the range asked: June 2023 scored within
+    2022-01..2024-12 (36 months in one pass) equals June 2023 scored alone, and every other
+    month without dossiers in its scope is absent, not zero."""
+    alone = score(june_set, period="2023-06", by="commune")
+    wide = score(june_set, period="2022..2024", every="month", by="commune")
+    assert wide.period == "2022-01..2024-12"
+    june = wide.components[wide.components["period"] == "2023-06"].reset_index(drop=True)
+    for col in ("numerator", "denominator", "points", "status"):
+        pd.testing.assert_series_equal(
+            june[col].astype(object), alone.components[col].astype(object)
+        )
+    # In scope: May (M1-M3 received then) and June 2023, and the months after it in which a
+    # dossier of the set is still open (judged again on each month's last day).
+    months = set(wide.units["period"])
+    assert {"2023-05", "2023-06"} <= months and "2022-12" not in months
+    assert wide.units["dossiers_received"].sum() == 23  # J01-J20 and M1-M3, each counted once
+
+
 def test_split_periods():
     assert [p.label for p in parse_period("2023H1").split("quarter")] == ["2023Q1", "2023Q2"]
     assert len(parse_period("2023").split("month")) == 12

@@ -55,6 +55,21 @@ def test_engine_equals_the_hand_query(tmp_path, data):
     assert int(hand["received"].sum()) == int(r.units["dossiers_received"].sum())
 
 
+def test_engine_equals_the_hand_query_over_two_years(tmp_path, data):
+    """A range of years (24 months in one pass; cells key on months across the year end)."""
+    bench = _bench()
+    folder = bench.generate(tmp_path, 60_000, "2023..2024", progress=False, data=data, jobs=2)
+    assert len(list(folder.iterdir())) == 24
+    r = score(folder, period="2023..2024", every="month", by="commune")
+    hand = duckdb.sql(bench.hand_sql(folder, "2023..2024")).df()
+    assert set(hand["period"]) == {f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)}
+    # Dossiers received in one year and still handled in the next: the year end is crossed.
+    jan = hand[hand["period"] == "2024-01"]
+    assert (jan["handled"] > jan["received"]).sum() > 50
+    agree = bench.compare(r.components, hand)
+    assert agree == {"compared": 9 * len(hand), "only_one_side": 0, "values_differ": 0}
+
+
 def _synthetic(tmp_path, data) -> Path:
     return sd.write_dossiers(
         tmp_path, 3_000, data=data, months=("2023-05", "2023-06"), row_group=1_000

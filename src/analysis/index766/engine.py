@@ -33,6 +33,7 @@ import contextlib
 import datetime as dt
 import itertools
 import re
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ from analysis.index766.rules import (
 )
 
 BY = ("province", "district", "commune", "agency")
-EVERY = ("month", "quarter", "half")
+EVERY = ("month", "quarter", "half", "year")
 MEMORY_LIMIT = "1GB"  # DuckDB spills to disk beyond this
 THREADS = 2
 
@@ -81,13 +82,13 @@ _MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
 @dataclass(frozen=True)
 class Period:
-    """A month, quarter, half-year or year.
+    """A month, quarter, half-year or year, or a range of them (``2019..2023``).
 
     Attributes
     ----------
     label : str
-        ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``.
-    kind : {"month", "quarter", "half", "year"}
+        ``2023-06``, ``2023Q2``, ``2023H1``, ``2023`` or ``2019-01..2023-12``.
+    kind : {"month", "quarter", "half", "year", "range"}
     m0, m1 : int
         First and last month as ``year * 12 + month - 1``.
     """
@@ -107,7 +108,13 @@ class Period:
         return dt.date(nxt // 12, nxt % 12 + 1, 1) - dt.timedelta(days=1)
 
     def previous(self) -> Period:
-        """The period of the same kind just before (2023-06 -> 2023-05, 2023Q1 -> 2022Q4)."""
+        """The period of the same kind just before (2023-06 -> 2023-05, 2023Q1 -> 2022Q4).
+
+        Before a range, the range of as many months ending the month before it.
+        """
+        if self.kind == "range":
+            months = self.m1 - self.m0 + 1
+            return _range(_make("month", self.m0 - months), _make("month", self.m0 - 1))
         return _make(self.kind, self.m0 - _MONTHS[self.kind])
 
     def split(self, every: str | None) -> list[Period]:
@@ -117,8 +124,12 @@ class Period:
         if every not in EVERY:
             raise WorkbenchError(f"unknown 'every' {every!r}", hint=f"use {', '.join(EVERY)}")
         step = _MONTHS[every]
-        if step > _MONTHS[self.kind]:
-            raise WorkbenchError(f"cannot split {self.label} into {every}s")
+        # A range need not start on a quarter (half, year): its parts must still be whole ones.
+        if step > self.m1 - self.m0 + 1 or self.m0 % step or (self.m1 + 1) % step:
+            raise WorkbenchError(
+                f"cannot split {self.label} into {every}s",
+                hint=f"give a period made of whole {every}s" if step > 1 else None,
+            )
         return [_make(every, m) for m in range(self.m0, self.m1 + 1, step)]
 
 
@@ -134,16 +145,36 @@ def _make(kind: str, m0: int) -> Period:
     return Period(label, kind, m0, m0 + _MONTHS[kind] - 1)
 
 
+def _range(first: Period, last: Period) -> Period:
+    """The months from the start of ``first`` to the end of ``last``, labelled month..month."""
+    label = f"{_make('month', first.m0).label}..{_make('month', last.m1).label}"
+    return Period(label, "range", first.m0, last.m1)
+
+
 def parse_period(text: str | Period) -> Period:
-    """Read ``2023-06`` | ``2023Q2`` | ``2023H1`` | ``2023``.
+    """Read ``2023-06`` | ``2023Q2`` | ``2023H1`` | ``2023``, or a range ``FIRST..LAST`` of them.
+
+    A range runs from the first month of ``FIRST`` to the last of ``LAST``: ``2019..2023`` is
+    five years (labelled ``2019-01..2023-12``), ``2023-04..2024-03`` twelve months. A range of one
+    period is that period.
 
     Raises
     ------
     WorkbenchError
-        For anything else.
+        For anything else, or a range that ends before it starts.
     """
     if isinstance(text, Period):
         return text
+    if ".." in str(text):
+        first, _, last = str(text).partition("..")
+        a, b = parse_period(first), parse_period(last)
+        if b.m1 < a.m0:
+            raise WorkbenchError(
+                f"period {text!r} ends before it starts", hint="write the earlier period first"
+            )
+        if (a.m0, a.m1) == (b.m0, b.m1):
+            return a
+        return _range(a, b)
     m = _PERIOD.match(str(text).strip())
     if not m or (m.group(2) and not 1 <= int(m.group(2)) <= 12):
         raise WorkbenchError(
@@ -512,6 +543,15 @@ class Inputs:
         importer's schema; or a frame for tests.
     procedures, feedback : path-like or pandas.DataFrame, optional
     memory_limit, threads : DuckDB settings (it spills to a temporary folder past the limit).
+
+    Attributes
+    ----------
+    progress : bool
+        Show a bar with the time left on stderr during the pass over the dossiers.
+    make_cells : callable, optional
+        ``make_cells(inputs, sql)`` creates the temporary table ``cells`` from the stage-1 query
+        over ``dossiers_src``; default that query on this connection. The Dask path
+        (:mod:`analysis.batch.scoring`) runs it on workers, a group of files each.
     """
 
     def __init__(
@@ -524,6 +564,8 @@ class Inputs:
         threads: int = THREADS,
     ) -> None:
         self.rules: Rules | None = None
+        self.progress = False
+        self.make_cells = None
         self._tmp = tempfile.TemporaryDirectory(prefix="index766-")
         self.con = duckdb.connect()
         self.con.execute(f"SET threads = {int(threads)}")
@@ -752,10 +794,12 @@ class _Cells:
                 [_SCOPE_CELL[scope]]
                 + [_BASE_SQL[b] if v else f"NOT {_BASE_SQL[b]}" for b, v in assign.items()]
             )
-            whens.append(f"WHEN {test} THEN {self._column(residual, measure)}")
+            whens.append(f"WHEN {test} THEN CAST({self._column(residual, measure)} AS DOUBLE)")
         if not whens:
             return "0"
-        return f"SUM(CASE {' '.join(whens)} ELSE 0 END)"
+        # Summed as DOUBLE, exact for integers below 2**53: a BIGINT sum is a 128-bit one in
+        # DuckDB, slower to add and to convert, and every count ends as a float here anyway.
+        return f"SUM(CASE {' '.join(whens)} ELSE 0.0 END)"
 
     def select(self) -> list[str]:
         # count(*) FILTER keeps an 8-byte BIGINT state per group and column where
@@ -893,6 +937,45 @@ def _check_by(by: str, periods: list[Period], whole: Period, columns: set[str]) 
                 )
 
 
+def _local_cells(inp: Inputs, stage1: str) -> None:
+    """Stage 1 on the connection, with a bar on stderr when ``inp.progress`` (the longest pass)."""
+    sql = f"CREATE OR REPLACE TEMP TABLE cells AS {stage1}"
+    if not inp.progress:
+        inp.con.execute(sql)
+        return
+    import threading
+
+    from tqdm import tqdm
+
+    # DuckDB's own bar prints to stdout (see Inputs); its progress is polled instead, while
+    # the query runs (DuckDB releases the GIL), into a bar with the time left.
+    inp.con.execute("SET enable_progress_bar = true")
+    inp.con.execute("SET enable_progress_bar_print = false")
+    done = threading.Event()
+    bar = tqdm(total=100, desc="dossiers", unit="%", bar_format=_BAR, file=sys.stderr)
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            percent = inp.con.query_progress()
+            if percent > bar.n:
+                bar.update(percent - bar.n)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        inp.con.execute(sql)
+        bar.update(100 - bar.n)
+    finally:
+        done.set()
+        watcher.join()
+        bar.close()
+        inp.con.execute("SET enable_progress_bar = false")
+
+
+# Percent done, elapsed and time left (tqdm's estimate from the rate so far).
+_BAR = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
+
+
 def _dossier_stage(
     inp: Inputs,
     rules: Rules,
@@ -901,7 +984,11 @@ def _dossier_stage(
     by: str,
     unit_filter: str,
 ) -> tuple[pd.DataFrame, int]:
-    """Stage 1 and 2 for the dossier components: one row per unit and period, counts wide."""
+    """Stage 1 and 2 for the dossier components: one row per unit and period, counts wide.
+
+    ``inp.make_cells(inp, sql)`` creates the temporary table ``cells`` from the stage-1 query
+    ``sql`` over ``dossiers_src`` (default :func:`_local_cells`: on the connection itself).
+    """
     m0 = min(p.m0 for p in periods)
     m1 = max(p.m1 for p in periods)
     start, end = _make("month", m0).start, _make("month", m1).end
@@ -949,7 +1036,7 @@ def _dossier_stage(
         f" WHERE {window} AND {level_filter} AND {unit_filter})"
         f" GROUP BY {', '.join(key_names)}, k"
     )
-    inp.con.execute(f"CREATE OR REPLACE TEMP TABLE cells AS {stage1}")
+    (inp.make_cells or _local_cells)(inp, stage1)
     dropped = 0
     if by != "province":
         null_keys = " OR ".join(f"{k} IS NULL" for k in key_names)
@@ -963,7 +1050,6 @@ def _dossier_stage(
         ).fetchone()[0]
         inp.con.execute("DELETE FROM cells WHERE u_province IS NULL")
 
-    values = ", ".join(f"({_lit(p.label)}, {i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
     decoded = (
         f"SELECT *, k // {4 * width * width} + {m0 - 1} AS r,"
         f" (k // {4 * width}) % {width} + {m0 - 1} AS f,"
@@ -971,17 +1057,44 @@ def _dossier_stage(
     )
     group = ", ".join(f"c.{k}" for k in key_names)
     stage2 = (
-        f"SELECT {group}, p.label AS period, p.ord, {', '.join(exprs)}"
-        f" FROM ({decoded}) c JOIN (VALUES {values}) p(label, ord, pm0, pm1)"
-        " ON c.r <= p.pm1 AND (c.f >= p.pm0 OR c.r >= p.pm0)"
-        f" GROUP BY {group}, p.label, p.ord"
+        f"SELECT {group}, p.ord, {', '.join(exprs)} FROM {_cell_periods(decoded, periods)}"
+        f" GROUP BY {group}, p.ord"
     )
     wide = inp.con.execute(stage2).df()
+    # Labels after the query: grouping by a number is cheaper than by a text.
+    labels = np.array([p.label for p in periods], dtype=object)
+    wide.insert(len(key_names), "period", labels[wide["ord"].to_numpy()])
     if by == "province":
         wide["u_unit"] = wide["u_province"]
     if "u_level" not in wide.columns:
         wide["u_level"] = by if by != "agency" else None
     return wide, int(dropped)
+
+
+def _cell_periods(decoded: str, periods: list[Period]) -> str:
+    """The FROM clause pairing each cell ``c`` with the periods ``p`` it counts in.
+
+    A cell counts in a period that ends on or after its receipt and starts on or before its
+    finish or receipt (whichever is later): ``r <= pm1 AND (f >= pm0 OR r >= pm0)``. When the
+    periods follow each other in equal steps (``every``) they are a range of ordinals per
+    cell, unnested; that replaces an inequality join, the slowest part of this stage over a
+    span of years. Otherwise (the explanation's period and an earlier one) the join itself.
+    """
+    m0, step, n = periods[0].m0, periods[0].m1 - periods[0].m0 + 1, len(periods)
+    values = ", ".join(f"({i}, {p.m0}, {p.m1})" for i, p in enumerate(periods))
+    table = f"(VALUES {values}) p(ord, pm0, pm1)"
+    regular = all(p.m0 == m0 + i * step and p.m1 == p.m0 + step - 1 for i, p in enumerate(periods))
+    if not regular:
+        on = "c.r <= p.pm1 AND (c.f >= p.pm0 OR c.r >= p.pm0)"
+        return f"({decoded}) c JOIN {table} ON {on}"
+    # Period i starts at m0 + i * step: pm1 >= r for i >= floor((r - m0) / step), pm0 <= x for
+    # i <= floor((x - m0) / step); r >= m0 - 1 keeps the dividends below non-negative.
+    lo = f"greatest((r - {m0} + {step}) // {step} - 1, 0)"
+    hi = f"least((greatest(f, r) - {m0} + {step}) // {step} - 1, {n - 1})"
+    return (
+        f"(SELECT *, unnest(range({lo}, {hi} + 1)) AS i FROM ({decoded})) c"
+        f" JOIN {table} ON c.i = p.ord"
+    )
 
 
 def _units_table(wide: pd.DataFrame, periods: list[Period]) -> pa.Table:
@@ -1343,6 +1456,8 @@ def score(
     every: str | None = None,
     memory_limit: str = MEMORY_LIMIT,
     threads: int = THREADS,
+    progress: bool = False,
+    make_cells=None,
 ) -> ScoreResult:
     """Score every unit on the Decision 766 index for a period.
 
@@ -1355,15 +1470,21 @@ def score(
         The procedure catalogue and the feedback (PAKN) table (schemas in
         ``config/index766/README.md``). Without them their components are "not_computed".
     period : str
-        ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``.
+        ``2023-06``, ``2023Q2``, ``2023H1`` or ``2023``, or a range of them such as
+        ``2019..2023`` (:func:`parse_period`).
     by : {"province", "district", "commune", "agency"}
         The unit. District and commune use the ``unit`` column of dossiers at that level;
         agency the ``agency`` column (with its level).
     rules : Rules or path-like, optional
         Default ``config/index766/rules-2026.1.yaml``.
-    every : {"month", "quarter", "half"}, optional
+    every : {"month", "quarter", "half", "year"}, optional
         Score each such part of ``period`` (one pass over the data for all of them).
     memory_limit, threads : DuckDB's memory cap (it spills past it) and worker threads.
+    progress : bool, default False
+        A bar with the time left on stderr while the dossiers are read.
+    make_cells : callable, optional
+        Runs the pass over the dossiers elsewhere (see :class:`Inputs`); the Dask path
+        :func:`analysis.batch.scoring.score_on_dask` gives one.
 
     Returns
     -------
@@ -1378,6 +1499,7 @@ def score(
     whole = parse_period(period)
     periods = whole.split(every)
     with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
+        inp.progress, inp.make_cells = progress, make_cells
         units, components, notes = _run(inp, rules, periods, by)
     return ScoreResult(
         rules_version=rules.version,

@@ -733,6 +733,7 @@ def generate_dossiers(
     data: SynthData | None = None,
     months: tuple[str, str] | None = None,
     provinces: Sequence[str] | None = None,
+    chunks: range | None = None,
 ) -> Iterator[pa.Table]:
     """Synthetic dossier records, in chunks of at most :data:`CHUNK_ROWS` rows.
 
@@ -750,6 +751,9 @@ def generate_dossiers(
     provinces : sequence of str, optional
         Province names (any spelling :func:`analysis.registry.resolve` understands), matched on
         both maps: "Bắc Ninh" selects old and new Bắc Ninh. Default every province.
+    chunks : range, optional
+        Only these chunks of the ``ceil(n / CHUNK_ROWS)`` (default all): each is the same rows
+        as in the whole run, so processes given disjoint ranges generate one set in parallel.
 
     Yields
     ------
@@ -762,7 +766,10 @@ def generate_dossiers(
         For a bad ``n``, span or province, or a selection without dossiers.
     """
     plan = _plan(n, seed, data, months, provinces)  # errors now, not at the first chunk
-    return (_chunk(plan, k) for k in range(-(-plan.n // CHUNK_ROWS)))
+    every = range(-(-plan.n // CHUNK_ROWS))
+    return (
+        _chunk(plan, k) for k in (every if chunks is None else every[chunks.start : chunks.stop])
+    )
 
 
 # --- writing -----------------------------------------------------------------------------------
