@@ -66,8 +66,15 @@ test-render: $(STAMP) ## Documents end to end: notebooks executed, HTML/PDF/XLSX
 test-sim: $(STAMP) ## Simulation tests: fresh panels against the designs' coverage (a few minutes)
 	$(BIN)/pytest -q -m simulation
 
-test: lint ## Lint and run every test (notebooks executed with papermill included)
-	$(BIN)/pytest -q
+# Two lanes side by side, one a core: the simulations are pure CPU in one process and the rest
+# waits on kernels and subprocesses much of the time; both must pass.
+test: lint ## Lint and run every test (notebooks executed with papermill included), two lanes at once
+	@log=$$(mktemp); \
+	$(BIN)/pytest -q -p no:cacheprovider -m simulation > $$log 2>&1 & sim=$$!; \
+	$(BIN)/pytest -q -m "not simulation"; rest=$$?; \
+	wait $$sim; s=$$?; \
+	echo "--- simulation lane (pytest -m simulation) ---"; cat $$log; rm -f $$log; \
+	test $$rest -eq 0 && test $$s -eq 0
 
 lab: $(DEMO_DATA) ## Open JupyterLab on notebooks/ (kernel: this .venv; synthetic data made if missing)
 	$(BIN)/jupyter lab --notebook-dir=notebooks

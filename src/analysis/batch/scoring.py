@@ -46,11 +46,17 @@ def stage1_cells(
     ``columns`` (name -> DuckDB type) is the whole folder's schema: a column the files of this
     group lack reads as NULL, as it does when the folder is read as one.
     """
+    with tempfile.TemporaryDirectory(prefix="workbench-stage1-") as spill:
+        return _stage1(files, sql, columns, memory_limit, threads, spill)
+
+
+def _stage1(files, sql, columns, memory_limit, threads, spill: str) -> pa.Table:
     con = duckdb.connect()
     try:
         con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET memory_limit = {engine.sql_literal(memory_limit)}")
-        con.execute(f"SET temp_directory = {engine.sql_literal(tempfile.mkdtemp())}")
+        # DuckDB spills here; the folder goes with the task (one mkdtemp a task piled up).
+        con.execute(f"SET temp_directory = {engine.sql_literal(spill)}")
         con.execute("SET preserve_insertion_order = false")
         listed = ", ".join(engine.sql_literal(f) for f in files)
         src = f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
