@@ -650,6 +650,9 @@ def batch(
 
 def main() -> None:
     """Console entry point: user mistakes become one line on stderr and exit code 2."""
+    from analysis.render.document import skip_iri_grammar
+
+    skip_iri_grammar()
     try:
         app()
     except WorkbenchError as err:

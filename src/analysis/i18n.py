@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import pandas as pd
 import yaml
 from babel.numbers import format_decimal
 
@@ -164,6 +163,8 @@ def interval(low: float | None, high: float | None, lang: str = "vi", digits: in
 
 def date(d, lang: str = "vi") -> str:
     """Format a date as dd/mm/yyyy (both languages: the form of Vietnamese documents)."""
+    import pandas as pd  # here: a batch worker lays out documents without pandas
+
     if d is None or (not isinstance(d, str) and pd.isna(d)):
         return MISSING
     return pd.Timestamp(d).strftime("%d/%m/%Y")
@@ -171,6 +172,8 @@ def date(d, lang: str = "vi") -> str:
 
 def month(d, lang: str = "vi") -> str:
     """Format a month as ``06/2023`` (vi) or ``Jun 2023`` (en)."""
+    import pandas as pd  # here: a batch worker lays out documents without pandas
+
     if d is None or (not isinstance(d, str) and pd.isna(d)):
         return MISSING
     ts = pd.Timestamp(d)

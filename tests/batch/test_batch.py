@@ -21,7 +21,7 @@ import psutil
 import pytest
 from openpyxl import load_workbook
 
-from analysis import batch
+from analysis import batch, config
 from analysis.errors import WorkbenchError
 from analysis.files import sha256
 
@@ -442,3 +442,26 @@ def test_pool_worker_dies_with_its_parent(tmp_path):
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(timeout=10)
     child.wait(timeout=10)  # raises TimeoutExpired if it outlived its parent
+
+
+def test_workers_validate_notebooks_without_the_iri_grammar():
+    """A worker's nbformat still validates notebooks, without loading jsonschema's IRI checker
+    (rfc3987_syntax compiles a Lark grammar at import: 1.3 s in every process that starts)."""
+    code = (
+        "import sys\n"
+        "from analysis.render.document import skip_iri_grammar\n"
+        "skip_iri_grammar()\n"
+        "import nbformat, nbclient, nbconvert\n"
+        f"nb = nbformat.read({str(config.NOTEBOOKS_DIR / '30_quarterly_report.ipynb')!r}, 4)\n"
+        "nbformat.validate(nb)\n"
+        "bad = nbformat.v4.new_notebook(); bad.cells = [{'cell_type': 'code'}]\n"
+        "try:\n"
+        "    nbformat.validate(bad)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('refused')\n"
+        "print(sorted(m for m in ('rfc3987_syntax', 'lark') if sys.modules.get(m)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    assert out == ["refused", "[]"]

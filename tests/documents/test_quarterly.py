@@ -286,3 +286,20 @@ def test_rerun_with_the_same_data_gives_the_same_document(rendered, synthetic_fu
         return [[c.value for c in row] for sheet in book for row in sheet.iter_rows()]
 
     assert cells(again["xlsx"]) == cells(first["xlsx"])
+
+
+def _svg_texts(chart) -> list[str]:
+    return re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg.decode("utf-8"))
+
+
+def test_indicator_chart_labels_months_and_levels_as_written_in_vietnamese(tn_2023q3):
+    """24 months to 09/2023 (10/2021-09/2023): January and July labelled, mm/yyyy."""
+    texts = _svg_texts(quarterly.indicators_chart(tn_2023q3))
+    months = [t for t in texts if re.fullmatch(r"\d\d/\d{4}", t)]
+    # Under each of the bottom row's three panels (the top row shares their axis).
+    assert months == ["01/2022", "07/2022", "01/2023", "07/2023"] * 3
+    # One shared scale, labelled once per row of panels: 0 % ... 100 %, a no-break space
+    # before % as Vietnamese writes it.
+    levels = [t for t in texts if t.endswith("%")]
+    assert levels[:6] == [f"{v}\u00a0%" for v in (0, 20, 40, 60, 80, 100)]
+    assert len(levels) == 6 * 2  # two rows of three panels

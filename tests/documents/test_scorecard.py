@@ -80,3 +80,23 @@ def test_a_commune_is_told_apart_from_its_namesakes_by_province(dossiers):
         ranking = sc.ranking(card).frame
         marked = [u for u in ranking.iloc[:, 1] if u.endswith("◀")]
         assert marked == [f"{name} ({province}) ◀"]  # one row: this province's commune
+
+
+@pytest.mark.parametrize(
+    ("lang", "first", "last"), [("vi", "07/2023", "05/2024"), ("en", "Jul 2023", "May 2024")]
+)
+def test_trend_chart_labels_every_other_month_as_the_language_writes_it(
+    dossiers, lang, first, last
+):
+    """12 months to 06/2024 (07/2023-06/2024), at most 7 labelled: every second month."""
+    import re
+
+    from analysis.documents import scorecard as sc
+
+    card = sc.prepare("Thái Nguyên", "2024Q2", lang=lang, dossiers_path=dossiers)
+    svg = sc.trend_chart(card).svg.decode("utf-8")
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    pattern = r"\d\d/\d{4}" if lang == "vi" else r"[A-Z][a-z]{2} \d{4}"
+    months = [t for t in texts if re.fullmatch(pattern, t)]
+    assert len(months) == 6 and (months[0], months[-1]) == (first, last)
+    assert not any(re.fullmatch(r"\d{4}-\d\d", t) for t in texts)  # no ISO months

@@ -140,7 +140,10 @@ def die_with_parent() -> None:
 
 def init_pool_worker() -> None:
     """Initializer of the local process pool's workers: die with the runner, warm up early."""
+    from analysis.render.document import skip_iri_grammar
+
     die_with_parent()
+    skip_iri_grammar()
     _LOCAL.die_with_parent = True
     kernel = _kernel_of_thread()
     kernel.launch()  # the kernel boots while this process imports
@@ -385,10 +388,11 @@ def execute_run(task: Task) -> Outcome:
         ``ok`` False with a one-line ``reason`` when the notebook or the layout failed; the
         ``log`` holds the details.
     """
+    from analysis.render import document as render
+
+    render.skip_iri_grammar()  # a Dask worker's first task: before nbclient imports nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.parameterize import parameterize_notebook
-
-    from analysis.render import document as render
 
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"

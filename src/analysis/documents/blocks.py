@@ -16,9 +16,8 @@ from html import escape
 import matplotlib.pyplot as plt
 import pandas as pd
 
-META_MIMETYPE = "application/vnd.workbench.meta+json"
-# A table's cells as data, beside its HTML: the renderer writes every table to a spreadsheet.
-TABLE_MIMETYPE = "application/vnd.workbench.table+json"
+from analysis.documents import META_MIMETYPE, TABLE_MIMETYPE
+
 WIDE_CELL = 40  # characters: a longer cell wraps rather than widening its column further
 MIN_CELL = 3  # characters: the narrowest column still holds a short number
 
@@ -131,14 +130,26 @@ class Chart:
     caption: str
 
     @classmethod
-    def from_figure(cls, fig: plt.Figure, caption: str) -> Chart:
+    def from_figure(cls, fig: plt.Figure, caption: str, tight: bool = True) -> Chart:
+        """The figure as SVG, closed afterwards.
+
+        Parameters
+        ----------
+        fig : Figure
+        caption : str
+        tight : bool
+            Crop to the drawn content (another full layout pass of the figure); False for
+            figures whose margins are set by hand.
+        """
         buf = io.BytesIO()
         # No date and a fixed hash salt: the same data gives byte-identical SVG. Text stays
         # text (the fonts of the page: DejaVu Sans, then any sans-serif with Vietnamese):
         # glyphs drawn as paths made the SVG three times larger and WeasyPrint slower on it
         # than on all of a scorecard's tables.
         with plt.rc_context({"svg.hashsalt": "workbench", "svg.fonttype": "none"}):
-            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+            fig.savefig(
+                buf, format="svg", bbox_inches="tight" if tight else None, metadata={"Date": None}
+            )
         plt.close(fig)
         return cls(buf.getvalue(), caption)
 

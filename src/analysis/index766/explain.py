@@ -283,16 +283,11 @@ def _rows(inp: Inputs, c: Component, source: str, select: list[str], names) -> p
 
 
 def _finish(frame: pd.DataFrame, terms, sort) -> pd.DataFrame:
-    failed = []
     flag_cols = [f"_f{i}" for i in range(len(terms))]
-    for row in frame[flag_cols].itertuples(index=False):
-        failed.append(
-            ", ".join(
-                name
-                for (name, _), hit in zip(terms, row, strict=True)
-                if pd.notna(hit) and bool(hit)
-            )
-        )
+    # As one boolean matrix (NULL: not failed), not row by row through pandas' indexers.
+    hits = frame[flag_cols].astype("boolean").fillna(False).to_numpy(dtype=bool).tolist()
+    names = [name for name, _ in terms]
+    failed = [", ".join(n for n, hit in zip(names, row, strict=True) if hit) for row in hits]
     frame = frame.drop(columns=flag_cols)
     frame["failed"] = failed
     if sort and len(frame):

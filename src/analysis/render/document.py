@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from analysis import __version__, escape, i18n
 from analysis.config import ROOT
-from analysis.documents.blocks import META_MIMETYPE, TABLE_MIMETYPE
+from analysis.documents import META_MIMETYPE, TABLE_MIMETYPE
 from analysis.errors import WorkbenchError
 from analysis.files import atomic_write
 
@@ -39,6 +39,18 @@ TEMPLATES = Path(__file__).parent / "templates"
 # "xlsx" may be asked for and is always written beside a document that shows tables.
 FORMATS = ("html", "pdf", "ipynb", "xlsx")
 _VERSIONED = ("pandas", "numpy", "statsmodels", "papermill", "nbconvert", "weasyprint", "duckdb")
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema from loading its IRI checker in this process (1.3 s at every start).
+
+    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (it is:
+    JupyterLab's event schemas ask for it), and that module compiles a Lark grammar as it is
+    imported, more than a batch worker's own imports together. Only the ``iri`` formats use it,
+    and no notebook schema has them. Called by the processes the workbench owns (the command
+    line, batch workers), never in a kernel, and without effect once the module is loaded.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: ImportError
 
 
 @dataclass(frozen=True)
