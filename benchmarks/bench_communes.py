@@ -12,6 +12,7 @@ start-up is scaled too), and the steady rate (the time after the first document 
 worker, per document). ``--sample 0`` makes them all.
 
     .venv/bin/python benchmarks/bench_communes.py [--period 2024Q2] [--sample 60] [--workers 2]
+        [--formats html,pdf]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def communes(period: str) -> list[tuple[str, str]]:
     return list(zip(units["unit"], units["province"], strict=True))
 
 
-def runlist(chosen: list[tuple[str, str]], period: str, path: Path) -> None:
+def runlist(chosen: list[tuple[str, str]], period: str, path: Path, formats: list[str]) -> None:
     """One entry per commune: the scorecard notebook, by commune, with its province."""
     entries = [
         {
@@ -52,7 +53,7 @@ def runlist(chosen: list[tuple[str, str]], period: str, path: Path) -> None:
         }
         for unit, province in chosen
     ]
-    doc = {"period": period, "formats": ["html", "pdf"], "runs": entries}
+    doc = {"period": period, "formats": formats, "runs": entries}
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
@@ -61,7 +62,11 @@ def main() -> None:
     parser.add_argument("--period", default="2024Q2")
     parser.add_argument("--sample", type=int, default=60, help="communes made (0: all)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--formats", default="html,pdf", help="the run list's formats (html,pdf or html)"
+    )
     args = parser.parse_args()
+    formats = args.formats.split(",")
 
     if not (ROOT / "data/processed/synthetic/dossiers").is_dir():
         subprocess.run(
@@ -72,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-communes-") as tmp:
         tmp = Path(tmp)
         path = tmp / "communes.yaml"
-        runlist(chosen, args.period, path)
+        runlist(chosen, args.period, path, formats)
         reports = tmp / "reports"
         load = os.getloadavg()[0]
         print(f"{len(chosen)} of {len(every)} communes, {args.period} …", file=sys.stderr)
@@ -90,7 +95,7 @@ def main() -> None:
         stages: dict[str, list[float]] = {}
         labelled = 0
         for r in runs:
-            for fmt in ("html", "pdf", "manifest"):
+            for fmt in (*formats, "manifest"):
                 if not (reports / r["outputs"][fmt]).is_file():
                     raise SystemExit(f"{r['run_id']}: no {fmt}")
             manifest = json.loads((reports / r["outputs"]["manifest"]).read_text(encoding="utf-8"))
@@ -107,6 +112,7 @@ def main() -> None:
         "communes": len(every),
         "made": n,
         "workers": args.workers,
+        "formats": formats,
         "cores": os.cpu_count(),
         "seconds": round(seconds, 1),
         "seconds_per_scorecard": round(seconds / n, 3),

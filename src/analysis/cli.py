@@ -228,15 +228,33 @@ def score(
     rules: Annotated[
         Path | None, typer.Option(help="Rules file (default: the shipped one).")
     ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(help="Split the period: month, quarter, half or year (one row each)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the pass over the dossiers on Dask: a scheduler's address "
+            "(tcp://HOST:PORT; every worker must read DOSSIERS at the same path), or 'local' "
+            "for a cluster of --workers processes on this machine."
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes of --scheduler local.")] = 2,
+    progress: Annotated[
+        bool, typer.Option(help="A bar with the time left on stderr (on by default).")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option(help="Write the table: .csv, .parquet or .xlsx.")
     ] = None,
 ) -> None:
-    """Compute the Decision 766 index per unit from dossier records."""
-    import json
+    """Compute the Decision 766 index per unit from dossier records.
 
-    from analysis.index766 import score as compute
+    A period may be a range (2020..2024, 2023-04..2024-03) and split with --every; on a
+    cluster (--scheduler) the numbers are the same as on this machine, to the last digit.
+    """
+    import json
 
     if dossiers.is_file() and dossiers.suffix.lower() != ".parquet":
         raise WorkbenchError(
@@ -245,9 +263,20 @@ def score(
             hint=f"import it first (workbench ingest {dossiers} --kind dossiers --out DIR), "
             "then score DIR/dossiers",
         )
-    result = compute(
-        dossiers, procedures=procedures, feedback=feedback, period=period, by=by, rules=rules
+    options = dict(
+        procedures=procedures, feedback=feedback, period=period, by=by, rules=rules, every=every
     )
+    if scheduler:
+        from analysis.batch.scoring import score_on_dask
+
+        where = None if scheduler == "local" else scheduler
+        result = score_on_dask(
+            dossiers, **options, scheduler=where, workers=workers, progress=progress
+        )
+    else:
+        from analysis.index766 import score as compute
+
+        result = compute(dossiers, **options, progress=progress)
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     if out is not None:

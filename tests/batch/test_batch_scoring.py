@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import workbench
 
 from analysis.batch.scoring import file_groups, score_on_dask
 from analysis.errors import WorkbenchError
@@ -53,3 +54,31 @@ def test_dask_path_gives_the_engines_numbers(tmp_path):
 def test_dask_path_needs_files(tmp_path):
     with pytest.raises(WorkbenchError, match="reads dossier files"):
         score_on_dask(pd.DataFrame(), period="2023", by="province")
+
+
+def test_score_command_on_a_local_cluster_writes_the_same_table(tmp_path):
+    """`workbench score --scheduler local`: the engine's table, byte for byte, split by quarter."""
+    folder = _bench().generate(tmp_path, 20_000, "2023", progress=False,
+                               data=synth.generate(seed=766))  # fmt: skip
+    tables = {}
+    for name, extra in (("here", ()), ("there", ("--scheduler", "local", "--workers", "2"))):
+        out = tmp_path / f"{name}.csv"
+        code, stdout, stderr = workbench(
+            "score", folder, "--period", "2023", "--every", "quarter", "--by", "commune",
+            "--no-progress", "--out", out, *extra,
+        )  # fmt: skip
+        assert code == 0, stderr
+        assert stdout.strip() == f"scores\t{out}"
+        tables[name] = out.read_bytes()
+    assert tables["here"] == tables["there"]
+    frame = pd.read_csv(tmp_path / "here.csv")
+    assert sorted(frame["period"].unique()) == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+
+
+def test_score_command_names_an_unreachable_scheduler(tmp_path):
+    folder = _bench().generate(tmp_path, 2_000, "2023-01", progress=False,
+                               data=synth.generate(seed=766))  # fmt: skip
+    code, _, stderr = workbench("score", folder, "--period", "2023-01", "--no-progress",
+                                "--scheduler", "tcp://127.0.0.1:9")  # fmt: skip
+    assert code == 2
+    assert stderr.startswith("workbench: error: cannot reach the Dask scheduler tcp://127.0.0.1:9")

@@ -342,11 +342,21 @@ def test_same_commune_name_in_two_provinces_needs_the_province():
         ("2023H1", "6 tháng đầu năm 2023", "H1 2023"),
         ("2023H2", "6 tháng cuối năm 2023", "H2 2023"),
         ("2023", "năm 2023", "2023"),
+        # A range by its first and last month, whatever it was written in.
+        ("2020..2024", "từ 01/2020 đến 12/2024", "Jan 2020 to Dec 2024"),
+        ("2023-04..2024-03", "từ 04/2023 đến 03/2024", "Apr 2023 to Mar 2024"),
+        ("2023Q4..2024H1", "từ 10/2023 đến 06/2024", "Oct 2023 to Jun 2024"),
     ],
 )
 def test_period_words(period, vi, en):
     assert period_text(period, "vi") == vi
     assert period_text(period, "en") == en
+    # The documents' form is the same words, capitalised at the start of a heading.
+    from analysis.documents.base import period_text as heading
+
+    if ".." in period:
+        assert heading(period, "vi") == vi[0].upper() + vi[1:]
+        assert heading(period, "en") == en
 
 
 def test_previous_period_without_data_is_said_not_zero():

@@ -172,7 +172,7 @@ def small_numbers_note(lang: str) -> str:
 
 def period_text(period: str, lang: str) -> str:
     """A period as a reader writes it: ``Quý 2/2024``, ``06/2024``, ``6 tháng đầu năm 2024``,
-    ``Năm 2024`` (never ``2024Q2`` in text)."""
+    ``Năm 2024``, ``Từ 01/2020 đến 12/2024`` (never ``2024Q2`` in text)."""
     import pandas as pd
 
     from analysis.index766 import parse_period
@@ -180,6 +180,12 @@ def period_text(period: str, lang: str) -> str:
 
     p = parse_period(period)
     year, first = divmod(p.m0, 12)
+    if p.kind == "range":  # by its first and last month: "Từ 01/2020 đến 12/2024"
+        first_month, last_month = (pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
+                                   for m in (p.m0, p.m1))  # fmt: skip
+        return i18n.label("period_range", lang).format(
+            first=i18n.month(first_month, lang), last=i18n.month(last_month, lang)
+        )
     if p.kind == "quarter":
         return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
     if p.kind == "month":

@@ -119,9 +119,15 @@ def _terms(cond: Condition | None) -> list[Condition]:
 
 
 def period_text(period: str | Period, lang: str = "vi") -> str:
-    """A period as a reader writes it: ``06/2023``, ``quý 2/2023``, ``6 tháng đầu năm 2023``."""
+    """A period as a reader writes it: ``06/2023``, ``quý 2/2023``, ``6 tháng đầu năm 2023``,
+    ``từ 01/2020 đến 12/2024`` (a range, by its first and last month)."""
     p = parse_period(period)
     year = p.m0 // 12
+    if p.kind == "range":
+        first, last = (pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1) for m in (p.m0, p.m1))
+        return i18n.label("idx_period_range", lang).format(
+            first=i18n.month(first, lang), last=i18n.month(last, lang)
+        )
     if p.kind == "month":
         return i18n.month(p.start, lang)
     if p.kind == "quarter":
