@@ -1162,7 +1162,7 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
     tick_labels = [f"{p.month:02d}/{p.year}" for p in ticks]
     levels = (0, 20, 40, 60, 80, 100)
     level_labels = [i18n.percent(v / 100, lang, 0) for v in levels]
-    quarter = report.quarter.asfreq("M", "start").ordinal, report.quarter.asfreq("M", "end").ordinal
+    first, last = (report.quarter.asfreq("M", how).ordinal for how in ("start", "end"))
     for ax, rate in zip(np.ravel(axes), rates, strict=False):
         num, den = panel.RATES[rate]
         # Counts the source did not report are missing (NA): no point, never a 0 %.
@@ -1187,7 +1187,7 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#e5e5e5", linewidth=0.5)
         # The report's quarter, shaded (a month's point is at its ordinal, its span ± 0.5).
-        ax.axvspan(quarter[0] - 0.5, quarter[1] + 0.5, color="#1f4e79", alpha=0.07)
+        ax.axvspan(first - 0.5, last + 0.5, color="#1f4e79", alpha=0.07)
     for ax in np.ravel(axes)[len(rates) :]:
         ax.set_visible(False)
     axes_list = np.ravel(axes)
@@ -1201,6 +1201,8 @@ def indicators_chart(report: QuarterlyReport) -> Chart:
 
 def effects_table(report: QuarterlyReport) -> tuple:
     """Measures in force and their estimated effect on the online share."""
+    from analysis.evaluation.fit import POST_MONTHS  # statsmodels: see _effects
+
     lang = report.lang
     if report.effects.empty:
         return (Paragraph(i18n.label("quarterly_no_measures", lang)),)
@@ -1232,8 +1234,6 @@ def effects_table(report: QuarterlyReport) -> tuple:
             ],
         }
     )
-    from analysis.evaluation.fit import POST_MONTHS
-
     note = i18n.label("quarterly_effects_note", lang).format(
         pre=config.MIN_PRE_MONTHS, post=config.MIN_POST_MONTHS, months=POST_MONTHS
     )
