@@ -180,12 +180,11 @@ def period_text(period: str, lang: str) -> str:
 
     p = parse_period(period)
     year, first = divmod(p.m0, 12)
-    if p.kind == "range":  # by its first and last month: "Từ 01/2020 đến 12/2024"
-        first_month, last_month = (pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
-                                   for m in (p.m0, p.m1))  # fmt: skip
-        return i18n.label("period_range", lang).format(
-            first=i18n.month(first_month, lang), last=i18n.month(last_month, lang)
-        )
+    if p.kind == "range":  # the index's words, as a heading: "Từ 01/2020 đến 12/2024"
+        from analysis.index766.explain import period_text as words
+
+        text = words(p, lang)
+        return text[0].upper() + text[1:]
     if p.kind == "quarter":
         return quarter_text(pd.Period(year=year, quarter=first // 3 + 1, freq="Q"), lang, True)
     if p.kind == "month":
