@@ -4,7 +4,8 @@ The machine that runs the batch does all the writing: workers (a local process p
 workers of a Dask cluster) return each document's contents, and this module writes them
 atomically with their manifest (see :func:`analysis.render.document.write`), the run's log,
 ``reports/<period>/index.html`` and ``reports/<period>/batch.json``. The index is rewritten
-as runs finish (every ``INDEX_EVERY`` seconds at most, and at once for a failure), so a batch
+as runs finish (every ``INDEX_EVERY`` seconds at most, less often when writing it would take
+more than ``INDEX_SHARE`` of the time, and at once for a failure), so a batch
 killed half-way still has an index of nearly all it finished; the manifests say exactly what.
 
 A run is **up to date** when the manifest beside its outputs records the same run key and
@@ -34,7 +35,8 @@ from analysis.files import atomic_write
 
 DONE, SKIPPED, FAILED, PENDING = "done", "skipped", "failed", "pending"
 POOL_ATTEMPTS = 2  # a run whose worker process died twice is reported failed
-INDEX_EVERY = 2.0  # seconds between two rewrites of the index while a batch runs
+INDEX_EVERY = 2.0  # seconds between two rewrites of the index while a batch runs, at least,
+INDEX_SHARE = 0.05  # and at most this share of the runner's time spent rewriting it
 
 
 @dataclass
@@ -386,7 +388,7 @@ def run_batch(
 
         outcomes = _dask(tasks, scheduler) if scheduler else _local(tasks, workers)
         done = failed = 0
-        written = time.perf_counter()
+        written, cost = time.perf_counter(), 0.0
         bar = tqdm(
             total=len(tasks), file=sys.stderr, unit="run", disable=not progress,
             desc=f"batch {runlist.period}", dynamic_ncols=True,
@@ -404,11 +406,16 @@ def run_batch(
                 bar.update(1)
                 if row.status == FAILED:
                     bar.write(f"failed: {row.run.run_id}: {row.reason}", file=sys.stderr)
-                # Rewritten as runs finish, at most every INDEX_EVERY seconds: the page of
-                # 3,000 communes' scorecards takes 0.3 s to write, once per run it was a
-                # quarter of an hour of the runner's time.
-                if time.perf_counter() - written >= INDEX_EVERY or row.status == FAILED:
-                    index, written = save_index(), time.perf_counter()
+                # Rewritten as runs finish, at most every INDEX_EVERY seconds and at most
+                # INDEX_SHARE of the time: the page of 3,000 communes' scorecards takes 0.3 s
+                # to write (every 2 s that was an eighth of a core; once per run, a quarter
+                # of an hour of the runner's time).
+                wait = max(INDEX_EVERY, cost / INDEX_SHARE)
+                if time.perf_counter() - written >= wait or row.status == FAILED:
+                    start = time.perf_counter()
+                    index = save_index()
+                    written = time.perf_counter()
+                    cost = written - start
         index = save_index()
     return BatchResult(rows=list(rows.values()), index=index, seconds=time.perf_counter() - t0)
 
