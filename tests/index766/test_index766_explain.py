@@ -374,3 +374,33 @@ def test_previous_period_without_data_is_said_not_zero():
     assert "/64" not in e.text["vi"] and "(36 points not computed)" in e.text["en"]
     with pytest.raises(WorkbenchError, match="tracking only"):
         e.culprits("2.2")
+
+
+def test_explained_from_every_units_scores_as_from_its_own_dossiers(synthetic_full):
+    """A batch explains each commune from the period's scores of all of them (scored=...):
+    the same lost points, change, sentence and culprits as scoring the commune's dossiers."""
+    import dataclasses
+
+    dossiers = synthetic_full / "dossiers"
+    now = score(dossiers, period="2024Q2", by="commune")
+    before = score(dossiers, period="2024Q1", by="commune")
+    both = dataclasses.replace(
+        now,
+        units=pd.concat([before.units, now.units], ignore_index=True),
+        components=pd.concat([before.components, now.components], ignore_index=True),
+    )
+    # Every 400th commune (a name may repeat in other provinces: told apart by province).
+    pairs = list(zip(now.units["unit"], now.units["province"], strict=True))[::400]
+    assert len(pairs) >= 3
+    for unit, province in pairs:
+        own = explain(dossiers, unit, "2024Q2", by="commune", province=province)
+        shared = explain(dossiers, unit, "2024Q2", by="commune", province=province, scored=both)
+        for table in ("lost", "change"):
+            pd.testing.assert_frame_equal(getattr(own, table), getattr(shared, table))
+        assert (own.total, own.previous_total, own.text) == (
+            shared.total,
+            shared.previous_total,
+            shared.text,
+        )
+        worst = own.lost["component"].iloc[0]
+        pd.testing.assert_frame_equal(own.culprits(worst), shared.culprits(worst))

@@ -128,8 +128,17 @@ def prepare(
             hint="run `workbench synth --dossiers 300000` or import records with `workbench ingest`",
         )
     extra = {"procedures": procedures or None, "feedback": feedback or None}
-    peers, trend, files = _shared(source, period, by, extra)
-    explanation = explain(source, unit, period, by=by, province=province or None, **extra)
+    peers, before, trend, files = _shared(source, period, by, extra)
+    # Explained from the period's scores of every unit (and the period before), computed once
+    # per period in a warm kernel: a card of 3,000 communes' batch runs no engine of its own.
+    both = replace(
+        peers,
+        units=pd.concat([before.units, peers.units], ignore_index=True),
+        components=pd.concat([before.components, peers.components], ignore_index=True),
+    )
+    explanation = explain(
+        source, unit, period, by=by, province=province or None, **extra, scored=both
+    )
     manifest = source.parent / "dossiers_manifest.json"
     synthetic = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get(
         "synthetic", False
@@ -144,7 +153,8 @@ _SHARED: dict[tuple, tuple] = {}
 
 
 def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
-    """What every unit's card of a period shows alike: the peers' scores, the trend, the hashes.
+    """What every unit's card of a period shows alike: the peers' scores (and the period
+    before's, which the explanation compares with), the trend, the hashes.
 
     A warm batch worker making the scorecards of 3,000 communes computes them once, not once
     per commune. The key holds every input file's path, size and time (and the period, level
@@ -160,6 +170,7 @@ def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
     key = (stamp, period, by)
     if key not in _SHARED:
         peers = score(source, period=period, by=by, **extra)
+        before = score(source, period=parse_period(period).previous().label, by=by, **extra)
         trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
         files = (
             {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
@@ -168,7 +179,7 @@ def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
         )
         if len(_SHARED) >= 4:  # a batch scores one period (or a few)
             _SHARED.clear()
-        _SHARED[key] = (peers, trend, files)
+        _SHARED[key] = (peers, before, trend, files)
     return _SHARED[key]
 
 

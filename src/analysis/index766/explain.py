@@ -375,6 +375,7 @@ def explain(
     province: str | None = None,
     memory_limit: str = MEMORY_LIMIT,
     threads: int = THREADS,
+    scored: ScoreResult | None = None,
 ) -> Explanation:
     """Explain one unit's score: points lost, change on the previous period, the lowest group.
 
@@ -393,6 +394,11 @@ def explain(
         False: no comparison (the sentence then has no "down x points").
     province : str, optional
         Needed when several provinces have a unit of that name.
+    scored : ScoreResult, optional
+        Every unit's scores for the period and the one it is compared with, by ``by``, from
+        the same records and rules (a batch of commune scorecards scores each period once):
+        the unit's rows are taken from it instead of scoring its dossiers again. The numbers
+        are the same: a unit's counts do not depend on the other units' rows.
 
     Returns
     -------
@@ -402,8 +408,15 @@ def explain(
     current, prev = _periods(period, previous, compare)
     periods = [current] if prev is None else [prev, current]
     unit_filter = unit_filter_sql(by, unit, province)
-    with Inputs(dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads) as inp:
-        units, components, notes = run_components(inp, rules, periods, by, unit_filter)
+    if scored is not None:
+        units, components = (_rows_of(t, unit, province, periods)
+                             for t in (scored.units, scored.components))  # fmt: skip
+        notes = list(scored.notes)
+    else:
+        with Inputs(
+            dossiers, procedures, feedback, memory_limit=memory_limit, threads=threads
+        ) as inp:
+            units, components, notes = run_components(inp, rules, periods, by, unit_filter)
     result = ScoreResult(
         rules_version=rules.version,
         period=current.label,
@@ -449,6 +462,14 @@ def explain(
         "threads": threads,
     }
     return Explanation(**expl_args, text=text, _context=context)
+
+
+def _rows_of(table: pd.DataFrame, unit: str, province: str | None, periods) -> pd.DataFrame:
+    """The rows of ``unit`` (in ``province``, when given) in ``periods``, as a run of its own."""
+    keep = (table["unit"] == unit) & table["period"].isin([p.label for p in periods])
+    if province is not None:
+        keep &= table["province"] == province
+    return table[keep].reset_index(drop=True)
 
 
 def _periods(period: str, previous: str | None, compare: bool):
