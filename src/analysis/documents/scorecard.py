@@ -128,14 +128,9 @@ def prepare(
             hint="run `workbench synth --dossiers 300000` or import records with `workbench ingest`",
         )
     extra = {"procedures": procedures or None, "feedback": feedback or None}
-    peers, before, trend, files = _shared(source, period, by, extra)
+    peers, both, trend, files = _shared(source, period, by, extra)
     # Explained from the period's scores of every unit (and the period before), computed once
     # per period in a warm kernel: a card of 3,000 communes' batch runs no engine of its own.
-    both = replace(
-        peers,
-        units=pd.concat([before.units, peers.units], ignore_index=True),
-        components=pd.concat([before.components, peers.components], ignore_index=True),
-    )
     explanation = explain(
         source, unit, period, by=by, province=province or None, **extra, scored=both
     )
@@ -171,6 +166,11 @@ def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
     if key not in _SHARED:
         peers = score(source, period=period, by=by, **extra)
         before = score(source, period=parse_period(period).previous().label, by=by, **extra)
+        both = replace(
+            peers,
+            units=pd.concat([before.units, peers.units], ignore_index=True),
+            components=pd.concat([before.components, peers.components], ignore_index=True),
+        )
         trend = _trend(source, pd.Period(parse_period(period).end, "M"), by, extra)
         files = (
             {p.name: sha256(p) for p in sorted(source.glob("*.parquet"))[:20]}
@@ -179,7 +179,7 @@ def _shared(source: Path, period: str, by: str, extra: dict) -> tuple:
         )
         if len(_SHARED) >= 4:  # a batch scores one period (or a few)
             _SHARED.clear()
-        _SHARED[key] = (peers, before, trend, files)
+        _SHARED[key] = (peers, both, trend, files)
     return _SHARED[key]
 
 
